@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests never touch real user state: the db and yilab's home
+(converted models) point into a temporary folder, and nothing is downloaded."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tests.tinymodel import build_tiny_model  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path, monkeypatch):
+    """Point the db and yilab's home at tmp_path. The default model's conversion is
+    kept in a session-wide cache (``YILAB_TEST_CACHE``) so it is converted once per run."""
+    monkeypatch.setenv("YILAB_DB", str(tmp_path / "experiments.db"))
+    home = os.environ.get("YILAB_TEST_HOME")
+    monkeypatch.setenv("YILAB_HOME", home or str(tmp_path / "yilab-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "ollama"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny random-weight ChatML llama model whose eos is ``<|im_end|>``."""
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def shared_home(tmp_path_factory):
+    """A yilab home shared by the slow tests, so the default model converts once."""
+    return tmp_path_factory.mktemp("yilab-home")

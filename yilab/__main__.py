@@ -1,0 +1,3 @@
+from yilab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""Every error yilab raises on purpose, in one place.
+
+The edges turn these into readable messages: the CLI prints ``str(err)`` and
+exits with status 2, the UI raises ``gr.Error(str(err))``. Anything else that
+escapes is a bug.
+"""
+
+
+class YilabError(Exception):
+    """Base class: a problem the user can act on, with a message that says how."""
+
+
+class BadInputError(YilabError, ValueError):
+    """A value typed by the user (a sweep list, a prompt, a number) is not usable."""
+
+
+class ModelNotFoundError(YilabError):
+    """A model spec names nothing that exists locally or can be fetched."""
+
+
+class ModelLoadError(YilabError):
+    """A model was found but cannot be loaded (missing or corrupt files, no memory)."""
+
+
+class ConversionError(YilabError):
+    """A GGUF file cannot be converted (unsupported architecture or tensor type)."""
+
+
+class OfflineError(YilabError):
+    """A download was needed but the Hugging Face hub cannot be reached."""
+
+
+class RunNotFoundError(YilabError, KeyError):
+    """No run or experiment with that id in the database."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "not found"
+
+
+class GenerationError(YilabError):
+    """Generation failed inside the worker; the run is logged with this message."""
