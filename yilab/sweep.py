@@ -1,0 +1,252 @@
+"""Pure: a sweep spec → the list of run settings, and parsing of the values people type.
+
+>>> cells = expand_sweep(SweepSpec(prompt="Hi", temperatures=(0.2, 0.7), seeds=(1, 2)))
+>>> [(c.temperature, c.seed) for c in cells]
+[(0.2, 1), (0.2, 2), (0.7, 1), (0.7, 2)]
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import product
+
+from yilab.errors import BadInputError
+
+MAX_CELLS = 64
+DEFAULT_TEMPERATURES = (0.7,)
+DEFAULT_MAX_TOKENS = 256
+MAX_TOKENS_CEILING = 32_768  # a model's own context length bounds it further at run time
+MAX_TEMPERATURE = 10.0
+MAX_SEED = 2**32 - 1
+MAX_PROMPT_CHARS = 1_000_000
+_RANDOM_SEEDS = re.compile(r"^\s*(?:random\s*:\s*(\d+)|(\d+)\s+random(?:\s+seeds?)?)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """One prompt and the lists of settings to try. ``raw`` sends ``prompt`` as-is;
+    otherwise it is the user message of a chat (with ``system`` if given)."""
+
+    prompt: str
+    system: str | None = None
+    raw: bool = False
+    models: tuple[str, ...] = ("",)  # "" = the default model
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
+    seeds: tuple[int, ...] = (0,)
+    top_ps: tuple[float, ...] = (1.0,)
+    max_tokens: tuple[int, ...] = (DEFAULT_MAX_TOKENS,)
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float | None = None
+    extra_eos_ids: tuple[int, ...] = ()
+
+    def messages(self) -> list[dict[str, str]] | None:
+        """The chat messages this spec sends, or None in raw mode."""
+        if self.raw:
+            return None
+        msgs = [{"role": "system", "content": self.system}] if self.system else []
+        return msgs + [{"role": "user", "content": self.prompt}]
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, stored as the experiment's ``sweep_json``."""
+        return {
+            "prompt": self.prompt,
+            "system": self.system,
+            "raw": self.raw,
+            "models": list(self.models),
+            "temperatures": list(self.temperatures),
+            "seeds": list(self.seeds),
+            "top_ps": list(self.top_ps),
+            "max_tokens": list(self.max_tokens),
+            "top_k": self.top_k,
+            "min_p": self.min_p,
+            "repetition_penalty": self.repetition_penalty,
+            "extra_eos_ids": list(self.extra_eos_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SweepSpec:
+        """Inverse of :meth:`to_dict` (validated by :func:`expand_sweep` as usual)."""
+        return cls(
+            prompt=data["prompt"],
+            system=data.get("system"),
+            raw=bool(data.get("raw")),
+            models=tuple(data.get("models") or ("",)),
+            temperatures=tuple(data.get("temperatures") or DEFAULT_TEMPERATURES),
+            seeds=tuple(data.get("seeds") or (0,)),
+            top_ps=tuple(data.get("top_ps") or (1.0,)),
+            max_tokens=tuple(data.get("max_tokens") or (DEFAULT_MAX_TOKENS,)),
+            top_k=int(data.get("top_k") or 0),
+            min_p=float(data.get("min_p") or 0.0),
+            repetition_penalty=data.get("repetition_penalty"),
+            extra_eos_ids=tuple(data.get("extra_eos_ids") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class CellSettings:
+    """The settings of one run in a sweep. ``index`` is its position in the grid."""
+
+    index: int
+    model: str
+    temperature: float
+    seed: int
+    top_p: float
+    max_tokens: int
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float | None = None
+    extra_eos_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def greedy(self) -> bool:
+        """At temperature 0 sampling is argmax: the seed has no effect."""
+        return self.temperature == 0
+
+
+def expand_sweep(spec: SweepSpec) -> list[CellSettings]:
+    """Validate ``spec`` and return its cartesian grid in a stable order:
+    model, top_p, max_tokens, temperature (rows), seed (columns, fastest)."""
+    validate_spec(spec)
+    grid = product(spec.models, spec.top_ps, spec.max_tokens, spec.temperatures, spec.seeds)
+    return [
+        CellSettings(
+            index=i,
+            model=model,
+            temperature=float(temp),
+            seed=int(seed),
+            top_p=float(top_p),
+            max_tokens=int(max_tokens),
+            top_k=spec.top_k,
+            min_p=spec.min_p,
+            repetition_penalty=spec.repetition_penalty,
+            extra_eos_ids=tuple(spec.extra_eos_ids),
+        )
+        for i, (model, top_p, max_tokens, temp, seed) in enumerate(grid)
+    ]
+
+
+def grid_size(spec: SweepSpec) -> int:
+    """How many runs the spec expands to."""
+    lists = (spec.models, spec.top_ps, spec.max_tokens, spec.temperatures, spec.seeds)
+    return math.prod(len(values) for values in lists)
+
+
+def validate_spec(spec: SweepSpec) -> None:
+    """Raise :class:`BadInputError` with a plain message for anything unusable."""
+    _check_prompt(spec.prompt)
+    for name, values in (
+        ("temperatures", spec.temperatures),
+        ("seeds", spec.seeds),
+        ("top_p values", spec.top_ps),
+        ("max_tokens values", spec.max_tokens),
+        ("models", spec.models),
+    ):
+        if not values:
+            raise BadInputError(f"No {name} given: give at least one.")
+    cells = grid_size(spec)
+    if cells > MAX_CELLS:
+        raise BadInputError(
+            f"That sweep has {cells} cells; the limit is {MAX_CELLS}. Use fewer values."
+        )
+    for t in spec.temperatures:
+        _check_range("temperature", t, 0.0, MAX_TEMPERATURE)
+    for p in spec.top_ps:
+        _check_range("top_p", p, 0.0, 1.0, low_open=True)
+    for s in spec.seeds:
+        _check_int("seed", s, 0, MAX_SEED)
+    for n in spec.max_tokens:
+        _check_int("max_tokens", n, 1, MAX_TOKENS_CEILING)
+    _check_int("top_k", spec.top_k, 0, 1_000_000)
+    _check_range("min_p", spec.min_p, 0.0, 1.0)
+    if spec.repetition_penalty is not None:
+        _check_range("repetition_penalty", spec.repetition_penalty, 0.0, 10.0, low_open=True)
+
+
+def _check_prompt(prompt: str) -> None:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInputError("The prompt is empty: type something for the model to answer.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise BadInputError(
+            f"The prompt has {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
+        )
+
+
+def _check_range(name: str, value: float, low: float, high: float, *, low_open=False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadInputError(f"{name} must be a number, not {value!r}.")
+    if value < low or value > high or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise BadInputError(f"{name} must be in {bracket}{low:g}, {high:g}], not {value!r}.")
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInputError(f"{name} must be a whole number, not {value!r}.")
+    if not low <= value <= high:
+        raise BadInputError(f"{name} must be between {low:,} and {high:,}, not {value:,}.")
+
+
+def parse_floats(text: str | Iterable, name: str) -> tuple[float, ...]:
+    """``"0.2, 0.7"`` → ``(0.2, 0.7)``; words, NaN and infinities are refused.
+
+    >>> parse_floats("0, 0.7", "temperatures")
+    (0.0, 0.7)
+    """
+    values = []
+    for item in _split(text):
+        try:
+            value = float(item)
+        except ValueError:
+            raise BadInputError(f"{name}: {item!r} is not a number.") from None
+        if not math.isfinite(value):
+            raise BadInputError(f"{name}: {item!r} is not a finite number.")
+        values.append(value)
+    return _nonempty(tuple(values), name)
+
+
+def parse_ints(text: str | Iterable, name: str) -> tuple[int, ...]:
+    """``"64, 128"`` → ``(64, 128)``.
+
+    >>> parse_ints("1,2", "seeds")
+    (1, 2)
+    """
+    values = []
+    for item in _split(text):
+        try:
+            values.append(int(item))
+        except ValueError:
+            raise BadInputError(f"{name}: {item!r} is not a whole number.") from None
+    return _nonempty(tuple(values), name)
+
+
+def parse_seeds(text: str | Iterable, *, rng: random.Random | None = None) -> tuple[int, ...]:
+    """Seeds as a list, or ``"3 random"`` / ``"random:3"`` for N fresh random seeds.
+
+    >>> parse_seeds("random:2", rng=random.Random(0))
+    (3626764237, 1654615998)
+    """
+    match = _RANDOM_SEEDS.match(text) if isinstance(text, str) else None
+    if match is None:
+        return parse_ints(text, "seeds")
+    count = int(match.group(1) or match.group(2))
+    if not 1 <= count <= MAX_CELLS:
+        raise BadInputError(f"seeds: ask for between 1 and {MAX_CELLS} random seeds.")
+    rng = rng or random.SystemRandom()
+    return tuple(rng.randrange(MAX_SEED + 1) for _ in range(count))
+
+
+def _split(text: str | Iterable) -> list[str]:
+    if isinstance(text, str):
+        return [part.strip() for part in re.split(r"[,\s;]+", text) if part.strip()]
+    return [str(item).strip() for item in text]
+
+
+def _nonempty(values: tuple, name: str) -> tuple:
+    if not values:
+        raise BadInputError(f"{name}: give at least one value.")
+    return values
