@@ -1,0 +1,99 @@
+"""What the generation worker reports, in order, for each job:
+
+``Queued``? → per cell: ``Loading``? ``Started`` ``Token``* ``Finished`` → ``JobDone``.
+A cell that was cancelled before it started gets only ``Finished``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How one run ended. ``finish_reason``: ``stop`` (an eos token), ``length``
+    (max_tokens reached), ``cancelled`` or ``error``."""
+
+    text: str
+    finish_reason: str
+    generation_tokens: int = 0
+    prompt_tokens: int | None = None
+    ttft_s: float | None = None
+    prompt_tps: float | None = None
+    generation_tps: float | None = None
+    peak_memory_gb: float | None = None
+    stop_token_ids: list[int] = field(default_factory=list)
+    rendered_prompt: str | None = None
+    error: str | None = None
+    started: bool = True
+
+    @property
+    def status(self) -> str:
+        """The run log's status for this result."""
+        return {"cancelled": "cancelled", "error": "error"}.get(self.finish_reason, "done")
+
+    @classmethod
+    def failed(cls, message: str) -> RunResult:
+        return cls(text="", finish_reason="error", error=message)
+
+    @classmethod
+    def cancelled_before_start(cls) -> RunResult:
+        return cls(text="", finish_reason="cancelled", started=False)
+
+    @classmethod
+    def from_response(cls, response, **fields) -> RunResult:
+        """Build from mlx-lm's last ``GenerationResponse`` (None if nothing was generated)."""
+        if response is None:
+            return cls(**fields)
+        return cls(
+            generation_tokens=response.generation_tokens,
+            prompt_tps=response.prompt_tps,
+            generation_tps=response.generation_tps,
+            peak_memory_gb=response.peak_memory,
+            **fields,
+        )
+
+
+@dataclass(frozen=True)
+class Queued:
+    """Another job runs or waits ahead of this one."""
+
+    position: int
+
+
+@dataclass(frozen=True)
+class Loading:
+    """A model is being loaded (or converted) before the next cell."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Started:
+    cell: int
+    rendered_prompt: str
+    prompt_tokens: int
+    stop_token_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Token:
+    """New text for a cell; ``generation_tokens`` counts tokens so far."""
+
+    cell: int
+    text: str
+    generation_tokens: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    cell: int
+    result: RunResult
+
+
+@dataclass(frozen=True)
+class JobDone:
+    """The last event of every job."""
+
+
+Event = Queued | Loading | Started | Token | Finished | JobDone

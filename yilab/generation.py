@@ -1,0 +1,244 @@
+"""The generation worker: one thread owns every loaded MLX model.
+
+MLX streams are per thread and its random state is process-global, so all MLX
+work for a model happens on the thread named ``yilab-generation``. Callers
+submit a *job* (the cells of one sweep) and read :mod:`yilab.events` from the
+job's queue; errors come back the same way, as a ``Finished`` event whose result
+has ``finish_reason == "error"``. Jobs run one at a time, in order: a second
+sweep waits behind the first and is told it is queued.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlx.core as mx
+from mlx_lm import load as mlx_load
+from mlx_lm import stream_generate
+from mlx_lm.sample_utils import make_logits_processors
+
+from yilab.errors import BadInputError, ModelLoadError, YilabError
+from yilab.events import Event, Finished, JobDone, Loading, Queued, RunResult, Started, Token
+from yilab.sampling import make_seeded_sampler
+
+DEFAULT_MAX_LOADED_MODELS = 1
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One run: a chat (``messages``) rendered with the model's template, or a raw ``prompt``."""
+
+    model_path: str
+    messages: list[dict[str, str]] | None = None
+    prompt: str | None = None
+    temperature: float = 0.7
+    seed: int = 0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float | None = None
+    max_tokens: int = 256
+    extra_eos_ids: tuple[int, ...] = ()
+    logit_bias: dict[int, float] | None = None
+
+
+@dataclass
+class Job:
+    """The cells of one sweep, submitted together. Iterate it for events."""
+
+    requests: Sequence[GenerationRequest]
+    events: queue.Queue = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        """Stop the running cell at its next token and skip the cells not yet started."""
+        self.cancelled.set()
+
+    def emit(self, event: Event) -> None:
+        self.events.put(event)
+
+    def __iter__(self) -> Iterator[Event]:
+        """Events until (and including) ``JobDone``."""
+        while True:
+            event = self.events.get()
+            yield event
+            if isinstance(event, JobDone):
+                return
+
+
+@dataclass
+class LoadedModel:
+    model: object
+    tokenizer: object
+    context_length: int | None
+
+
+class GenerationWorker:
+    """Runs jobs on one thread that owns the loaded models (an LRU of ``max_models``)."""
+
+    def __init__(self, *, max_models: int = DEFAULT_MAX_LOADED_MODELS) -> None:
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._max_models = max_models
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="yilab-generation", daemon=True)
+        self._thread.start()
+
+    def submit(self, requests: Sequence[GenerationRequest]) -> Job:
+        """Queue a job; if another job runs or waits, its first event is ``Queued``."""
+        job = Job(list(requests))
+        ahead = self._jobs.qsize() + (1 if self._busy.is_set() else 0)
+        if ahead:
+            job.emit(Queued(position=ahead))
+        self._jobs.put(job)
+        return job
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Finish the current job, then stop the thread."""
+        self._jobs.put(None)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            self._busy.set()
+            try:
+                self._run_job(job)
+            finally:
+                self._busy.clear()
+                job.emit(JobDone())
+
+    def _run_job(self, job: Job) -> None:
+        for cell, request in enumerate(job.requests):
+            if job.cancelled.is_set():
+                job.emit(Finished(cell, RunResult.cancelled_before_start()))
+                continue
+            try:
+                result = self._run_cell(job, cell, request)
+            except YilabError as err:
+                result = RunResult.failed(str(err))
+            except Exception as err:  # a bug or an MLX failure: report it, keep serving
+                result = RunResult.failed(f"{type(err).__name__}: {err}")
+            job.emit(Finished(cell, result))
+
+    def _run_cell(self, job: Job, cell: int, request: GenerationRequest) -> RunResult:
+        loaded = self._load(request.model_path, job)
+        rendered = render_prompt(loaded.tokenizer, request)
+        tokens = encode_prompt(loaded.tokenizer, rendered)
+        check_context(len(tokens), request.max_tokens, loaded.context_length)
+        with eos_override(loaded.tokenizer, request.extra_eos_ids) as stop_ids:
+            job.emit(Started(cell, rendered, len(tokens), stop_ids))
+            return self._stream(job, cell, request, loaded, tokens, rendered, stop_ids)
+
+    def _stream(self, job, cell, request, loaded, tokens, rendered, stop_ids) -> RunResult:
+        sampler = make_seeded_sampler(
+            temperature=request.temperature,
+            seed=request.seed,
+            top_p=request.top_p,
+            min_p=request.min_p,
+            top_k=request.top_k,
+        )
+        processors = make_logits_processors(
+            logit_bias=request.logit_bias, repetition_penalty=request.repetition_penalty
+        )
+        mx.reset_peak_memory()
+        start = time.perf_counter()
+        ttft, last, parts, reason = None, None, [], None
+        for response in stream_generate(
+            loaded.model,
+            loaded.tokenizer,
+            tokens,
+            max_tokens=request.max_tokens,
+            sampler=sampler,
+            logits_processors=processors,
+        ):
+            ttft = ttft if ttft is not None else time.perf_counter() - start
+            last = response
+            if response.text:
+                parts.append(response.text)
+                job.emit(Token(cell, response.text, response.generation_tokens))
+            if response.finish_reason is None and job.cancelled.is_set():
+                reason = "cancelled"
+                break
+        return RunResult.from_response(
+            last,
+            text="".join(parts),
+            finish_reason=reason or (last.finish_reason if last else "stop"),
+            ttft_s=ttft,
+            rendered_prompt=rendered,
+            prompt_tokens=len(tokens),
+            stop_token_ids=stop_ids,
+        )
+
+    def _load(self, model_path: str, job: Job) -> LoadedModel:
+        """Load (or reuse) a model on this thread; evict the least recently used."""
+        if model_path in self._models:
+            self._models.move_to_end(model_path)
+            return self._models[model_path]
+        job.emit(Loading(f"Loading {Path(model_path).name}…"))
+        try:
+            model, tokenizer = mlx_load(model_path)
+        except Exception as err:
+            raise ModelLoadError(f"Could not load the model at {model_path}: {err}") from err
+        loaded = LoadedModel(model, tokenizer, read_context_length(Path(model_path)))
+        self._models[model_path] = loaded
+        while len(self._models) > self._max_models:
+            self._models.popitem(last=False)
+        return loaded
+
+
+def render_prompt(tokenizer, request: GenerationRequest) -> str:
+    """The exact text the model reads: the chat template applied, or the raw prompt."""
+    if request.messages is None:
+        return request.prompt or ""
+    if not getattr(tokenizer, "chat_template", None):
+        raise BadInputError("This model has no chat template: use raw mode and write the prompt.")
+    return tokenizer.apply_chat_template(
+        request.messages, add_generation_prompt=True, tokenize=False
+    )
+
+
+def encode_prompt(tokenizer, text: str) -> list[int]:
+    """Token ids the way mlx-lm does it: add special tokens unless the text starts with bos."""
+    add_special = tokenizer.bos_token is None or not text.startswith(tokenizer.bos_token)
+    tokens = tokenizer.encode(text, add_special_tokens=add_special)
+    if not tokens:
+        raise BadInputError("The prompt has no tokens: type something for the model to read.")
+    return tokens
+
+
+def check_context(prompt_tokens: int, max_tokens: int, context_length: int | None) -> None:
+    """Refuse a run that cannot fit in the model's context window."""
+    if context_length and prompt_tokens + max_tokens > context_length:
+        raise BadInputError(
+            f"The prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceeds "
+            f"this model's context length ({context_length}). Lower max_tokens."
+        )
+
+
+def read_context_length(model_dir: Path) -> int | None:
+    """``max_position_embeddings`` from config.json, if it says."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    return value if isinstance(value, int) and value > 0 else None
+
+
+@contextmanager
+def eos_override(tokenizer, extra_ids: Sequence[int]):
+    """Add runtime stop tokens for one run; yields the sorted stop set in force."""
+    original = set(tokenizer.eos_token_ids)
+    tokenizer.eos_token_ids = original | set(extra_ids)
+    try:
+        yield sorted(tokenizer.eos_token_ids)
+    finally:
+        tokenizer.eos_token_ids = original
