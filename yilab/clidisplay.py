@@ -1,0 +1,69 @@
+"""Terminal output for the CLI: a progress line per cell (stderr) and run tables (stdout)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+from yilab.events import Finished, Loading, Queued, Started, Token
+
+
+def follow_sweep(sweep, *, quiet: bool = False) -> None:
+    """Consume a sweep's events, printing progress to stderr (a live line on a terminal)."""
+    live = sys.stderr.isatty() and not quiet
+    total = len(sweep.cells)
+    for event in sweep.events():
+        if isinstance(event, Queued):
+            _note(f"queued: {event.position} sweep(s) ahead")
+        elif isinstance(event, Loading):
+            _note(event.message)
+        elif isinstance(event, Started) and live:
+            _live(f"{_cell_label(sweep, event.cell, total)} …")
+        elif isinstance(event, Token) and live:
+            _live(f"{_cell_label(sweep, event.cell, total)} {event.generation_tokens} tokens")
+        elif isinstance(event, Finished):
+            result = event.result
+            summary = result.error or (
+                f"{result.finish_reason}, {result.generation_tokens} tokens, "
+                f"{result.generation_tps or 0:.1f} tok/s"
+            )
+            if live:
+                sys.stderr.write("\r\x1b[2K")
+            _note(f"{_cell_label(sweep, event.cell, total)} {summary}")
+
+
+def _cell_label(sweep, cell: int, total: int) -> str:
+    c = sweep.cells[cell]
+    return f"[{cell + 1}/{total}] T={c.temperature:g} seed={c.seed}"
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _live(message: str) -> None:
+    sys.stderr.write("\r\x1b[2K" + message[: shutil.get_terminal_size().columns - 1])
+    sys.stderr.flush()
+
+
+def print_runs_table(runs: list[dict], *, with_model: bool = False) -> None:
+    """One line per run: settings, finish reason, speed and the start of the output."""
+    width = shutil.get_terminal_size((120, 20)).columns
+    header = f"{'id':<8} {'T':>5} {'seed':>10} {'top_p':>5} {'tok':>5} {'tok/s':>6} {'finish':<9}"
+    if with_model:
+        header += f" {'model':<22}"
+    print(header + " output")
+    for run in runs:
+        line = (
+            f"{run['id'][:8]:<8} {_num(run['temperature']):>5} {run['seed']!s:>10} "
+            f"{_num(run['top_p']):>5} {run['generation_tokens'] or 0:>5} "
+            f"{_num(run['generation_tps'], 1):>6} {run['finish_reason'] or run['status']:<9}"
+        )
+        if with_model:
+            line += f" {(run['model'] or '')[:22]:<22}"
+        output = " ".join((run.get("error") or run["output"] or "").split())
+        print(f"{line} {output}"[:width])
+
+
+def _num(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}".rstrip("0").rstrip(".")

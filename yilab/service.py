@@ -1,0 +1,259 @@
+"""What the UI, the CLI and the tests call: start a sweep, stream its events, log every run.
+
+A sweep's runs are logged by a thread of their own (``yilab-log-<id>``) that reads
+the worker's events, writes the store and passes the events on. Logging so does
+not depend on anyone reading: a closed browser tab or an abandoned iterator still
+leaves every run in the db, and partial output is flushed every
+:data:`FLUSH_INTERVAL_S` so a crash leaves a trace.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from yilab import __version__
+from yilab.events import Event, Finished, JobDone, Started, Token
+from yilab.generation import GenerationRequest, GenerationWorker, Job
+from yilab.models import ResolvedModel, model_fingerprint, resolve_model
+from yilab.paths import default_db_path
+from yilab.store import Store
+from yilab.sweep import CellSettings, SweepSpec, expand_sweep
+
+FLUSH_INTERVAL_S = 0.5
+Progress = Callable[[float, str], None]
+
+
+def collect_versions() -> dict[str, str]:
+    """The versions a run is logged with."""
+    found = {"python": platform.python_version(), "yilab": __version__}
+    for package in ("mlx", "mlx-lm"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "unknown"
+    return found
+
+
+@dataclass
+class Sweep:
+    """A running sweep. Iterate :meth:`events` once; ``run_ids`` fills in as cells start."""
+
+    experiment_id: str
+    cells: list[CellSettings]
+    job: Job
+    run_ids: dict[int, str] = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    _events: queue.Queue = field(default_factory=queue.Queue)
+    _done: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        """Stop at the next token; cells not started are logged as cancelled."""
+        self.job.cancel()
+
+    def events(self) -> Iterator[Event]:
+        """Worker events, after they are logged, up to and including ``JobDone``."""
+        while True:
+            event = self._events.get()
+            yield event
+            if isinstance(event, JobDone):
+                return
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every cell is logged."""
+        return self._done.wait(timeout)
+
+
+@dataclass(frozen=True)
+class Replay:
+    original: dict
+    new: dict
+    identical: bool
+    same_prompt: bool
+
+
+class Service:
+    """Owns the run log and the generation worker."""
+
+    def __init__(
+        self, db_path: str | Path | None = None, *, worker: GenerationWorker | None = None
+    ):
+        self.db_path = Path(db_path) if db_path else default_db_path()
+        self.store = Store(self.db_path)
+        self.worker = worker or GenerationWorker()
+        self.versions = collect_versions()
+
+    def close(self) -> None:
+        self.worker.close()
+
+    def resolve(self, spec: str | None, progress: Progress | None = None) -> ResolvedModel:
+        return resolve_model(spec or None, progress=progress)
+
+    def start_sweep(
+        self, spec: SweepSpec, *, progress: Progress | None = None, note: str | None = None
+    ) -> Sweep:
+        """Validate, resolve the models, log the experiment and start generating."""
+        cells = expand_sweep(spec)
+        models = {name: self.resolve(name, progress) for name in dict.fromkeys(spec.models)}
+        experiment_id = self.store.create_experiment(
+            model=", ".join(m.name for m in models.values()),
+            prompt=spec.prompt,
+            sweep=spec.to_dict(),
+            system_prompt=spec.system,
+            mode="raw" if spec.raw else "chat",
+            note=note,
+        )
+        requests = [_request(spec, cell, models[cell.model]) for cell in cells]
+        sweep = Sweep(experiment_id, cells, self.worker.submit(requests))
+        logger = _SweepLogger(self.store, spec, sweep, models, self.versions)
+        threading.Thread(
+            target=logger.run, name=f"yilab-log-{experiment_id[:8]}", daemon=True
+        ).start()
+        return sweep
+
+    def run_sweep(self, spec: SweepSpec, **kwargs) -> tuple[Sweep, list[dict]]:
+        """Start a sweep, wait for it, and return it with its logged runs in grid order."""
+        sweep = self.start_sweep(spec, **kwargs)
+        for _ in sweep.events():
+            pass
+        sweep.wait()
+        return sweep, self.store.get_experiment(sweep.experiment_id)["runs"]
+
+    def replay(self, run_id: str, *, progress: Progress | None = None) -> Replay:
+        """Run a logged run again with the same model, prompt, settings and seed."""
+        original = self.store.get_run(run_id)
+        experiment = self.store.get_experiment(original["experiment_id"])
+        spec = replay_spec(original, experiment)
+        _, runs = self.run_sweep(spec, progress=progress, note=f"replay of run {original['id']}")
+        new = runs[0]
+        identical = all(new[k] == original[k] for k in ("output", "finish_reason"))
+        same_prompt = new["rendered_prompt"] == original["rendered_prompt"]
+        return Replay(original, new, identical, same_prompt)
+
+
+def replay_spec(run: dict, experiment: dict) -> SweepSpec:
+    """The one-cell sweep that reproduces ``run``."""
+    sweep = json.loads(experiment.get("sweep_json") or "{}")
+    messages = json.loads(run["messages_json"]) if run.get("messages_json") else None
+    system = next((m["content"] for m in messages or [] if m["role"] == "system"), None)
+    user = next((m["content"] for m in messages or [] if m["role"] == "user"), None)
+    return SweepSpec(
+        prompt=user if messages else run["rendered_prompt"],
+        system=system,
+        raw=messages is None,
+        models=(run.get("model_path") or run["model"],),
+        temperatures=(run["temperature"],),
+        seeds=(run["seed"],),
+        top_ps=(run["top_p"] if run.get("top_p") is not None else 1.0,),
+        max_tokens=(run["max_tokens"],),
+        top_k=run.get("top_k") or 0,
+        min_p=run.get("min_p") or 0.0,
+        repetition_penalty=run.get("repetition_penalty"),
+        extra_eos_ids=tuple(sweep.get("extra_eos_ids") or ()),
+    )
+
+
+def _request(spec: SweepSpec, cell: CellSettings, model: ResolvedModel) -> GenerationRequest:
+    return GenerationRequest(
+        model_path=str(model.path),
+        messages=spec.messages(),
+        prompt=spec.prompt if spec.raw else None,
+        temperature=cell.temperature,
+        seed=cell.seed,
+        top_p=cell.top_p,
+        top_k=cell.top_k,
+        min_p=cell.min_p,
+        repetition_penalty=cell.repetition_penalty,
+        max_tokens=cell.max_tokens,
+        extra_eos_ids=cell.extra_eos_ids,
+    )
+
+
+class _SweepLogger:
+    """Reads one job's events, writes the run log, forwards the events to the sweep."""
+
+    def __init__(self, store: Store, spec: SweepSpec, sweep: Sweep, models: dict, versions: dict):
+        self.store, self.spec, self.sweep = store, spec, sweep
+        self.models, self.versions = models, versions
+        self.texts: dict[int, list[str]] = {}
+        self.flushed_at: dict[int, float] = {}
+
+    def run(self) -> None:
+        try:
+            for event in self.sweep.job:
+                try:
+                    self._log(event)
+                except Exception as err:  # keep streaming: the UI must not hang on a db error
+                    print(f"yilab: could not log {type(event).__name__}: {err}", file=sys.stderr)
+                self.sweep._events.put(event)
+        finally:
+            self.sweep._done.set()
+
+    def _log(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self._start(event.cell, event.rendered_prompt, event.stop_token_ids)
+        elif isinstance(event, Token):
+            self.texts[event.cell].append(event.text)
+            if time.monotonic() - self.flushed_at[event.cell] >= FLUSH_INTERVAL_S:
+                text = "".join(self.texts[event.cell])
+                self.store.update_output(
+                    self.sweep.run_ids[event.cell], text, event.generation_tokens
+                )
+                self.flushed_at[event.cell] = time.monotonic()
+        elif isinstance(event, Finished):
+            self._finish(event.cell, event.result)
+
+    def _start(self, cell: int, rendered: str | None, stop_ids: list[int]) -> None:
+        settings = self.sweep.cells[cell]
+        model = self.models[settings.model]
+        self.sweep.run_ids[cell] = self.store.start_run(
+            experiment_id=self.sweep.experiment_id,
+            cell_index=cell,
+            settings={
+                "model": model.name,
+                "model_path": str(model.path),
+                "model_fingerprint": model_fingerprint(model.path),
+                "messages": self.spec.messages(),
+                "rendered_prompt": rendered,
+                "temperature": settings.temperature,
+                "seed": settings.seed,
+                "top_p": settings.top_p,
+                "top_k": settings.top_k,
+                "min_p": settings.min_p,
+                "repetition_penalty": settings.repetition_penalty,
+                "max_tokens": settings.max_tokens,
+                "stop_token_ids": stop_ids,
+                "versions": self.versions,
+                "engine_mode": "single",
+            },
+        )
+        self.texts[cell] = []
+        self.flushed_at[cell] = time.monotonic()
+
+    def _finish(self, cell: int, result) -> None:
+        if cell not in self.sweep.run_ids:  # cancelled or failed before it started
+            self._start(cell, result.rendered_prompt, result.stop_token_ids)
+        self.sweep.results[cell] = result
+        self.store.finish_run(
+            self.sweep.run_ids[cell],
+            status=result.status,
+            finish_reason=result.finish_reason,
+            output=result.text,
+            error=result.error,
+            metrics={
+                "prompt_tokens": result.prompt_tokens,
+                "generation_tokens": result.generation_tokens,
+                "ttft_s": result.ttft_s,
+                "prompt_tps": result.prompt_tps,
+                "generation_tps": result.generation_tps,
+                "peak_memory_gb": result.peak_memory_gb,
+            },
+        )
