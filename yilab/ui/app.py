@@ -1,0 +1,38 @@
+"""Assemble the dashboard's tabs into one Gradio Blocks app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from yilab.ui.compare import build_compare_tab
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
+    """The Blocks app over ``service``; launch it with :func:`launch_kwargs`."""
+    with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
+        gr.HTML(_header(), elem_id="yl-header")
+        with gr.Tabs():
+            with gr.Tab("Compare", id="compare"):
+                build_compare_tab(service, default_model)
+    return demo
+
+
+def _header() -> str:
+    logo = (ASSETS / "logo.svg").read_text() if (ASSETS / "logo.svg").exists() else ""
+    return (
+        f'<div class="yl-header">{logo}<span class="yl-name">yilab</span>'
+        '<span class="yl-tag">prompt experiments on MLX models</span></div>'
+    )
+
+
+def launch_kwargs() -> dict:
+    """Theme and CSS go to ``launch()`` in Gradio 6."""
+    return {
+        "theme": gr.themes.Soft(primary_hue="indigo", font_mono=["ui-monospace", "monospace"]),
+        "css": (ASSETS / "style.css").read_text(),
+        "share": False,
+    }

@@ -1,0 +1,134 @@
+"""Pure: the compare grid's state, fed by sweep events, rendered as escaped HTML.
+
+Model output is always text: every string that reaches the page goes through
+``html.escape`` here, so an output like ``<img src=x onerror=alert(1)>`` shows as
+those characters and never runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from yilab.events import Finished, Loading, Queued, Started, Token
+from yilab.sweep import CellSettings
+
+TURN_END_MARKERS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
+
+
+@dataclass
+class CellView:
+    settings: CellSettings
+    text: str = ""
+    tokens: int = 0
+    state: str = "waiting"  # waiting, running, stop, length, cancelled, error
+    tps: float | None = None
+    ttft_s: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class GridView:
+    """Everything the grid shows, updated event by event."""
+
+    cells: list[CellView]
+    status: str = ""
+    same_as: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def for_cells(cls, cells: list[CellSettings]) -> GridView:
+        return cls([CellView(c) for c in cells], status="Starting…")
+
+    def apply(self, event) -> None:
+        """Fold one worker event into the view."""
+        if isinstance(event, Queued):
+            self.status = f"Queued: waiting for {event.position} sweep(s) ahead of this one…"
+        elif isinstance(event, Loading):
+            self.status = event.message
+        elif isinstance(event, Started):
+            self.cells[event.cell].state = "running"
+            self.status = f"Running cell {event.cell + 1} of {len(self.cells)}…"
+        elif isinstance(event, Token):
+            cell = self.cells[event.cell]
+            cell.text += event.text
+            cell.tokens = event.generation_tokens
+        elif isinstance(event, Finished):
+            self._finish(self.cells[event.cell], event.result)
+
+    def _finish(self, cell: CellView, result) -> None:
+        cell.state = result.finish_reason
+        cell.text = result.text
+        cell.tokens = result.generation_tokens
+        cell.tps, cell.ttft_s, cell.error = result.generation_tps, result.ttft_s, result.error
+        self.same_as = find_duplicates(self.cells)
+
+    def done(self) -> None:
+        states = [c.state for c in self.cells]
+        counts = {s: states.count(s) for s in dict.fromkeys(states)}
+        self.status = "Done: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def find_duplicates(cells: list[CellView]) -> dict[int, int]:
+    """Finished cells whose output equals an earlier cell's: index → first index."""
+    first: dict[str, int] = {}
+    same: dict[int, int] = {}
+    for i, cell in enumerate(cells):
+        if cell.state in ("stop", "length") and cell.text:
+            same[i] = first.setdefault(cell.text, i)
+    return {i: j for i, j in same.items() if i != j}
+
+
+def runs_off_the_end(cell: CellView) -> bool:
+    """A ``length`` finish whose text shows a turn-end token: the model probably doesn't stop."""
+    return cell.state == "length" and any(m in cell.text for m in TURN_END_MARKERS)
+
+
+def render_grid(view: GridView) -> str:
+    """The grid as HTML: rows are temperatures, columns seeds (other axes label the cards)."""
+    seeds = list(dict.fromkeys(c.settings.seed for c in view.cells))
+    columns = max(1, min(len(seeds), 4))
+    cards = "".join(_card(i, cell, view) for i, cell in enumerate(view.cells))
+    return (
+        f'<div class="yl-status">{escape(view.status)}</div>'
+        f'<div class="yl-grid" style="grid-template-columns: repeat({columns}, minmax(0, 1fr))">'
+        f"{cards}</div>"
+    )
+
+
+def _card(index: int, cell: CellView, view: GridView) -> str:
+    s = cell.settings
+    title = f"T={s.temperature:g} · seed {s.seed}"
+    extras = []
+    if s.top_p != 1.0:
+        extras.append(f"top_p {s.top_p:g}")
+    extras.append(f"max {s.max_tokens}")
+    if s.model:
+        extras.append(s.model)
+    notes = []
+    if s.greedy:
+        notes.append("T=0 is greedy: the seed has no effect")
+    if index in view.same_as:
+        other = view.cells[view.same_as[index]].settings
+        notes.append(f"same as T={other.temperature:g} · seed {other.seed}")
+    if runs_off_the_end(cell):
+        notes.append("this model probably doesn't stop — check its eos (Tokenizer tab)")
+    body = cell.error or cell.text
+    return (
+        f'<div class="yl-card yl-{escape(cell.state)}" data-cell="{index}">'
+        f'<div class="yl-head"><span class="yl-title">{escape(title)}</span>'
+        f'<span class="yl-badge yl-badge-{escape(cell.state)}">{escape(cell.state)}</span></div>'
+        f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
+        f'<pre class="yl-out">{escape(body)}</pre>'
+        f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
+        + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
+        + "</div>"
+    )
+
+
+def _metrics(cell: CellView) -> str:
+    parts = [f"{cell.tokens} tokens"]
+    if cell.tps is not None:
+        parts.append(f"{cell.tps:.1f} tok/s")
+    if cell.ttft_s is not None:
+        parts.append(f"TTFT {cell.ttft_s:.2f} s")
+    return " · ".join(parts)
