@@ -6,6 +6,8 @@ A cell that was cancelled before it started gets only ``Finished``.
 
 from __future__ import annotations
 
+import queue
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -97,3 +99,12 @@ class JobDone:
 
 
 Event = Queued | Loading | Started | Token | Finished | JobDone
+
+
+def until_done(events: queue.Queue) -> Iterator[Event]:
+    """Yield events from ``events`` up to and including ``JobDone``."""
+    while True:
+        event = events.get()
+        yield event
+        if isinstance(event, JobDone):
+            return

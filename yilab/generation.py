@@ -26,7 +26,17 @@ from mlx_lm import stream_generate
 from mlx_lm.sample_utils import make_logits_processors
 
 from yilab.errors import BadInputError, ModelLoadError, YilabError
-from yilab.events import Event, Finished, JobDone, Loading, Queued, RunResult, Started, Token
+from yilab.events import (
+    Event,
+    Finished,
+    JobDone,
+    Loading,
+    Queued,
+    RunResult,
+    Started,
+    Token,
+    until_done,
+)
 from yilab.sampling import make_seeded_sampler
 
 DEFAULT_MAX_LOADED_MODELS = 1
@@ -67,11 +77,7 @@ class Job:
 
     def __iter__(self) -> Iterator[Event]:
         """Events until (and including) ``JobDone``."""
-        while True:
-            event = self.events.get()
-            yield event
-            if isinstance(event, JobDone):
-                return
+        return until_done(self.events)
 
 
 @dataclass

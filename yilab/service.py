@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from yilab import __version__
-from yilab.events import Event, Finished, JobDone, Started, Token
+from yilab.events import Event, Finished, Started, Token, until_done
 from yilab.generation import GenerationRequest, GenerationWorker, Job
 from yilab.models import ResolvedModel, model_fingerprint, resolve_model
 from yilab.paths import default_db_path
@@ -61,11 +61,7 @@ class Sweep:
 
     def events(self) -> Iterator[Event]:
         """Worker events, after they are logged, up to and including ``JobDone``."""
-        while True:
-            event = self._events.get()
-            yield event
-            if isinstance(event, JobDone):
-                return
+        return until_done(self._events)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every cell is logged."""
