@@ -48,15 +48,20 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def test_a_sweep_streams_four_cards_and_logs_four_runs(app_url, page):
-    url, db = app_url
+def start_sweep(page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str) -> None:
+    """Open the page, fill the sweep form and click Run."""
     page.goto(url, wait_until="load")
     page.wait_for_selector("#yl-run")
-    page.fill("#yl-prompt textarea", "Tell me a tale")
-    page.fill("#yl-temps textarea", "0.3, 0.9")
-    page.fill("#yl-seeds textarea", "5, 6")
-    page.fill("#yl-max-tokens textarea", "40")
+    page.fill("#yl-prompt textarea", prompt)
+    page.fill("#yl-temps textarea", temps)
+    page.fill("#yl-seeds textarea", seeds)
+    page.fill("#yl-max-tokens textarea", max_tokens)
     page.click("#yl-run")
+
+
+def test_a_sweep_streams_four_cards_and_logs_four_runs(app_url, page):
+    url, db = app_url
+    start_sweep(page, url, prompt="Tell me a tale", temps="0.3, 0.9", seeds="5, 6", max_tokens="40")
     page.wait_for_function(
         "document.querySelectorAll('.yl-badge-length, .yl-badge-stop').length === 4",
         timeout=60_000,
@@ -73,13 +78,8 @@ def test_a_sweep_streams_four_cards_and_logs_four_runs(app_url, page):
 
 def test_stop_cancels_a_long_run(app_url, page):
     url, db = app_url
-    page.goto(url, wait_until="load")
-    page.wait_for_selector("#yl-run")
-    page.fill("#yl-prompt textarea", "A very long answer please")
-    page.fill("#yl-temps textarea", "0.7")
-    page.fill("#yl-seeds textarea", "1")
-    page.fill("#yl-max-tokens textarea", "1900")
-    page.click("#yl-run")
+    start_sweep(page, url, prompt="A very long answer please", temps="0.7", seeds="1",
+                max_tokens="1900")  # fmt: skip
     page.wait_for_selector(".yl-badge-running", timeout=30_000)
     page.click("#yl-stop")
     page.wait_for_selector(".yl-badge-cancelled", timeout=30_000)

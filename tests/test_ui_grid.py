@@ -26,7 +26,7 @@ def test_tokens_stream_into_their_cell_and_finish_with_a_badge():
 
 def test_output_is_escaped_never_html():
     v = view()
-    probe = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+    probe = "<img src=x onerror=alert(1)><script>alert(2)</script>"
     v.apply(Finished(0, RunResult(text=probe, finish_reason="length")))
     html = render_grid(v)
     assert "<img" not in html and "<script" not in html
@@ -51,7 +51,9 @@ def test_identical_outputs_are_marked():
 
 def test_length_with_a_turn_end_in_the_text_is_flagged():
     v = view()
-    v.apply(Finished(0, RunResult(text="Paris.<|im_end|>\n<|im_start|>user", finish_reason="length")))
+    v.apply(
+        Finished(0, RunResult(text="Paris.<|im_end|>\n<|im_start|>user", finish_reason="length"))
+    )
     assert runs_off_the_end(v.cells[0])
     assert "probably doesn&#x27;t stop" in render_grid(v)
     v.apply(Finished(0, RunResult(text="Paris.", finish_reason="length")))

@@ -102,6 +102,8 @@ def cmd_compare(args) -> dict:
     )
     service = _service(args)
     sweep = service.start_sweep(spec, progress=_progress)
+    if len(spec.seeds) > 1 and 0 in spec.temperatures:
+        print("note: temperature 0 is greedy; the seed has no effect there", file=sys.stderr)
     from yilab.clidisplay import follow_sweep
 
     try:
