@@ -35,3 +35,10 @@ def tiny_model_dir(tmp_path_factory):
 def shared_home(tmp_path_factory):
     """A yilab home shared by the slow tests, so the default model converts once."""
     return tmp_path_factory.mktemp("yilab-home")
+
+
+@pytest.fixture
+def default_model_home(shared_home, monkeypatch):
+    """Use the session-wide yilab home, so the default model is converted once."""
+    monkeypatch.setenv("YILAB_HOME", str(shared_home))
+    return shared_home
