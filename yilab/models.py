@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import ConversionError, ModelNotFoundError
+from yilab.gguf_reader import file_sha256
 from yilab.hf import HF_REPO_ID, cached_hf_models, hf_snapshot
 from yilab.jsonfiles import read_json, write_json_atomic
 from yilab.ollama import OllamaModel, find_ollama_model, missing_ollama_message, ollama_models
@@ -155,15 +156,12 @@ def gguf_sha256(path: Path, progress: Progress | None = None) -> str:
     if isinstance(hit, dict) and {k: hit.get(k) for k in stamp} == stamp:
         return hit["sha256"]
     _report(progress, 0.0, f"Hashing {path.name}…")
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    sha256 = file_sha256(path)
     with _HASH_LOCK:
         cache = read_json(cache_file) or {}
-        cache[str(path)] = {**stamp, "sha256": digest.hexdigest()}
+        cache[str(path)] = {**stamp, "sha256": sha256}
         write_json_atomic(cache_file, cache)
-    return digest.hexdigest()
+    return sha256
 
 
 # --- conversion cache ----------------------------------------------------------------------
