@@ -173,3 +173,16 @@ def test_pid_of_this_process_is_never_marked(service, tiny_model_dir):
             assert Store(service.db_path).mark_interrupted() == 0
             sweep.cancel()
     assert sweep.wait(30)
+
+
+def test_rerun_starts_the_same_sweep_as_a_new_experiment(service, tiny_model_dir):
+    first, runs = service.run_sweep(spec(tiny_model_dir, temperatures=(0.8,), seeds=(4, 5)))
+    again = service.rerun(first.experiment_id[:8])
+    assert again.wait(60) and again.experiment_id != first.experiment_id
+    rerun = service.store.get_experiment(again.experiment_id)
+    assert [r["output"] for r in rerun["runs"]] == [r["output"] for r in runs]
+    assert rerun["note"] == f"re-run of {first.experiment_id}"
+
+
+def test_inspect_a_model_spec(service, tiny_model_dir):
+    assert service.inspect(str(tiny_model_dir)).verdict == "ok"

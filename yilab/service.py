@@ -23,6 +23,7 @@ from pathlib import Path
 from yilab import __version__
 from yilab.events import Event, Finished, Started, Token, until_done
 from yilab.generation import GenerationRequest, GenerationWorker, Job
+from yilab.inspector import InspectionReport, inspect_model
 from yilab.models import ResolvedModel, model_fingerprint, resolve_model
 from yilab.paths import default_db_path
 from yilab.store import Store
@@ -77,7 +78,11 @@ class Replay:
 
 
 class Service:
-    """Owns the run log and the generation worker."""
+    """Owns the run log and the generation worker.
+
+    Reads (listing, search, one run, star, note) go straight to ``service.store``;
+    the methods here are the operations with logic of their own.
+    """
 
     def __init__(
         self, db_path: str | Path | None = None, *, worker: GenerationWorker | None = None
@@ -122,6 +127,16 @@ class Service:
             pass
         sweep.wait()
         return sweep, self.store.get_experiment(sweep.experiment_id)["runs"]
+
+    def rerun(self, experiment_id: str, *, progress: Progress | None = None) -> Sweep:
+        """Start the same sweep again (same spec, same seeds) as a new experiment."""
+        experiment = self.store.get_experiment(experiment_id)
+        spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
+        return self.start_sweep(spec, progress=progress, note=f"re-run of {experiment['id']}")
+
+    def inspect(self, spec: str | None, progress: Progress | None = None) -> InspectionReport:
+        """The tokenizer inspector's report on a model spec (resolved, converted if needed)."""
+        return inspect_model(self.resolve(spec, progress).path)
 
     def replay(self, run_id: str, *, progress: Progress | None = None) -> Replay:
         """Run a logged run again with the same model, prompt, settings and seed."""
