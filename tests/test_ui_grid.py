@@ -66,3 +66,22 @@ def test_done_summarises_the_finish_reasons():
         v.apply(Finished(cell, RunResult(text=str(cell), finish_reason=reason)))
     v.done()
     assert v.status == "Done: 2 stop, 1 length"
+
+
+def test_view_from_logged_runs_shows_the_grid_as_it_was():
+    from yilab.ui.grid import view_from_runs
+
+    runs = [
+        {"id": "r1", "model": "m", "temperature": 0.0, "seed": 1, "top_p": 1.0, "max_tokens": 8,
+         "output": "Paris", "finish_reason": "stop", "generation_tokens": 3, "generation_tps": 9.0,
+         "ttft_s": 0.4, "status": "done"},
+        {"id": "r2", "model": "m", "temperature": 0.0, "seed": 2, "top_p": None, "max_tokens": 8,
+         "output": "Paris", "finish_reason": "stop", "generation_tokens": 3, "status": "done"},
+        {"id": "r3", "model": "m", "temperature": 0.7, "seed": 1, "top_p": 1.0, "max_tokens": 8,
+         "output": "par", "finish_reason": None, "status": "interrupted"},
+    ]  # fmt: skip
+    v = view_from_runs(runs, status="Experiment abc")
+    assert [c.state for c in v.cells] == ["stop", "stop", "interrupted"]
+    assert v.cells[0].run_id == "r1" and v.same_as == {1: 0}
+    html = render_grid(v)
+    assert "Experiment abc" in html and 'yl-badge-interrupted">interrupted<' in html

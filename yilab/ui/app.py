@@ -15,8 +15,9 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
     """The Blocks app over ``service``; launch it with :func:`launch_kwargs`."""
     with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
         gr.HTML(_header(), elem_id="yl-header")
-        with gr.Tabs():
-            with gr.Tab("Compare", id="compare"):
+        with gr.Tabs(elem_id="yl-tabs"):
+            # Tab ids are a contract: other tabs switch with gr.Tabs(selected=<id>).
+            with gr.Tab("Compare", id="compare", elem_id="yl-tab-compare"):
                 build_compare_tab(service, default_model)
     return demo
 

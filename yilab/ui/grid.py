@@ -25,6 +25,7 @@ class CellView:
     tps: float | None = None
     ttft_s: float | None = None
     error: str | None = None
+    run_id: str | None = None
 
 
 @dataclass
@@ -66,6 +67,35 @@ class GridView:
         states = [c.state for c in self.cells]
         counts = {s: states.count(s) for s in dict.fromkeys(states)}
         self.status = "Done: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def view_from_runs(runs: list[dict], status: str = "") -> GridView:
+    """An experiment's grid again, as it was, from its logged runs (in cell order)."""
+    cells = []
+    for i, run in enumerate(runs):
+        settings = CellSettings(
+            index=i,
+            model=run.get("model") or "",
+            temperature=run["temperature"],
+            seed=run["seed"],
+            top_p=run["top_p"] if run.get("top_p") is not None else 1.0,
+            max_tokens=run["max_tokens"],
+        )
+        cells.append(
+            CellView(
+                settings,
+                text=run.get("output") or "",
+                tokens=run.get("generation_tokens") or 0,
+                state=run.get("finish_reason") or run.get("status") or "waiting",
+                tps=run.get("generation_tps"),
+                ttft_s=run.get("ttft_s"),
+                error=run.get("error"),
+                run_id=run.get("id"),
+            )
+        )
+    view = GridView(cells, status=status)
+    view.same_as = find_duplicates(cells)
+    return view
 
 
 def find_duplicates(cells: list[CellView]) -> dict[int, int]:
@@ -114,7 +144,8 @@ def _card(index: int, cell: CellView, view: GridView) -> str:
         notes.append("this model probably doesn't stop — check its eos (Tokenizer tab)")
     body = cell.error or cell.text
     return (
-        f'<div class="yl-card yl-{escape(cell.state)}" data-cell="{index}">'
+        f'<div class="yl-card yl-{escape(cell.state)}" data-cell="{index}"'
+        f' data-run="{escape(cell.run_id or "")}">'
         f'<div class="yl-head"><span class="yl-title">{escape(title)}</span>'
         f'<span class="yl-badge yl-badge-{escape(cell.state)}">{escape(cell.state)}</span></div>'
         f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
