@@ -28,6 +28,7 @@ from yilab.models import ResolvedModel, model_fingerprint, resolve_model
 from yilab.paths import default_db_path
 from yilab.store import Store
 from yilab.sweep import CellSettings, SweepSpec, expand_sweep
+from yilab.tokens import TokenView, tokenize_chat
 
 FLUSH_INTERVAL_S = 0.5
 Progress = Callable[[float, str], None]
@@ -137,6 +138,10 @@ class Service:
     def inspect(self, spec: str | None, progress: Progress | None = None) -> InspectionReport:
         """The tokenizer inspector's report on a model spec (resolved, converted if needed)."""
         return inspect_model(self.resolve(spec, progress).path)
+
+    def preview(self, spec: str | None, messages: list[dict]) -> TokenView:
+        """The chat prompt as the model will read it, tokenized (with double-bos warnings)."""
+        return tokenize_chat(self.resolve(spec).path, messages)
 
     def replay(self, run_id: str, *, progress: Progress | None = None) -> Replay:
         """Run a logged run again with the same model, prompt, settings and seed."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
 
-from yilab.ui.compare import build_compare_tab
+from yilab.ui.compare import build_compare_tab, eos_check
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -18,7 +19,9 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
         with gr.Tabs(elem_id="yl-tabs"):
             # Tab ids are a contract: other tabs switch with gr.Tabs(selected=<id>).
             with gr.Tab("Compare", id="compare", elem_id="yl-tab-compare"):
-                build_compare_tab(service, default_model)
+                compare = build_compare_tab(service, default_model)
+        demo.load(partial(eos_check, service), inputs=compare.model,
+                  outputs=[compare.eos_warning, compare.open_tokenizer], api_visibility="private")  # fmt: skip
     return demo
 
 
@@ -35,5 +38,6 @@ def launch_kwargs() -> dict:
     return {
         "theme": gr.themes.Soft(primary_hue="indigo", font_mono=["ui-monospace", "monospace"]),
         "css": (ASSETS / "style.css").read_text(),
+        "head": f"<script>{(ASSETS / 'cards.js').read_text()}</script>",
         "share": False,
     }

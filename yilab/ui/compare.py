@@ -11,17 +11,24 @@ from yilab.errors import YilabError
 from yilab.events import JobDone
 from yilab.models import DEFAULT_MODEL
 from yilab.sweep import SweepSpec, parse_floats, parse_ints, parse_seeds
+from yilab.ui import cards
 from yilab.ui.grid import GridView, render_grid
 
 REFRESH_S = 0.1  # at most ten page updates a second, however fast tokens come
+# The worker runs one sweep at a time and tells the others they are queued; this only
+# bounds how many browser tabs may wait on it at once.
+GENERATION = {"concurrency_id": "generation", "concurrency_limit": 8}
 
 
 @dataclass
 class CompareTab:
     model: gr.Dropdown
+    eos_warning: gr.HTML
+    open_tokenizer: gr.Button
     mode: gr.Radio
     system: gr.Textbox
     prompt: gr.Textbox
+    preview: gr.Textbox
     temps: gr.Textbox
     seeds: gr.Textbox
     top_p: gr.Textbox
@@ -29,35 +36,51 @@ class CompareTab:
     run: gr.Button
     stop: gr.Button
     grid: gr.HTML
+    panel: cards.CardPanel
+    session: gr.State
 
 
 def build_compare_tab(service, default_model: str | None) -> CompareTab:
-    """Lay out the tab and wire Run/Stop to the service."""
-    with gr.Row():
-        with gr.Column(scale=1, min_width=280):
-            model = gr.Dropdown(
-                choices=_model_choices(default_model),
-                value=default_model or DEFAULT_MODEL,
-                allow_custom_value=True,
-                label="Model (name, folder, .gguf, Ollama name or HF repo id)",
-            )
-            mode = gr.Radio(["chat", "raw"], value="chat", label="Mode")
-            system = gr.Textbox(label="System prompt", lines=2, placeholder="(none)")
-            prompt = gr.Textbox(label="Prompt", lines=4, elem_id="yl-prompt",
+    """Lay out the tab and wire it to the service."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300, elem_id="yl-compare-form"):
+            model = gr.Dropdown(choices=_model_choices(default_model),
+                                value=default_model or DEFAULT_MODEL, allow_custom_value=True,
+                                label="Model", elem_id="yl-model",
+                                info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id")  # fmt: skip
+            eos_warning = gr.HTML("", elem_id="yl-eos-warning", visible=False)
+            open_tokenizer = gr.Button("Check its eos in the Tokenizer tab", size="sm",
+                                       visible=False, elem_id="yl-open-tokenizer")  # fmt: skip
+            mode = gr.Radio(["chat", "raw"], value="chat", label="Mode", elem_id="yl-mode")
+            system = gr.Textbox(label="System prompt", lines=1, placeholder="(none)",
+                                elem_id="yl-system")  # fmt: skip
+            prompt = gr.Textbox(label="Prompt", lines=3, elem_id="yl-prompt",
                                 value="What is the capital of France?")  # fmt: skip
+            with gr.Accordion("Rendered prompt", open=False, elem_id="yl-preview-box") as box:
+                preview = gr.Textbox(show_label=False, lines=4, max_lines=12, interactive=False,
+                                     elem_id="yl-preview", elem_classes=["yl-mono"])  # fmt: skip
             with gr.Row():
-                temps = gr.Textbox(label="Temperatures", value="0, 0.7", elem_id="yl-temps")
-                seeds = gr.Textbox(label="Seeds (or '3 random')", value="1, 2", elem_id="yl-seeds")
+                temps = gr.Textbox(label="Temperatures", value="0, 0.7", elem_id="yl-temps",
+                                   min_width=120)  # fmt: skip
+                seeds = gr.Textbox(label="Seeds or '3 random'", value="1, 2",
+                                   elem_id="yl-seeds", min_width=120)  # fmt: skip
             with gr.Row():
-                top_p = gr.Textbox(label="top_p", value="1.0")
-                max_tokens = gr.Textbox(label="max_tokens", value="64", elem_id="yl-max-tokens")
+                top_p = gr.Textbox(label="top_p", value="1.0", elem_id="yl-top-p", min_width=120)
+                max_tokens = gr.Textbox(label="max_tokens", value="64", elem_id="yl-max-tokens",
+                                        min_width=120)  # fmt: skip
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="yl-run")
                 stop = gr.Button("Stop", variant="stop", elem_id="yl-stop")
         with gr.Column(scale=3):
             grid = gr.HTML(render_grid(GridView([], status="Ready.")), elem_id="yl-grid")
-    tab = CompareTab(model, mode, system, prompt, temps, seeds, top_p, max_tokens, run, stop, grid)
+            panel = cards.build_card_panel()
+    session = gr.State(dict)  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
+    tab = CompareTab(model, eos_warning, open_tokenizer, mode, system, prompt, preview, temps,
+                     seeds, top_p, max_tokens, run, stop, grid, panel, session)  # fmt: skip
     _wire(tab, service)
+    box.expand(lambda *a: preview_prompt(service, *a), inputs=[model, mode, system, prompt],
+               outputs=preview, api_visibility="private")  # fmt: skip
+    cards.wire_card_panel(panel, service, session, GENERATION)
     return tab
 
 
@@ -69,8 +92,6 @@ def _model_choices(default_model: str | None) -> list[str]:
 
 
 def _wire(tab: CompareTab, service) -> None:
-    session = gr.State(dict)  # per browser tab: {"sweep": the running Sweep}
-
     def run_sweep(model, mode, system, prompt, temps, seeds, top_p, max_tokens, state,
                   progress=gr.Progress()):  # fmt: skip
         spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens)
@@ -79,27 +100,19 @@ def _wire(tab: CompareTab, service) -> None:
         except YilabError as err:
             raise gr.Error(str(err)) from None
         state["sweep"] = sweep
-        yield from stream_grid(sweep)
+        yield from stream_grid(sweep, state)
 
-    tab.run.click(
-        run_sweep,
-        inputs=[
-            tab.model,
-            tab.mode,
-            tab.system,
-            tab.prompt,
-            tab.temps,
-            tab.seeds,
-            tab.top_p,
-            tab.max_tokens,
-            session,
-        ],  # fmt: skip
-        outputs=tab.grid,
-        concurrency_id="generation",
-        concurrency_limit=1,
-        api_name="compare",
-    )
-    tab.stop.click(_stop, inputs=session, outputs=None, queue=False, api_visibility="private")
+    sweep_inputs = [tab.model, tab.mode, tab.system, tab.prompt, tab.temps, tab.seeds, tab.top_p,
+                    tab.max_tokens, tab.session]  # fmt: skip
+    tab.run.click(run_sweep, inputs=sweep_inputs, outputs=tab.grid, api_name="compare",
+                  **GENERATION)  # fmt: skip
+    tab.stop.click(_stop, inputs=tab.session, outputs=None, queue=False, api_visibility="private")
+    preview_inputs = [tab.model, tab.mode, tab.system, tab.prompt]
+    for source in (tab.model, tab.mode, tab.system, tab.prompt):
+        source.change(lambda *a: preview_prompt(service, *a), inputs=preview_inputs,
+                      outputs=tab.preview, trigger_mode="always_last", api_visibility="private")  # fmt: skip
+    tab.model.change(lambda m: eos_check(service, m), inputs=tab.model,
+                     outputs=[tab.eos_warning, tab.open_tokenizer], api_visibility="private")  # fmt: skip
 
 
 def _stop(state: dict) -> None:
@@ -124,20 +137,49 @@ def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens) -> Sweep
         raise gr.Error(str(err)) from None
 
 
-def stream_grid(sweep):
+def preview_prompt(service, model: str, mode: str, system: str, prompt: str) -> str:
+    """The text the model will read, with its token count (or why it can't be shown)."""
+    if mode == "raw":
+        return prompt or ""
+    spec = SweepSpec(prompt=prompt or " ", system=(system or "").strip() or None)
+    try:
+        view = service.preview(model, spec.messages())
+    except YilabError as err:
+        return f"(no preview: {err})"
+    warnings = "".join(f"\n⚠ {w}" for w in view.warnings)
+    return f"{view.text}\n\n── {view.count} tokens{warnings}"
+
+
+def eos_check(service, model: str) -> tuple[dict, dict]:
+    """A warning (and a way to the Tokenizer tab) when the model probably won't stop."""
+    hidden = gr.update(value="", visible=False), gr.update(visible=False)
+    try:
+        report = service.inspect(model)
+    except YilabError:
+        return hidden
+    if report.verdict != "eos_mismatch":
+        return hidden
+    return gr.update(value=cards.warning_html(report.summary), visible=True), gr.update(
+        visible=True
+    )
+
+
+def stream_grid(sweep, state: dict | None = None):
     """Yield the grid's HTML as events arrive, at most every ``REFRESH_S``."""
     view = GridView.for_cells(sweep.cells)
+    if state is not None:
+        state["view"] = view
     last = 0.0
     try:
         for event in sweep.events():
-            view.apply(event)
+            view.apply(event, run_ids=sweep.run_ids)
             if isinstance(event, JobDone):
                 view.done()
             elif time.monotonic() - last < REFRESH_S:
                 continue
             last = time.monotonic()
-            yield render_grid(view)
-        yield render_grid(view)
+            yield render_grid(view, actions=True)
+        yield render_grid(view, actions=True)
     finally:
         if not sweep.wait(timeout=0):  # the page went away: don't keep the worker busy
             sweep.cancel()

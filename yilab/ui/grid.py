@@ -40,8 +40,11 @@ class GridView:
     def for_cells(cls, cells: list[CellSettings]) -> GridView:
         return cls([CellView(c) for c in cells], status="Starting…")
 
-    def apply(self, event) -> None:
-        """Fold one worker event into the view."""
+    def apply(self, event, run_ids: dict[int, str] | None = None) -> None:
+        """Fold one worker event into the view; ``run_ids`` maps cells to logged runs."""
+        cell_index = getattr(event, "cell", None)
+        if run_ids and cell_index in run_ids:
+            self.cells[cell_index].run_id = run_ids[cell_index]
         if isinstance(event, Queued):
             self.status = f"Queued: waiting for {event.position} sweep(s) ahead of this one…"
         elif isinstance(event, Loading):
@@ -113,11 +116,12 @@ def runs_off_the_end(cell: CellView) -> bool:
     return cell.state == "length" and any(m in cell.text for m in TURN_END_MARKERS)
 
 
-def render_grid(view: GridView) -> str:
-    """The grid as HTML: rows are temperatures, columns seeds (other axes label the cards)."""
+def render_grid(view: GridView, *, actions: bool = False) -> str:
+    """The grid as HTML: rows are temperatures, columns seeds (other axes label the cards).
+    With ``actions``, finished cards get copy / replay / history / diff buttons."""
     seeds = list(dict.fromkeys(c.settings.seed for c in view.cells))
     columns = max(1, min(len(seeds), 4))
-    cards = "".join(_card(i, cell, view) for i, cell in enumerate(view.cells))
+    cards = "".join(_card(i, cell, view, actions) for i, cell in enumerate(view.cells))
     return (
         f'<div class="yl-status">{escape(view.status)}</div>'
         f'<div class="yl-grid" style="grid-template-columns: repeat({columns}, minmax(0, 1fr))">'
@@ -125,9 +129,38 @@ def render_grid(view: GridView) -> str:
     )
 
 
-def _card(index: int, cell: CellView, view: GridView) -> str:
+def cell_label(settings: CellSettings) -> str:
+    """``T=0.7 · seed 1`` (plus top_p / max_tokens / model when the sweep varies them)."""
+    return f"T={settings.temperature:g} · seed {settings.seed}"
+
+
+# Buttons call yilabCard() (assets/cards.js): it reads the card's data-run itself, so no
+# data is ever interpolated into JavaScript.
+_ACTIONS = (
+    ("copy", "Copy the output"),
+    ("replay", "Run it again and compare"),
+    ("history", "Open its experiment in History"),
+    ("diff", "Diff against another card"),
+)
+
+
+def _buttons(cell: CellView) -> str:
+    if cell.state in ("waiting", "running") or not cell.run_id:
+        return ""
+    return (
+        '<div class="yl-actions">'
+        + "".join(
+            f'<button type="button" class="yl-act" data-act="{kind}" title="{escape(title)}" '
+            f'onclick="yilabCard(this)">{kind}</button>'
+            for kind, title in _ACTIONS
+        )
+        + "</div>"
+    )
+
+
+def _card(index: int, cell: CellView, view: GridView, actions: bool = False) -> str:
     s = cell.settings
-    title = f"T={s.temperature:g} · seed {s.seed}"
+    title = cell_label(s)
     extras = []
     if s.top_p != 1.0:
         extras.append(f"top_p {s.top_p:g}")
@@ -152,6 +185,7 @@ def _card(index: int, cell: CellView, view: GridView) -> str:
         f'<pre class="yl-out">{escape(body)}</pre>'
         f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
+        + (_buttons(cell) if actions else "")
         + "</div>"
     )
 

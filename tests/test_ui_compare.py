@@ -1,0 +1,58 @@
+"""Compare-tab handlers without a browser, on a real service and tiny models."""
+
+import pytest
+
+from tests.tinymodel import build_tiny_model
+from yilab.service import Service
+from yilab.sweep import SweepSpec
+from yilab.ui.cards import other_cells, parse_action, replay_html
+from yilab.ui.compare import eos_check, preview_prompt, stream_grid
+
+
+@pytest.fixture
+def service(tmp_path):
+    s = Service(tmp_path / "ui.db")
+    yield s
+    s.close()
+
+
+def test_parse_action():
+    assert parse_action("replay:0b5e-11:1700000000") == ("replay", "0b5e-11")
+    assert parse_action("") == ("", "")
+
+
+def test_stream_grid_yields_cards_with_run_ids_and_actions(service, tiny_model_dir):
+    sweep = service.start_sweep(
+        SweepSpec(prompt="Hi", models=(str(tiny_model_dir),), seeds=(1, 2), max_tokens=(6,))
+    )
+    state = {}
+    frames = list(stream_grid(sweep, state))
+    assert "Done: 2 length" in frames[-1]
+    for cell in state["view"].cells:
+        assert cell.run_id and f'data-run="{cell.run_id}"' in frames[-1]
+    assert frames[-1].count('data-act="replay"') == 2
+    others = other_cells(state["view"], state["view"].cells[0].run_id)
+    assert others == [("T=0.7 · seed 2", state["view"].cells[1].run_id)]
+
+
+def test_replay_html_says_identical(service, tiny_model_dir):
+    spec = SweepSpec(prompt="Hi", models=(str(tiny_model_dir),), seeds=(9,), max_tokens=(6,))
+    _, runs = service.run_sweep(spec)
+    assert "identical ✓" in replay_html(service, runs[0]["id"])
+    assert "No run" in replay_html(service, "ffffffffff")
+
+
+def test_preview_shows_the_rendered_chat_and_its_token_count(service, tiny_model_dir):
+    text = preview_prompt(service, str(tiny_model_dir), "chat", "Be brief", "Hi")
+    assert text.startswith("<|im_start|>system\nBe brief<|im_end|>")
+    assert "tokens" in text
+    assert preview_prompt(service, str(tiny_model_dir), "raw", "", "as is") == "as is"
+    assert preview_prompt(service, "/no/such/model", "chat", "", "Hi").startswith("(no preview:")
+
+
+def test_eos_check_warns_only_for_a_model_that_will_not_stop(service, tiny_model_dir, tmp_path):
+    warning, button = eos_check(service, str(tiny_model_dir))
+    assert warning["visible"] is False and button["visible"] is False
+    broken = build_tiny_model(tmp_path / "broken", eos_token="<|endoftext|>")
+    warning, button = eos_check(service, str(broken))
+    assert button["visible"] is True and "probably doesn" in warning["value"]

@@ -1,0 +1,112 @@
+"""Per-card actions in the compare grid: replay, diff against another card, open in History.
+
+Card buttons (assets/cards.js) write ``"<action>:<run id>:<nonce>"`` into a hidden textbox
+and click a hidden button; the handlers here read it. Copy never leaves the browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import gradio as gr
+
+from yilab.errors import YilabError
+from yilab.ui.grid import cell_label
+
+
+@dataclass
+class CardPanel:
+    action: gr.Textbox
+    go: gr.Button
+    html: gr.HTML
+    diff_against: gr.Dropdown
+
+
+def build_card_panel() -> CardPanel:
+    """The hidden action bridge and the panel under the grid that shows a card's result."""
+    action = gr.Textbox(elem_id="yl-card-action", elem_classes=["yl-hidden"], show_label=False)
+    go = gr.Button("go", elem_id="yl-card-go", elem_classes=["yl-hidden"])
+    diff_against = gr.Dropdown(label="Diff against", choices=[], visible=False,
+                               elem_id="yl-diff-against")  # fmt: skip
+    html = gr.HTML("", elem_id="yl-card-panel")
+    return CardPanel(action, go, html, diff_against)
+
+
+def parse_action(value: str) -> tuple[str, str]:
+    """``"replay:abc-123:1700000000"`` → ``("replay", "abc-123")``."""
+    kind, _, rest = (value or "").partition(":")
+    return kind, rest.split(":")[0]
+
+
+def wire_card_panel(panel: CardPanel, service, session: gr.State, generation: dict) -> None:
+    def on_action(value: str, state: dict):
+        kind, run_id = parse_action(value)
+        if kind == "replay":
+            yield notice_html(f"Replaying run {run_id[:8]}…"), gr.update(visible=False)
+            yield replay_html(service, run_id), gr.update(visible=False)
+        elif kind == "diff":
+            state["diff_base"] = run_id
+            choices = other_cells(state.get("view"), run_id)
+            first = choices[0][1] if choices else None
+            yield diff_html(service, run_id, first), gr.update(choices=choices, value=first,
+                                                               visible=bool(choices))  # fmt: skip
+
+    panel.go.click(on_action, inputs=[panel.action, session],
+                   outputs=[panel.html, panel.diff_against], api_visibility="private",
+                   **generation)  # fmt: skip
+    panel.diff_against.input(
+        lambda other, state: diff_html(service, state.get("diff_base"), other),
+        inputs=[panel.diff_against, session],
+        outputs=panel.html,
+        api_visibility="private",
+    )
+
+
+def other_cells(view, run_id: str) -> list[tuple[str, str]]:
+    """(label, run id) of the other finished cards of the grid."""
+    if view is None:
+        return []
+    return [(cell_label(c.settings), c.run_id) for c in view.cells
+            if c.run_id and c.run_id != run_id and c.state not in ("waiting", "running")]  # fmt: skip
+
+
+def replay_html(service, run_id: str) -> str:
+    try:
+        replay = service.replay(run_id)
+    except YilabError as err:
+        return notice_html(str(err), kind="error")
+    verdict = "identical ✓" if replay.identical else "different ✗"
+    head = f"Replay of run {run_id[:8]} → {replay.new['id'][:8]}: {verdict}"
+    if replay.identical:
+        return notice_html(head, kind="ok")
+    from yilab.textdiff import render_diff_html
+
+    return notice_html(head, kind="warn") + render_diff_html(
+        replay.original["output"] or "", replay.new["output"] or ""
+    )
+
+
+def diff_html(service, base: str | None, other: str | None) -> str:
+    if not base or not other:
+        return notice_html("No other finished card to diff against.")
+    from yilab.textdiff import render_diff_html
+
+    try:
+        a, b = service.store.get_run(base), service.store.get_run(other)
+    except YilabError as err:
+        return notice_html(str(err), kind="error")
+    title = f"{_label(a)}  vs  {_label(b)}"
+    return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "")
+
+
+def _label(run: dict) -> str:
+    return f"T={run['temperature']:g} · seed {run['seed']}"
+
+
+def notice_html(message: str, *, kind: str = "info") -> str:
+    return f'<div class="yl-notice yl-notice-{kind}">{escape(message)}</div>'
+
+
+def warning_html(message: str) -> str:
+    return notice_html(f"⚠ This model probably doesn't stop: {message}", kind="warn")
