@@ -105,3 +105,43 @@ def test_compare_api_through_gradio_client(app_url):
     client = Client(url, verbose=False)
     html = client.predict("", "chat", "", "Say hi", "0", "3", "1.0", "8", api_name="/compare")
     assert "yl-card" in html and "8 tokens" in html and "Done: 1 length" in html
+
+
+def test_two_tabs_queue_and_never_see_each_others_outputs(app_url, browser):
+    url, db = app_url
+    pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+             for _ in range(2)]  # fmt: skip
+    start_sweep(pages[0], url, prompt="first tab prompt", temps="0.7", seeds="1",
+                max_tokens="1500")  # fmt: skip
+    pages[0].wait_for_selector(".yl-badge-running", timeout=30_000)
+    start_sweep(pages[1], url, prompt="second tab prompt", temps="0.7", seeds="2",
+                max_tokens="8")  # fmt: skip
+    pages[1].get_by_text("Queued: waiting for 1 sweep(s)").wait_for(timeout=30_000)
+    shot(pages[1], "compare-queued")
+    pages[0].click("#yl-stop")
+    pages[1].wait_for_selector(".yl-badge-length", timeout=60_000)
+    pages[0].wait_for_selector(".yl-badge-cancelled", timeout=30_000)
+    assert "seed 2" in pages[1].inner_text("#yl-grid")
+    assert "seed 2" not in pages[0].inner_text("#yl-grid")
+    assert "seed 1" not in pages[1].inner_text("#yl-grid")
+    for page in pages:
+        page.context.close()
+
+
+def test_card_buttons_copy_and_replay(app_url, browser):
+    url, _ = app_url
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    start_sweep(page, url, prompt="Copy me", temps="0.8", seeds="3, 4", max_tokens="12")
+    page.wait_for_function(
+        "document.querySelectorAll('.yl-badge-length, .yl-badge-stop').length === 2",
+        timeout=60_000,
+    )
+    first = page.locator(".yl-card").nth(0)
+    first.locator("[data-act=copy]").click()
+    page.wait_for_timeout(300)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == first.locator(".yl-out").inner_text()
+    first.locator("[data-act=replay]").click()
+    page.get_by_text("identical ✓").wait_for(timeout=60_000)
+    context.close()

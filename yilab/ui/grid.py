@@ -165,8 +165,8 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool = False) -> 
     if s.top_p != 1.0:
         extras.append(f"top_p {s.top_p:g}")
     extras.append(f"max {s.max_tokens}")
-    if s.model:
-        extras.append(s.model)
+    if len({c.settings.model for c in view.cells}) > 1:  # name the model only when it varies
+        extras.append(s.model.rstrip("/").rsplit("/", 1)[-1] or "default model")
     notes = []
     if s.greedy:
         notes.append("T=0 is greedy: the seed has no effect")
