@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 
+from yilab.cli_inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.errors import YilabError
 from yilab.sweep import SweepSpec, parse_floats, parse_ints, parse_seeds
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="run a logged run again")
     replay.add_argument("run_id")
     sub.add_parser("models", parents=[common], help="locally available models")
+    add_inspect_commands(sub, common)
     return parser
 
 
@@ -190,4 +192,5 @@ COMMANDS: dict[str, Callable] = {
     "show": cmd_show,
     "replay": cmd_replay,
     "models": cmd_models,
+    **INSPECT_COMMANDS,
 }
