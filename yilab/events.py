@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ class RunResult:
     @classmethod
     def cancelled_before_start(cls) -> RunResult:
         return cls(text="", finish_reason="cancelled", started=False)
+
+    def with_prompt_tps(self, prompt_tps: float | None) -> RunResult:
+        """A copy whose prompt speed is that of the shared prompt read."""
+        return replace(self, prompt_tps=prompt_tps)
 
     @classmethod
     def from_response(cls, response, **fields) -> RunResult:

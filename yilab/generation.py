@@ -13,18 +13,15 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import mlx.core as mx
 from mlx_lm import load as mlx_load
-from mlx_lm import stream_generate
-from mlx_lm.sample_utils import make_logits_processors
 
+from yilab.engine import CellRun, stream_cell
 from yilab.errors import BadInputError, ModelLoadError, YilabError
 from yilab.events import (
     Event,
@@ -34,10 +31,9 @@ from yilab.events import (
     Queued,
     RunResult,
     Started,
-    Token,
     until_done,
 )
-from yilab.sampling import make_seeded_sampler
+from yilab.prefill import PrefixCache
 
 DEFAULT_MAX_LOADED_MODELS = 1
 
@@ -122,66 +118,30 @@ class GenerationWorker:
                 job.emit(JobDone())
 
     def _run_job(self, job: Job) -> None:
+        prefixes = PrefixCache()  # the prompt is read once per job, not once per cell
         for cell, request in enumerate(job.requests):
             if job.cancelled.is_set():
                 job.emit(Finished(cell, RunResult.cancelled_before_start()))
                 continue
             try:
-                result = self._run_cell(job, cell, request)
+                result = self._run_cell(job, cell, request, prefixes)
             except YilabError as err:
                 result = RunResult.failed(str(err))
             except Exception as err:  # a bug or an MLX failure: report it, keep serving
                 result = RunResult.failed(f"{type(err).__name__}: {err}")
             job.emit(Finished(cell, result))
 
-    def _run_cell(self, job: Job, cell: int, request: GenerationRequest) -> RunResult:
+    def _run_cell(
+        self, job: Job, cell: int, request: GenerationRequest, prefixes: PrefixCache
+    ) -> RunResult:
         loaded = self._load(request.model_path, job)
         rendered = render_prompt(loaded.tokenizer, request)
         tokens = encode_prompt(loaded.tokenizer, rendered)
         check_context(len(tokens), request.max_tokens, loaded.context_length)
         with eos_override(loaded.tokenizer, request.extra_eos_ids) as stop_ids:
             job.emit(Started(cell, rendered, len(tokens), stop_ids))
-            return self._stream(job, cell, request, loaded, tokens, rendered, stop_ids)
-
-    def _stream(self, job, cell, request, loaded, tokens, rendered, stop_ids) -> RunResult:
-        sampler = make_seeded_sampler(
-            temperature=request.temperature,
-            seed=request.seed,
-            top_p=request.top_p,
-            min_p=request.min_p,
-            top_k=request.top_k,
-        )
-        processors = make_logits_processors(
-            logit_bias=request.logit_bias, repetition_penalty=request.repetition_penalty
-        )
-        mx.reset_peak_memory()
-        start = time.perf_counter()
-        ttft, last, parts, reason = None, None, [], None
-        for response in stream_generate(
-            loaded.model,
-            loaded.tokenizer,
-            tokens,
-            max_tokens=request.max_tokens,
-            sampler=sampler,
-            logits_processors=processors,
-        ):
-            ttft = ttft if ttft is not None else time.perf_counter() - start
-            last = response
-            if response.text:
-                parts.append(response.text)
-                job.emit(Token(cell, response.text, response.generation_tokens))
-            if response.finish_reason is None and job.cancelled.is_set():
-                reason = "cancelled"
-                break
-        return RunResult.from_response(
-            last,
-            text="".join(parts),
-            finish_reason=reason or (last.finish_reason if last else "stop"),
-            ttft_s=ttft,
-            rendered_prompt=rendered,
-            prompt_tokens=len(tokens),
-            stop_token_ids=stop_ids,
-        )
+            run = CellRun(job, cell, request, rendered, tokens, stop_ids)
+            return stream_cell(run, loaded.model, loaded.tokenizer, prefixes)
 
     def _load(self, model_path: str, job: Job) -> LoadedModel:
         """Load (or reuse) a model on this thread; evict the least recently used."""
