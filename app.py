@@ -22,6 +22,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    from yilab.fastpath import reexec_with_fast_blas
+
+    reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
     if args.host not in LOOPBACK:
         print(
             f"WARNING: binding {args.host}: anyone who can reach this machine can run models "

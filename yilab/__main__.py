@@ -1,3 +1,7 @@
-from yilab.cli import main
+from yilab.fastpath import reexec_with_fast_blas
+
+reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
+
+from yilab.cli import main  # noqa: E402
 
 raise SystemExit(main())

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from yilab import __version__
 from yilab.events import Event, Finished, Started, Token, until_done
+from yilab.fastpath import blas_in_use
 from yilab.generation import GenerationRequest, GenerationWorker, Job
 from yilab.inspector import InspectionReport, inspect_model
 from yilab.models import ResolvedModel, model_fingerprint, resolve_model
@@ -36,7 +37,7 @@ Progress = Callable[[float, str], None]
 
 def collect_versions() -> dict[str, str]:
     """The versions a run is logged with."""
-    found = {"python": platform.python_version(), "yilab": __version__}
+    found = {"python": platform.python_version(), "yilab": __version__, "blas": blas_in_use()}
     for package in ("mlx", "mlx-lm"):
         try:
             found[package] = version(package)
