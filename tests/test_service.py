@@ -186,3 +186,13 @@ def test_rerun_starts_the_same_sweep_as_a_new_experiment(service, tiny_model_dir
 
 def test_inspect_a_model_spec(service, tiny_model_dir):
     assert service.inspect(str(tiny_model_dir)).verdict == "ok"
+
+
+def test_batch_engine_is_logged_and_replays_exactly(service, tiny_model_dir):
+    batched = spec(tiny_model_dir, temperatures=(0.8,), seeds=(1, 2, 3), engine="batch")
+    _, runs = service.run_sweep(batched)
+    assert [r["engine_mode"] for r in runs] == ["batch"] * 3
+    assert all(r["status"] == "done" and r["output"] for r in runs)
+    replay = service.replay(runs[1]["id"])
+    assert replay.identical and replay.new["engine_mode"] == "batch"
+    assert replay.new["cell_index"] == 1

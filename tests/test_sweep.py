@@ -119,3 +119,8 @@ def test_messages_for_chat_and_raw():
     assert SweepSpec(prompt="Hi").messages() == [{"role": "user", "content": "Hi"}]
     assert SweepSpec(prompt="Hi", system="S").messages()[0] == {"role": "system", "content": "S"}
     assert SweepSpec(prompt="Hi", raw=True).messages() is None
+
+
+def test_engine_must_be_known():
+    with pytest.raises(BadInputError, match="engine must be one of single, batch"):
+        expand_sweep(SweepSpec(prompt="Hi", engine="turbo"))

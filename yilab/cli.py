@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from yilab.cli_inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.errors import YilabError
-from yilab.sweep import SweepSpec, parse_floats, parse_ints, parse_seeds
+from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 
 RUN_JSON_FIELDS = (
     "id", "temperature", "seed", "top_p", "max_tokens", "output", "finish_reason", "status",
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--extra-eos-id", type=int, action="append", default=[],
                          help="extra stop token id for this sweep (repeatable)")  # fmt: skip
     compare.add_argument("--raw", action="store_true", help="send the prompt as-is, no template")
+    compare.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                         help="single: one stream at a time; batch: cells decode together")  # fmt: skip
 
     runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")
     runs.add_argument("--search", help="full-text search over prompts and outputs")
@@ -101,6 +103,7 @@ def cmd_compare(args) -> dict:
         min_p=args.min_p,
         repetition_penalty=args.repetition_penalty,
         extra_eos_ids=tuple(args.extra_eos_id),
+        engine=args.engine,
     )
     service = _service(args)
     sweep = service.start_sweep(spec, progress=_progress)

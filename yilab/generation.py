@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mlx_lm import load as mlx_load
 
+from yilab.batch_engine import run_batch
 from yilab.engine import CellRun, stream_cell
 from yilab.errors import BadInputError, ModelLoadError, YilabError
 from yilab.events import (
@@ -54,6 +55,12 @@ class GenerationRequest:
     max_tokens: int = 256
     extra_eos_ids: tuple[int, ...] = ()
     logit_bias: dict[int, float] | None = None
+    engine: str = "single"  # "single" (one stream at a time) or "batch" (cells decode together)
+
+    def batch_key(self) -> tuple:
+        """Requests with equal keys may decode in one batch: same model, prompt and stops."""
+        messages = tuple(tuple(sorted(m.items())) for m in self.messages or ())
+        return (self.model_path, messages, self.prompt, tuple(sorted(self.extra_eos_ids)))
 
 
 @dataclass
@@ -119,29 +126,37 @@ class GenerationWorker:
 
     def _run_job(self, job: Job) -> None:
         prefixes = PrefixCache()  # the prompt is read once per job, not once per cell
-        for cell, request in enumerate(job.requests):
+        for group in group_cells(job.requests):
             if job.cancelled.is_set():
-                job.emit(Finished(cell, RunResult.cancelled_before_start()))
+                for cell, _ in group:
+                    job.emit(Finished(cell, RunResult.cancelled_before_start()))
                 continue
             try:
-                result = self._run_cell(job, cell, request, prefixes)
+                results = self._run_group(job, group, prefixes)
             except YilabError as err:
-                result = RunResult.failed(str(err))
+                results = {cell: RunResult.failed(str(err)) for cell, _ in group}
             except Exception as err:  # a bug or an MLX failure: report it, keep serving
-                result = RunResult.failed(f"{type(err).__name__}: {err}")
-            job.emit(Finished(cell, result))
+                results = {
+                    cell: RunResult.failed(f"{type(err).__name__}: {err}") for cell, _ in group
+                }
+            for cell, _ in group:
+                job.emit(Finished(cell, results[cell]))
 
-    def _run_cell(
-        self, job: Job, cell: int, request: GenerationRequest, prefixes: PrefixCache
-    ) -> RunResult:
-        loaded = self._load(request.model_path, job)
-        rendered = render_prompt(loaded.tokenizer, request)
+    def _run_group(self, job: Job, group: list, prefixes: PrefixCache) -> dict[int, RunResult]:
+        """One cell through the single engine, or several sharing a prompt as one batch."""
+        first = group[0][1]
+        loaded = self._load(first.model_path, job)
+        rendered = render_prompt(loaded.tokenizer, first)
         tokens = encode_prompt(loaded.tokenizer, rendered)
-        check_context(len(tokens), request.max_tokens, loaded.context_length)
-        with eos_override(loaded.tokenizer, request.extra_eos_ids) as stop_ids:
-            job.emit(Started(cell, rendered, len(tokens), stop_ids))
-            run = CellRun(job, cell, request, rendered, tokens, stop_ids)
-            return stream_cell(run, loaded.model, loaded.tokenizer, prefixes)
+        for _, request in group:
+            check_context(len(tokens), request.max_tokens, loaded.context_length)
+        with eos_override(loaded.tokenizer, first.extra_eos_ids) as stop_ids:
+            runs = [CellRun(job, cell, req, rendered, tokens, stop_ids) for cell, req in group]
+            for run in runs:
+                job.emit(Started(run.cell, rendered, len(tokens), stop_ids))
+            if first.engine == "batch":
+                return run_batch(runs, loaded.model, loaded.tokenizer, prefixes)
+            return {runs[0].cell: stream_cell(runs[0], loaded.model, loaded.tokenizer, prefixes)}
 
     def _load(self, model_path: str, job: Job) -> LoadedModel:
         """Load (or reuse) a model on this thread; evict the least recently used."""
@@ -158,6 +173,22 @@ class GenerationWorker:
         while len(self._models) > self._max_models:
             self._models.popitem(last=False)
         return loaded
+
+
+def group_cells(requests: Sequence[GenerationRequest]) -> list[list[tuple[int, GenerationRequest]]]:
+    """Cells in the order they run: batch-engine cells sharing a ``batch_key`` together
+    (at the position of the first of them), every other cell on its own."""
+    groups: list[list] = []
+    batches: dict[tuple, list] = {}
+    for cell, request in enumerate(requests):
+        if request.engine != "batch":
+            groups.append([(cell, request)])
+        elif (key := request.batch_key()) in batches:
+            batches[key].append((cell, request))
+        else:
+            batches[key] = [(cell, request)]
+            groups.append(batches[key])
+    return groups
 
 
 def render_prompt(tokenizer, request: GenerationRequest) -> str:

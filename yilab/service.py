@@ -148,9 +148,16 @@ class Service:
         """Run a logged run again with the same model, prompt, settings and seed."""
         original = self.store.get_run(run_id)
         experiment = self.store.get_experiment(original["experiment_id"])
-        spec = replay_spec(original, experiment)
-        _, runs = self.run_sweep(spec, progress=progress, note=f"replay of run {original['id']}")
-        new = runs[0]
+        note = f"replay of run {original['id']}"
+        if original.get("engine_mode") == "batch":  # a batched row depends on its batch
+            spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
+            _, runs = self.run_sweep(spec, progress=progress, note=note)
+            new = runs[original["cell_index"]]
+        else:
+            _, runs = self.run_sweep(
+                replay_spec(original, experiment), progress=progress, note=note
+            )
+            new = runs[0]
         identical = all(new[k] == original[k] for k in ("output", "finish_reason"))
         same_prompt = new["rendered_prompt"] == original["rendered_prompt"]
         return Replay(original, new, identical, same_prompt)
@@ -191,6 +198,7 @@ def _request(spec: SweepSpec, cell: CellSettings, model: ResolvedModel) -> Gener
         repetition_penalty=cell.repetition_penalty,
         max_tokens=cell.max_tokens,
         extra_eos_ids=cell.extra_eos_ids,
+        engine=spec.engine,
     )
 
 
@@ -249,7 +257,7 @@ class _SweepLogger:
                 "max_tokens": settings.max_tokens,
                 "stop_token_ids": stop_ids,
                 "versions": self.versions,
-                "engine_mode": "single",
+                "engine_mode": self.spec.engine,
             },
         )
         self.texts[cell] = []

@@ -17,6 +17,8 @@ from itertools import product
 from yilab.errors import BadInputError
 
 MAX_CELLS = 64
+ENGINES = ("single", "batch")
+DEFAULT_ENGINE = "single"
 DEFAULT_TEMPERATURES = (0.7,)
 DEFAULT_MAX_TOKENS = 256
 MAX_TOKENS_CEILING = 32_768  # a model's own context length bounds it further at run time
@@ -43,6 +45,7 @@ class SweepSpec:
     min_p: float = 0.0
     repetition_penalty: float | None = None
     extra_eos_ids: tuple[int, ...] = ()
+    engine: str = DEFAULT_ENGINE
 
     def messages(self) -> list[dict[str, str]] | None:
         """The chat messages this spec sends, or None in raw mode."""
@@ -66,6 +69,7 @@ class SweepSpec:
             "min_p": self.min_p,
             "repetition_penalty": self.repetition_penalty,
             "extra_eos_ids": list(self.extra_eos_ids),
+            "engine": self.engine,
         }
 
     @classmethod
@@ -84,6 +88,7 @@ class SweepSpec:
             min_p=float(data.get("min_p") or 0.0),
             repetition_penalty=data.get("repetition_penalty"),
             extra_eos_ids=tuple(data.get("extra_eos_ids") or ()),
+            engine=data.get("engine") or DEFAULT_ENGINE,
         )
 
 
@@ -139,6 +144,8 @@ def grid_size(spec: SweepSpec) -> int:
 def validate_spec(spec: SweepSpec) -> None:
     """Raise :class:`BadInputError` with a plain message for anything unusable."""
     _check_prompt(spec.prompt)
+    if spec.engine not in ENGINES:
+        raise BadInputError(f"engine must be one of {', '.join(ENGINES)}, not {spec.engine!r}.")
     for name, values in (
         ("temperatures", spec.temperatures),
         ("seeds", spec.seeds),
