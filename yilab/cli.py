@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from yilab.cli_inspect import INSPECT_COMMANDS, add_inspect_commands
+from yilab.cli_share import SHARE_COMMANDS, add_share_commands
 from yilab.errors import YilabError
 from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("run_id")
     sub.add_parser("models", parents=[common], help="locally available models")
     add_inspect_commands(sub, common)
+    add_share_commands(sub, common)
     return parser
 
 
@@ -196,4 +198,5 @@ COMMANDS: dict[str, Callable] = {
     "replay": cmd_replay,
     "models": cmd_models,
     **INSPECT_COMMANDS,
+    **SHARE_COMMANDS,
 }

@@ -39,3 +39,8 @@ class RunNotFoundError(YilabError, KeyError):
 
 class GenerationError(YilabError):
     """Generation failed inside the worker; the run is logged with this message."""
+
+
+class BundleError(YilabError):
+    """A bundle cannot be imported: not a yilab bundle, a newer version, or a value
+    that fails validation. Nothing was written when this is raised."""

@@ -26,6 +26,7 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -61,6 +62,16 @@ JSON_SETTINGS = {
 
 class StoreError(YilabError):
     """The run log cannot be opened or written (missing folder, not a database, disk)."""
+
+
+@dataclass
+class MergeOutcome:
+    """What :meth:`Store.merge_rows` did with one table's rows: ids added, ids already
+    present and equal, and ids present with other content (id → the columns that differ)."""
+
+    added: list[str] = field(default_factory=list)
+    same: list[str] = field(default_factory=list)
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
 
 
 def utc_now() -> str:
@@ -418,3 +429,46 @@ class Store:
         sql = f"""select e.*, (select count(*) from runs r where r.experiment_id = e.id) as run_count
             from experiments e {where} order by e.created_at desc, e.rowid desc limit ?"""
         return self._rows(sql, [*params, limit])
+
+    def columns(self, table: str) -> dict[str, str]:
+        """A table's columns and their declared types, e.g. ``{"id": "TEXT", "seed": "INTEGER"}``."""
+        return {r["name"]: r["type"] for r in self._rows(f"pragma table_info({table})")}
+
+    # -- merging -----------------------------------------------------------
+
+    def merge_rows(self, tables: dict[str, list[dict]]) -> dict[str, MergeOutcome]:
+        """Insert rows that carry their own ids, in one transaction (all or nothing).
+
+        ``tables`` maps a table name to complete rows (every column, validated by the
+        caller). A row whose id is new is inserted; one whose id exists is never
+        overwritten: it counts as ``same`` or, if any column differs, as a conflict.
+        """
+        outcomes = {}
+        with self._write() as db:
+            for table, rows in tables.items():
+                outcomes[table] = outcome = MergeOutcome()
+                existing = _rows_by_id(db, table, [row["id"] for row in rows])
+                for row in rows:
+                    old = existing.get(row["id"])
+                    if old is None:
+                        names = ", ".join(row)
+                        marks = ", ".join("?" * len(row))
+                        db.conn.execute(
+                            f"insert into {table} ({names}) values ({marks})", list(row.values())
+                        )
+                        outcome.added.append(row["id"])
+                    elif differing := [c for c in old if old[c] != row.get(c)]:
+                        outcome.conflicts[row["id"]] = differing
+                    else:
+                        outcome.same.append(row["id"])
+        return outcomes
+
+
+def _rows_by_id(db: Database, table: str, ids: list[str], chunk: int = 500) -> dict[str, dict]:
+    """The rows of ``table`` whose id is in ``ids``, keyed by id."""
+    found = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        sql = f"select * from {table} where id in ({', '.join('?' * len(part))})"
+        found.update((row["id"], row) for row in db.query(sql, part))
+    return found
