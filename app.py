@@ -7,6 +7,7 @@ import os
 import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no tokenizer-length chatter
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

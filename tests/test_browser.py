@@ -103,15 +103,18 @@ def test_compare_api_through_gradio_client(app_url):
 
     url, _ = app_url
     client = Client(url, verbose=False)
-    html = client.predict("", "chat", "", "Say hi", "0", "3", "1.0", "8", api_name="/compare")
-    assert "yl-card" in html and "8 tokens" in html and "Done: 1 length" in html
+    html = client.predict("", "chat", "", "Say hi", "0", "3, 4", "1.0", "8", "batch",
+                          api_name="/compare")  # fmt: skip
+    assert html.count('class="yl-card') == 2 and "8 tokens" in html
+    assert "Done: 2 length" in html and "engine: batch" in html
 
 
 def test_two_tabs_queue_and_never_see_each_others_outputs(app_url, browser):
     url, db = app_url
     pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
              for _ in range(2)]  # fmt: skip
-    start_sweep(pages[0], url, prompt="first tab prompt", temps="0.7", seeds="1",
+    # eight long cells keep the worker busy while the second tab starts its sweep
+    start_sweep(pages[0], url, prompt="first tab prompt", temps="0.7", seeds="1,3,5,7,9,11,13,15",
                 max_tokens="1500")  # fmt: skip
     pages[0].wait_for_selector(".yl-badge-running", timeout=30_000)
     start_sweep(pages[1], url, prompt="second tab prompt", temps="0.7", seeds="2",
@@ -124,6 +127,7 @@ def test_two_tabs_queue_and_never_see_each_others_outputs(app_url, browser):
     assert "seed 2" in pages[1].inner_text("#yl-grid")
     assert "seed 2" not in pages[0].inner_text("#yl-grid")
     assert "seed 1" not in pages[1].inner_text("#yl-grid")
+    assert "seed 15" in pages[0].inner_text("#yl-grid")
     for page in pages:
         page.context.close()
 

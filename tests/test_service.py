@@ -196,3 +196,17 @@ def test_batch_engine_is_logged_and_replays_exactly(service, tiny_model_dir):
     replay = service.replay(runs[1]["id"])
     assert replay.identical and replay.new["engine_mode"] == "batch"
     assert replay.new["cell_index"] == 1
+
+
+def test_a_one_megabyte_prompt_is_a_clear_error_not_a_hang(service, tiny_model_dir):
+    huge = "lorem ipsum dolor " * 55_000  # ~1 MB
+    _, runs = service.run_sweep(spec(tiny_model_dir, prompt=huge))
+    assert runs[0]["status"] == "error"
+    assert "context length is 2048. Shorten the prompt" in runs[0]["error"]
+
+
+def test_control_characters_are_kept_as_text(service, tiny_model_dir):
+    odd = "ctrl \x01\x02 \x1b[31mred\x1b[0m tab\there \x7f nul\x00end"
+    _, runs = service.run_sweep(spec(tiny_model_dir, prompt=odd, max_tokens=(3,)))
+    assert runs[0]["status"] == "done"
+    assert json.loads(runs[0]["messages_json"])[0]["content"] == odd

@@ -59,6 +59,8 @@ def test_grid_over_the_limit_is_refused():
         ({"prompt": ""}, "prompt is empty"),
         ({"prompt": "   \n"}, "prompt is empty"),
         ({"prompt": "x" * 1_000_001}, "limit is 1,000,000"),
+        ({"prompt": "caf\udce9"}, "not valid UTF-8 text"),
+        ({"system": "\udcff"}, "system prompt is not valid UTF-8"),
         ({"temperatures": (-0.1,)}, "temperature must be in"),
         ({"temperatures": (math.nan,)}, "temperature must be a number"),
         ({"temperatures": (1e9,)}, "temperature must be in"),

@@ -1,4 +1,8 @@
+import os
+
 from yilab.fastpath import reexec_with_fast_blas
+
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no tokenizer-length chatter
 
 reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
 

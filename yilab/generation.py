@@ -213,6 +213,11 @@ def encode_prompt(tokenizer, text: str) -> list[int]:
 
 def check_context(prompt_tokens: int, max_tokens: int, context_length: int | None) -> None:
     """Refuse a run that cannot fit in the model's context window."""
+    if context_length and prompt_tokens >= context_length:
+        raise BadInputError(
+            f"The prompt has {prompt_tokens} tokens; this model's context length is "
+            f"{context_length}. Shorten the prompt."
+        )
     if context_length and prompt_tokens + max_tokens > context_length:
         raise BadInputError(
             f"The prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceeds "

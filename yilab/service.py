@@ -53,6 +53,7 @@ class Sweep:
     experiment_id: str
     cells: list[CellSettings]
     job: Job
+    engine: str = "single"
     run_ids: dict[int, str] = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     _events: queue.Queue = field(default_factory=queue.Queue)
@@ -115,7 +116,7 @@ class Service:
             note=note,
         )
         requests = [_request(spec, cell, models[cell.model]) for cell in cells]
-        sweep = Sweep(experiment_id, cells, self.worker.submit(requests))
+        sweep = Sweep(experiment_id, cells, self.worker.submit(requests), engine=spec.engine)
         logger = _SweepLogger(self.store, spec, sweep, models, self.versions)
         threading.Thread(
             target=logger.run, name=f"yilab-log-{experiment_id[:8]}", daemon=True

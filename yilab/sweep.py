@@ -144,6 +144,8 @@ def grid_size(spec: SweepSpec) -> int:
 def validate_spec(spec: SweepSpec) -> None:
     """Raise :class:`BadInputError` with a plain message for anything unusable."""
     _check_prompt(spec.prompt)
+    if spec.system is not None:
+        _check_text("system prompt", spec.system)
     if spec.engine not in ENGINES:
         raise BadInputError(f"engine must be one of {', '.join(ENGINES)}, not {spec.engine!r}.")
     for name, values in (
@@ -177,10 +179,23 @@ def validate_spec(spec: SweepSpec) -> None:
 def _check_prompt(prompt: str) -> None:
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInputError("The prompt is empty: type something for the model to answer.")
-    if len(prompt) > MAX_PROMPT_CHARS:
+    _check_text("prompt", prompt)
+
+
+def _check_text(name: str, text: str) -> None:
+    """Refuse text that is too long or not valid Unicode (undecodable bytes from a shell)."""
+    if not isinstance(text, str):
+        raise BadInputError(f"The {name} must be text, not {type(text).__name__}.")
+    if len(text) > MAX_PROMPT_CHARS:
         raise BadInputError(
-            f"The prompt has {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
+            f"The {name} has {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise BadInputError(
+            f"The {name} is not valid UTF-8 text (an undecodable byte at position {err.start})."
+        ) from None
 
 
 def _check_range(name: str, value: float, low: float, high: float, *, low_open=False) -> None:

@@ -10,7 +10,7 @@ import gradio as gr
 from yilab.errors import YilabError
 from yilab.events import JobDone
 from yilab.models import DEFAULT_MODEL
-from yilab.sweep import SweepSpec, parse_floats, parse_ints, parse_seeds
+from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 from yilab.ui import cards
 from yilab.ui.grid import GridView, render_grid
 
@@ -33,6 +33,7 @@ class CompareTab:
     seeds: gr.Textbox
     top_p: gr.Textbox
     max_tokens: gr.Textbox
+    engine: gr.Radio
     run: gr.Button
     stop: gr.Button
     grid: gr.HTML
@@ -68,6 +69,9 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
                 top_p = gr.Textbox(label="top_p", value="1.0", elem_id="yl-top-p", min_width=120)
                 max_tokens = gr.Textbox(label="max_tokens", value="64", elem_id="yl-max-tokens",
                                         min_width=120)  # fmt: skip
+            engine = gr.Radio(list(ENGINES), value=DEFAULT_ENGINE, label="Engine", elem_id="yl-engine",
+                              info="batch decodes the cells together: faster; "
+                              "rounding may differ from single runs")  # fmt: skip
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="yl-run")
                 stop = gr.Button("Stop", variant="stop", elem_id="yl-stop")
@@ -76,7 +80,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
             panel = cards.build_card_panel()
     session = gr.State(dict)  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
     tab = CompareTab(model, eos_warning, open_tokenizer, mode, system, prompt, preview, temps,
-                     seeds, top_p, max_tokens, run, stop, grid, panel, session)  # fmt: skip
+                     seeds, top_p, max_tokens, engine, run, stop, grid, panel, session)  # fmt: skip
     _wire(tab, service)
     box.expand(lambda *a: preview_prompt(service, *a), inputs=[model, mode, system, prompt],
                outputs=preview, api_visibility="private")  # fmt: skip
@@ -92,9 +96,9 @@ def _model_choices(default_model: str | None) -> list[str]:
 
 
 def _wire(tab: CompareTab, service) -> None:
-    def run_sweep(model, mode, system, prompt, temps, seeds, top_p, max_tokens, state,
+    def run_sweep(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine, state,
                   progress=gr.Progress()):  # fmt: skip
-        spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens)
+        spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine)
         try:
             sweep = service.start_sweep(spec, progress=lambda f, m: progress(f, desc=m))
         except YilabError as err:
@@ -103,7 +107,7 @@ def _wire(tab: CompareTab, service) -> None:
         yield from stream_grid(sweep, state)
 
     sweep_inputs = [tab.model, tab.mode, tab.system, tab.prompt, tab.temps, tab.seeds, tab.top_p,
-                    tab.max_tokens, tab.session]  # fmt: skip
+                    tab.max_tokens, tab.engine, tab.session]  # fmt: skip
     tab.run.click(run_sweep, inputs=sweep_inputs, outputs=tab.grid, api_name="compare",
                   **GENERATION)  # fmt: skip
     tab.stop.click(_stop, inputs=tab.session, outputs=None, queue=False, api_visibility="private")
@@ -121,7 +125,7 @@ def _stop(state: dict) -> None:
         sweep.cancel()
 
 
-def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens) -> SweepSpec:
+def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine) -> SweepSpec:
     try:
         return SweepSpec(
             prompt=prompt or "",
@@ -132,6 +136,7 @@ def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens) -> Sweep
             seeds=parse_seeds(seeds or ""),
             top_ps=parse_floats(top_p or "", "top_p"),
             max_tokens=parse_ints(max_tokens or "", "max_tokens"),
+            engine=engine or DEFAULT_ENGINE,
         )
     except YilabError as err:
         raise gr.Error(str(err)) from None
@@ -166,7 +171,7 @@ def eos_check(service, model: str) -> tuple[dict, dict]:
 
 def stream_grid(sweep, state: dict | None = None):
     """Yield the grid's HTML as events arrive, at most every ``REFRESH_S``."""
-    view = GridView.for_cells(sweep.cells)
+    view = GridView.for_cells(sweep.cells, engine=sweep.engine)
     if state is not None:
         state["view"] = view
     last = 0.0

@@ -35,10 +35,11 @@ class GridView:
     cells: list[CellView]
     status: str = ""
     same_as: dict[int, int] = field(default_factory=dict)
+    engine: str = "single"
 
     @classmethod
-    def for_cells(cls, cells: list[CellSettings]) -> GridView:
-        return cls([CellView(c) for c in cells], status="Starting…")
+    def for_cells(cls, cells: list[CellSettings], engine: str = "single") -> GridView:
+        return cls([CellView(c) for c in cells], status="Starting…", engine=engine)
 
     def apply(self, event, run_ids: dict[int, str] | None = None) -> None:
         """Fold one worker event into the view; ``run_ids`` maps cells to logged runs."""
@@ -96,7 +97,8 @@ def view_from_runs(runs: list[dict], status: str = "") -> GridView:
                 run_id=run.get("id"),
             )
         )
-    view = GridView(cells, status=status)
+    engine = (runs[0].get("engine_mode") if runs else None) or "single"
+    view = GridView(cells, status=status, engine=engine)
     view.same_as = find_duplicates(cells)
     return view
 
@@ -122,8 +124,9 @@ def render_grid(view: GridView, *, actions: bool = False) -> str:
     seeds = list(dict.fromkeys(c.settings.seed for c in view.cells))
     columns = max(1, min(len(seeds), 4))
     cards = "".join(_card(i, cell, view, actions) for i, cell in enumerate(view.cells))
+    engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
     return (
-        f'<div class="yl-status">{escape(view.status)}</div>'
+        f'<div class="yl-status">{escape(view.status)}{engine}</div>'
         f'<div class="yl-grid" style="grid-template-columns: repeat({columns}, minmax(0, 1fr))">'
         f"{cards}</div>"
     )
