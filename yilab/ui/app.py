@@ -8,6 +8,8 @@ from pathlib import Path
 import gradio as gr
 
 from yilab.ui.compare import build_compare_tab, eos_check
+from yilab.ui.history import build_history_tab, deep_link
+from yilab.ui.plots import build_plots_tab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -16,12 +18,18 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
     """The Blocks app over ``service``; launch it with :func:`launch_kwargs`."""
     with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
         gr.HTML(_header(), elem_id="yl-header")
-        with gr.Tabs(elem_id="yl-tabs"):
+        with gr.Tabs(elem_id="yl-tabs") as tabs:
             # Tab ids are a contract: other tabs switch with gr.Tabs(selected=<id>).
             with gr.Tab("Compare", id="compare", elem_id="yl-tab-compare"):
                 compare = build_compare_tab(service, default_model)
+            with gr.Tab("History", id="history", elem_id="yl-tab-history"):
+                history = build_history_tab(service)
+            with gr.Tab("Plots", id="plots", elem_id="yl-tab-plots"):
+                build_plots_tab(service)
         demo.load(partial(eos_check, service), inputs=compare.model,
                   outputs=[compare.eos_warning, compare.open_tokenizer], api_visibility="private")  # fmt: skip
+        # /?experiment=ID opens that experiment in History
+        demo.load(deep_link, None, [tabs, history.experiment_box], api_visibility="private")
     return demo
 
 

@@ -1,0 +1,436 @@
+"""The History tab: every experiment and run in the log, newest first, searchable.
+
+Open an experiment (a table row, its id in the box, or ``/?experiment=ID``) to see
+its grid again as it was; re-run it; diff two runs word by word; star and note a run.
+
+Contract for other tabs: set ``HistoryTab.experiment_box`` to an experiment id (also
+programmatically) and that experiment opens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from html import escape
+
+import gradio as gr
+from gradio.context import get_render_context
+
+from yilab.errors import BadInputError, YilabError
+from yilab.store import STATUSES
+from yilab.textdiff import render_diff_html
+from yilab.ui.compare import GENERATION, stream_grid
+from yilab.ui.grid import GridView, render_grid, view_from_runs
+
+ANY = "any"
+TABLE_LIMIT = 200
+SNIPPET_CHARS = 70
+RUN_HEADERS = ["★", "time", "model", "T", "seed", "finish", "tokens", "tok/s", "output", "note"]
+EXPERIMENT_HEADERS = ["time", "model", "prompt", "runs"]
+FINISH_REASONS = ("stop", "length", "cancelled", "error", "interrupted")
+STAR, UNSTAR = "☆ Star", "★ Starred"
+
+
+@dataclass
+class HistoryTab:
+    search: gr.Textbox
+    model: gr.Dropdown
+    temperature: gr.Dropdown
+    finish: gr.Dropdown
+    status: gr.Dropdown
+    refresh: gr.Button
+    experiments: gr.Dataframe
+    runs: gr.Dataframe
+    experiment_box: gr.Textbox  # set it (also programmatically) to open an experiment
+    rerun: gr.Button
+    summary: gr.HTML
+    grid: gr.HTML
+    diff_a: gr.Dropdown
+    diff_b: gr.Dropdown
+    diff: gr.HTML
+    run: gr.Dropdown  # the run that star and note apply to
+    star: gr.Button
+    note: gr.Textbox
+    save_note: gr.Button
+
+
+# -- pure shaping -------------------------------------------------------------
+
+
+def short_time(iso: str | None, now: datetime | None = None) -> str:
+    """A logged UTC timestamp in local time: the time of day if it is today, else date and time.
+
+    ``short_time("2025-01-31T12:00:00.5+00:00")`` → ``"12:00:00"`` on that day (UTC machine),
+    ``"01-31 12:00"`` on a later day.
+    """
+    if not iso:
+        return ""
+    when = datetime.fromisoformat(iso).astimezone()
+    today = (now or datetime.now().astimezone()).date()
+    return when.strftime("%H:%M:%S" if when.date() == today else "%m-%d %H:%M")
+
+
+def snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a text on one line: ``snippet("a\\n  b", 10)`` → ``"a b"``."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def runs_table(runs: list[dict]) -> list[list]:
+    """One compact row per run, in the order given (see ``RUN_HEADERS``)."""
+    return [
+        [
+            "★" if run.get("starred") else "",
+            short_time(run.get("created_at")),
+            run.get("model") or "",
+            run.get("temperature"),
+            run.get("seed"),
+            run.get("finish_reason") or run.get("status") or "",
+            run.get("generation_tokens"),
+            round(run["generation_tps"], 1) if run.get("generation_tps") is not None else None,
+            snippet(run.get("error") or run.get("output")),
+            snippet(run.get("note"), 30),
+        ]
+        for run in runs
+    ]
+
+
+def experiments_table(experiments: list[dict]) -> list[list]:
+    """One row per experiment (see ``EXPERIMENT_HEADERS``)."""
+    return [
+        [
+            short_time(e.get("created_at")),
+            e.get("model") or "",
+            snippet(e.get("prompt"), 50),
+            e.get("run_count"),
+        ]
+        for e in experiments
+    ]
+
+
+def run_label(run: dict) -> str:
+    """How a run is named in pickers: ``"T=0.7 · seed 1 (3f2a9c)"``."""
+    return f"T={run['temperature']:g} · seed {run['seed']} ({run['id'][:6]})"
+
+
+def run_choices(runs: list[dict]) -> list[tuple[str, str]]:
+    """(label, run id) pairs for a dropdown."""
+    return [(run_label(r), r["id"]) for r in runs]
+
+
+def filter_values(model: str | None, temperature, finish: str | None, status: str | None) -> dict:
+    """The filter widgets' values as ``Store.list_runs`` keyword arguments ("any" → None).
+
+    ``filter_values("any", "0.7", "stop", "any")`` →
+    ``{"model": None, "temperature": 0.7, "finish_reason": "stop", "status": None}``
+    """
+
+    def given(value):
+        value = "" if value is None else str(value).strip()
+        return None if value in ("", ANY) else value
+
+    temp = given(temperature)
+    try:
+        temp = float(temp) if temp is not None else None
+    except ValueError:
+        raise BadInputError(f"temperature filter: {temp!r} is not a number") from None
+    return {
+        "model": given(model),
+        "temperature": temp,
+        "finish_reason": given(finish),
+        "status": given(status),
+    }
+
+
+def filter_choices(runs: list[dict]) -> tuple[list[str], list[str]]:
+    """The models and temperatures seen in ``runs``, for the filter dropdowns (with "any")."""
+    models = sorted({r["model"] for r in runs if r.get("model")})
+    temps = sorted({r["temperature"] for r in runs if r.get("temperature") is not None})
+    return [ANY, *models], [ANY, *(f"{t:g}" for t in temps)]
+
+
+def experiment_html(experiment: dict) -> str:
+    """The open experiment's prompt, system prompt and settings, escaped."""
+    sweep = json.loads(experiment.get("sweep_json") or "{}")
+    settings = [
+        ("temperatures", sweep.get("temperatures")),
+        ("seeds", sweep.get("seeds")),
+        ("top_p", sweep.get("top_ps")),
+        ("max_tokens", sweep.get("max_tokens")),
+    ]
+    shown = " · ".join(f"{k} {', '.join(map(str, v))}" for k, v in settings if v)
+    head = [short_time(experiment.get("created_at")), experiment.get("model") or "",
+            experiment.get("mode") or "", f"{len(experiment.get('runs') or [])} runs"]  # fmt: skip
+    parts = [
+        f'<div class="yl-exp-head"><code>{escape(experiment["id"])}</code> '
+        f"{escape(' · '.join(p for p in head if p))}</div>",
+        f'<div class="yl-sub">{escape(shown)}</div>',
+    ]
+    if experiment.get("note"):
+        parts.append(f'<div class="yl-sub">note: {escape(experiment["note"])}</div>')
+    if experiment.get("system_prompt"):
+        parts.append(_labelled("system", experiment["system_prompt"]))
+    parts.append(_labelled("prompt", experiment.get("prompt") or ""))
+    return '<div class="yl-exp">' + "".join(parts) + "</div>"
+
+
+def _labelled(label: str, text: str) -> str:
+    return f'<div class="yl-exp-label">{label}</div><pre class="yl-out yl-exp-text">{escape(text)}</pre>'
+
+
+def message_html(message: str, *, error: bool = False) -> str:
+    """A one-line message where the experiment's summary goes."""
+    return f'<div class="yl-exp-msg{" yl-exp-error" if error else ""}">{escape(message)}</div>'
+
+
+def deep_link(request: gr.Request) -> tuple:
+    """For ``demo.load``: ``/?experiment=ID`` selects the History tab and opens ID."""
+    experiment_id = (request.query_params.get("experiment") or "").strip() if request else ""
+    if not experiment_id:
+        return gr.skip(), gr.skip()
+    return gr.Tabs(selected="history"), experiment_id
+
+
+# -- layout ---------------------------------------------------------------------
+
+
+def build_history_tab(service) -> HistoryTab:
+    """Lay out the tab (inside a ``gr.Tab``) and wire it to ``service``."""
+    with gr.Row(elem_classes="yl-hrow"):
+        search = gr.Textbox(label="Search prompts and outputs", placeholder="words… (Enter)",
+                            scale=3, elem_id="yl-history-search")  # fmt: skip
+        model = gr.Dropdown([ANY], value=ANY, label="Model", allow_custom_value=True, scale=2,
+                            elem_id="yl-history-model")  # fmt: skip
+        temperature = gr.Dropdown([ANY], value=ANY, label="T", allow_custom_value=True,
+                                  min_width=90, elem_id="yl-history-temp")  # fmt: skip
+        finish = gr.Dropdown([ANY, *FINISH_REASONS], value=ANY, label="Finish", min_width=110,
+                             elem_id="yl-history-finish")  # fmt: skip
+        status = gr.Dropdown([ANY, *STATUSES], value=ANY, label="Status", min_width=110,
+                             elem_id="yl-history-status")  # fmt: skip
+        refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-history-refresh")
+    with gr.Row():
+        experiments = gr.Dataframe(
+            headers=EXPERIMENT_HEADERS, label="Experiments", interactive=False, max_height=250,
+            column_widths=["21%", "20%", "47%", "12%"], scale=2, elem_id="yl-history-experiments",
+            elem_classes="yl-table",
+        )  # fmt: skip
+        runs = gr.Dataframe(
+            headers=RUN_HEADERS, label="Runs", interactive=False, max_height=250, scale=4,
+            column_widths=["3%", "9%", "9%", "4%", "6%", "7%", "7%", "7%", "36%", "12%"],
+            elem_id="yl-history-runs", elem_classes="yl-table",
+        )  # fmt: skip
+    with gr.Row(elem_classes="yl-hrow"):
+        experiment_box = gr.Textbox(label="Experiment id", scale=4, elem_id="yl-history-experiment",
+                                    placeholder="select a row above, or paste an id")  # fmt: skip
+        rerun = gr.Button("Re-run", variant="primary", scale=0, min_width=110, elem_id="yl-rerun")
+    summary = gr.HTML(message_html("Select an experiment or a run above."),
+                      elem_id="yl-history-summary")  # fmt: skip
+    grid = gr.HTML(render_grid(GridView([])), elem_id="yl-history-grid")
+    with gr.Row(elem_classes="yl-hrow"):
+        run = gr.Dropdown([], label="Run to star / note", allow_custom_value=True, scale=2,
+                          elem_id="yl-history-run")  # fmt: skip
+        star = gr.Button(STAR, scale=0, min_width=110, elem_id="yl-star")
+        note = gr.Textbox(
+            label="Note", placeholder="a note on this run", scale=3, elem_id="yl-note"
+        )
+        save_note = gr.Button("Save note", scale=0, min_width=110, elem_id="yl-save-note")
+    with gr.Row(elem_classes="yl-hrow"):
+        diff_a = gr.Dropdown([], label="Diff run A", allow_custom_value=True, elem_id="yl-diff-a")
+        diff_b = gr.Dropdown([], label="against run B", allow_custom_value=True,
+                             elem_id="yl-diff-b")  # fmt: skip
+    diff = gr.HTML("", elem_id="yl-diff")
+    tab = HistoryTab(search, model, temperature, finish, status, refresh, experiments, runs,
+                     experiment_box, rerun, summary, grid, diff_a, diff_b, diff, run, star, note,
+                     save_note)  # fmt: skip
+    _wire(tab, service, get_render_context())
+    return tab
+
+
+# -- handlers (service in, component values out) ------------------------------
+
+
+def readable_errors(fn):
+    """Turn a YilabError raised by ``fn`` into a ``gr.Error`` toast (never a stack trace)."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except YilabError as err:
+            raise gr.Error(str(err)) from None
+
+    return wrapper
+
+
+@readable_errors
+def load_tables(service, search, model, temperature, finish, status) -> tuple:
+    """Both tables for the current search and filters, and the full ids behind their rows."""
+    filters = filter_values(model, temperature, finish, status)
+    query = (search or "").strip() or None
+    runs = service.store.list_runs(search=query, limit=TABLE_LIMIT, **filters)
+    experiments = service.store.list_experiments(search=query, limit=TABLE_LIMIT)
+    if any(value is not None for value in filters.values()):
+        wanted = {run["experiment_id"] for run in runs}
+        experiments = [e for e in experiments if e["id"] in wanted]
+    run_keys = [(run["id"], run["experiment_id"]) for run in runs]
+    return (
+        experiments_table(experiments),
+        [e["id"] for e in experiments],
+        runs_table(runs),
+        run_keys,
+    )
+
+
+def load_choices(service) -> tuple:
+    """The model and temperature filters' choices, from recent runs."""
+    models, temps = filter_choices(service.store.list_runs(limit=500))
+    return gr.Dropdown(choices=models), gr.Dropdown(choices=temps)
+
+
+def grid_status(runs: list[dict]) -> str:
+    """``"As logged: 2 length, 1 stop"``."""
+    states = [r.get("finish_reason") or r.get("status") or "?" for r in runs]
+    counts = {s: states.count(s) for s in dict.fromkeys(states)}
+    return "As logged: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def open_experiment(service, experiment_id: str | None, current_run: str | None = None) -> tuple:
+    """Summary, grid, diff pickers (first two runs), their diff and the star/note picker.
+
+    Errors show in the summary (this fires on every keystroke in the id box).
+    """
+    experiment_id = (experiment_id or "").strip()
+    if not experiment_id:
+        return _closed(message_html("Select an experiment or a run above."))
+    try:
+        experiment = service.store.get_experiment(experiment_id)
+    except YilabError as err:
+        return _closed(message_html(str(err), error=True))
+    runs = experiment["runs"]
+    choices, ids = run_choices(runs), [r["id"] for r in runs]
+    a, b = (ids + [None, None])[:2]
+    grid = render_grid(view_from_runs(runs, status=grid_status(runs)))
+    diff = _diff_html(runs[0], runs[1]) if len(runs) > 1 else ""
+    picked = current_run if current_run in ids else a
+    return (experiment_html(experiment), grid, gr.Dropdown(choices=choices, value=a),
+            gr.Dropdown(choices=choices, value=b), diff, gr.Dropdown(choices=choices, value=picked))  # fmt: skip
+
+
+def _closed(summary: str) -> tuple:
+    empty = gr.Dropdown(choices=[], value=None)
+    return summary, render_grid(GridView([])), empty, empty, "", empty
+
+
+def _diff_html(a: dict, b: dict) -> str:
+    return render_diff_html(a.get("output") or "", b.get("output") or "",
+                            labels=(run_label(a), run_label(b)))  # fmt: skip
+
+
+@readable_errors
+def diff_runs(service, run_a: str | None, run_b: str | None) -> str:
+    """The word diff of two runs (ids or prefixes), side by side."""
+    if not run_a or not run_b:
+        raise BadInputError("Pick two runs to diff.")
+    return _diff_html(service.store.get_run(run_a), service.store.get_run(run_b))
+
+
+@readable_errors
+def pick_run(service, run_id: str | None) -> tuple:
+    """The picked run's note and the star button's label."""
+    if not run_id:
+        return "", STAR
+    run = service.store.get_run(run_id)
+    return run.get("note") or "", UNSTAR if run.get("starred") else STAR
+
+
+@readable_errors
+def toggle_star(service, run_id: str | None, *filters) -> tuple:
+    """Star or unstar a run; returns the button's new label and the refreshed tables."""
+    run = service.store.get_run(_need(run_id))
+    service.store.set_star(run["id"], not run["starred"])
+    return (STAR if run["starred"] else UNSTAR, *load_tables(service, *filters))
+
+
+@readable_errors
+def save_note(service, run_id: str | None, note: str | None, *filters) -> tuple:
+    """Save a run's note; returns the refreshed tables."""
+    service.store.set_note(_need(run_id), (note or "").strip())
+    gr.Info("Note saved.")
+    return load_tables(service, *filters)
+
+
+def _need(run_id: str | None) -> str:
+    if not run_id:
+        raise BadInputError("Pick a run first (a row in Runs, or the run picker).")
+    return run_id
+
+
+def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[tuple]:
+    """Stream the re-run's grid; the last yield puts its new experiment id in the box."""
+    experiment_id = (experiment_id or "").strip()
+    if not experiment_id:
+        raise gr.Error("Open an experiment first, then re-run it.")
+    try:
+        sweep = service.rerun(experiment_id, progress=lambda f, m: progress(f, desc=m))
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+    for html in stream_grid(sweep):
+        yield html, gr.skip()
+    yield gr.skip(), sweep.experiment_id
+
+
+def _wire(tab: HistoryTab, service, parent) -> None:
+    exp_ids = gr.State(list)  # full ids behind the experiments table's rows
+    run_keys = gr.State(list)  # (run id, experiment id) behind the runs table's rows
+    filters = [tab.search, tab.model, tab.temperature, tab.finish, tab.status]
+    tables = [tab.experiments, exp_ids, tab.runs, run_keys]
+    quiet = {"api_visibility": "private"}
+    shown = [parent.select] if isinstance(parent, gr.Tab) else []
+
+    def reload(*values):
+        return *load_tables(service, *values), *load_choices(service)
+
+    def refresh(*values):
+        return load_tables(service, *values)
+
+    gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY), outputs=[*tables, tab.model, tab.temperature],
+          **quiet)  # page load  # fmt: skip
+    gr.on(
+        [tab.refresh.click, *shown], reload, filters, [*tables, tab.model, tab.temperature], **quiet
+    )
+    gr.on([tab.search.submit, tab.model.input, tab.temperature.input, tab.finish.input,
+           tab.status.input], refresh, filters, tables, **quiet)  # fmt: skip
+    tab.experiments.select(_row_experiment, exp_ids, tab.experiment_box, **quiet)
+    tab.runs.select(_row_run, run_keys, [tab.experiment_box, tab.run], **quiet)
+    tab.experiment_box.change(
+        lambda e, r: open_experiment(service, e, r), [tab.experiment_box, tab.run],
+        [tab.summary, tab.grid, tab.diff_a, tab.diff_b, tab.diff, tab.run], **quiet,
+    )  # fmt: skip
+    gr.on([tab.diff_a.input, tab.diff_b.input], lambda a, b: diff_runs(service, a, b),
+          [tab.diff_a, tab.diff_b], tab.diff, **quiet)  # fmt: skip
+    tab.run.change(lambda r: pick_run(service, r), tab.run, [tab.note, tab.star], **quiet)
+    tab.star.click(lambda r, *f: toggle_star(service, r, *f), [tab.run, *filters],
+                   [tab.star, *tables], **quiet)  # fmt: skip
+    tab.save_note.click(lambda r, n, *f: save_note(service, r, n, *f), [tab.run, tab.note, *filters],
+                        tables, **quiet)  # fmt: skip
+
+    def rerun(experiment_id, progress=gr.Progress()):
+        yield from rerun_experiment(service, experiment_id, progress)
+
+    tab.rerun.click(rerun, tab.experiment_box, [tab.grid, tab.experiment_box],
+                    **GENERATION, **quiet,
+                    ).then(refresh, filters, tables, **quiet)  # fmt: skip
+
+
+def _row_experiment(ids: list[str], evt: gr.SelectData) -> str:
+    return ids[evt.index[0]] if evt.index[0] < len(ids) else gr.skip()
+
+
+def _row_run(keys: list[tuple[str, str]], evt: gr.SelectData) -> tuple:
+    if evt.index[0] >= len(keys):
+        return gr.skip(), gr.skip()
+    run_id, experiment_id = keys[evt.index[0]]
+    return experiment_id, run_id

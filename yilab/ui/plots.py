@@ -1,0 +1,157 @@
+"""The Plots tab: Gradio's native plots over the run log.
+
+Per experiment: output length by temperature (colored by finish reason) and tokens/s
+per cell. Across history: tokens/s by model over time. The frames are built by pure
+functions; the handlers only fetch runs and hand frames to the plots.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import gradio as gr
+import pandas as pd
+from gradio.context import get_render_context
+
+from yilab.errors import YilabError
+from yilab.ui.history import short_time, snippet
+
+EXPERIMENT_LIMIT = 50
+HISTORY_LIMIT = 1000
+EXPERIMENT_COLUMNS = ["cell", "T", "seed", "finish", "tokens", "tok/s"]
+HISTORY_COLUMNS = ["time", "model", "tok/s", "tokens", "finish"]
+FINISH_COLORS = {"stop": "#16a34a", "length": "#d97706", "cancelled": "#6b7280",
+                 "error": "#dc2626", "interrupted": "#7c3aed", "running": "#2563eb"}  # fmt: skip
+
+
+@dataclass
+class PlotsTab:
+    experiment: gr.Dropdown
+    refresh: gr.Button
+    length: gr.ScatterPlot
+    speed: gr.BarPlot
+    history: gr.ScatterPlot
+
+
+def experiment_frame(runs: list[dict]) -> pd.DataFrame:
+    """One row per cell: its label, temperature, seed, finish, tokens and tokens/s.
+
+    ``experiment_frame([{"temperature": 0.7, "seed": 1, "finish_reason": "stop",
+    "generation_tokens": 12, "generation_tps": 30.5}])`` has one row
+    ``["T=0.7 · seed 1", "0.7", 1, "stop", 12, 30.5]`` (T is a category: a sweep's few values).
+    """
+    labels = unique_labels([f"T={run['temperature']:g} · seed {run['seed']}" for run in runs])
+    rows = [
+        [
+            label,
+            f"{run['temperature']:g}",
+            run["seed"],
+            run.get("finish_reason") or run.get("status") or "?",
+            run.get("generation_tokens") or 0,
+            run.get("generation_tps"),
+        ]
+        for label, run in zip(labels, runs, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=EXPERIMENT_COLUMNS)
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """Number repeated labels (cells that differ only in top_p or max_tokens), so that
+    bar plots, which sum bars with equal labels, keep them apart.
+
+    ``unique_labels(["a", "b", "a"])`` → ``["a", "b", "a #2"]``
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
+
+
+def history_frame(runs: list[dict]) -> pd.DataFrame:
+    """Finished runs with a speed, oldest first: local time, model, tokens/s, tokens, finish."""
+    rows = [
+        [
+            datetime.fromisoformat(run["created_at"]).astimezone().replace(tzinfo=None),
+            run.get("model") or "?",
+            run["generation_tps"],
+            run.get("generation_tokens") or 0,
+            run.get("finish_reason") or run.get("status") or "?",
+        ]
+        for run in runs
+        if run.get("generation_tps") is not None and run.get("created_at")
+    ]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values("time", ignore_index=True)
+
+
+def experiment_choices(experiments: list[dict]) -> list[tuple[str, str]]:
+    """(label, id) for the picker: ``"01-31 12:00:00 · tiny · What is… (4)"``."""
+    return [(_experiment_label(e), e["id"]) for e in experiments]
+
+
+def _experiment_label(e: dict) -> str:
+    when, prompt = short_time(e["created_at"]), snippet(e["prompt"], 40)
+    return f"{when} · {e['model']} · {prompt} ({e.get('run_count', '?')})"
+
+
+def headroom(values) -> int:
+    """A y-axis top a little above the highest value, so the top points aren't cut in half.
+
+    ``headroom([12, 40])`` → ``44``; ``headroom([])`` → ``1``
+    """
+    return max(1, math.ceil(max(values, default=0) * 1.08))
+
+
+def experiment_plots(service, experiment_id: str | None) -> tuple[gr.ScatterPlot, pd.DataFrame]:
+    """The length plot (with its y range) and the speed plot's frame for one experiment."""
+    runs = []
+    if experiment_id:
+        try:
+            runs = service.store.get_experiment(experiment_id)["runs"]
+        except YilabError as err:
+            raise gr.Error(str(err)) from None
+    frame = experiment_frame(runs)
+    length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])])
+    return length, frame.dropna(subset=["tok/s"])
+
+
+def all_plots(service, current: str | None) -> tuple:
+    """The picker (keeping ``current`` if it still exists, else the newest) and all three plots."""
+    experiments = service.store.list_experiments(limit=EXPERIMENT_LIMIT)
+    ids = [e["id"] for e in experiments]
+    picked = current if current in ids else (ids[0] if ids else None)
+    history = history_frame(service.store.list_runs(limit=HISTORY_LIMIT))
+    picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
+    return picker, *experiment_plots(service, picked), history
+
+
+def build_plots_tab(service) -> PlotsTab:
+    """Lay out the tab (inside a ``gr.Tab``) and wire it to ``service``."""
+    parent = get_render_context()
+    with gr.Row(elem_classes="yl-hrow"):
+        experiment = gr.Dropdown([], label="Experiment", scale=5, elem_id="yl-plots-experiment")
+        refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-plots-refresh")
+    with gr.Row():
+        length = gr.ScatterPlot(
+            x="T", y="tokens", color="finish", color_map=FINISH_COLORS, y_lim=[0, None],
+            title="Output length by temperature", y_title="generated tokens", height=260,
+            tooltip="all", elem_id="yl-plot-length",
+        )  # fmt: skip
+        speed = gr.BarPlot(
+            x="cell", y="tok/s", color="finish", color_map=FINISH_COLORS, sort=None,
+            title="Tokens/s per cell", x_title="", x_label_angle=-30, height=260,
+            tooltip="all", elem_id="yl-plot-speed",
+        )  # fmt: skip
+    history = gr.ScatterPlot(x="time", y="tok/s", color="model", title="Tokens/s by model over time",
+                             height=240, tooltip="all", elem_id="yl-plot-history")  # fmt: skip
+    tab = PlotsTab(experiment, refresh, length, speed, history)
+    everything = [experiment, length, speed, history]
+    shown = [parent.select] if isinstance(parent, gr.Tab) else []
+    quiet = {"api_visibility": "private"}
+    gr.on(None, lambda: all_plots(service, None), outputs=everything, **quiet)  # page load
+    gr.on([refresh.click, *shown], lambda e: all_plots(service, e), experiment, everything, **quiet)
+    experiment.input(lambda e: experiment_plots(service, e), experiment, [length, speed], **quiet)
+    return tab
