@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint format install install-test clean
+.PHONY: run test lint format install install-test clean bench
 
 run: install
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py $(ARGS)
@@ -29,6 +29,9 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PIP) install -r requirements-test.txt
 	./scripts/apt-install.sh /usr/bin/chromium chromium
 	touch $@
+
+bench: install-test
+	./bench/run_all.sh
 
 lint:
 	$(BIN)/ruff check .

@@ -18,7 +18,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--db", help="SQLite run log (default: $YILAB_DB or ./experiments.db)")
     parser.add_argument("--model", help="model spec selected at start (default: the default model)")
+    parser.add_argument("--auth", type=parse_auth, metavar="USER:PASSWORD",
+                        help="require this login (Gradio's auth); wise when --host is not local")  # fmt: skip
     return parser.parse_args(argv)
+
+
+def parse_auth(value: str) -> tuple[str, str]:
+    """``"ada:s3cret"`` → ``("ada", "s3cret")``; both parts must be non-empty."""
+    user, sep, password = value.partition(":")
+    if not (sep and user and password):
+        raise argparse.ArgumentTypeError("--auth must look like USER:PASSWORD")
+    return user, password
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,9 +37,10 @@ def main(argv: list[str] | None = None) -> None:
 
     reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
     if args.host not in LOOPBACK:
+        who = "anyone with the password" if args.auth else "anyone who can reach this machine"
         print(
-            f"WARNING: binding {args.host}: anyone who can reach this machine can run models "
-            "and read your run log. Use --host 127.0.0.1 to keep it local.",
+            f"WARNING: binding {args.host}: {who} can run models and read your run log. "
+            "Use --host 127.0.0.1 to keep it local" + ("." if args.auth else ", or --auth."),
             file=sys.stderr,
         )
     from yilab.service import Service
@@ -39,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_app(service, default_model=args.model)
     print(f"yilab: run log {service.db_path.resolve()}", file=sys.stderr)
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, **launch_kwargs()
+        server_name=args.host, server_port=args.port, auth=args.auth, **launch_kwargs()
     )
 
 

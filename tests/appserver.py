@@ -26,10 +26,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(*, db: Path, model: str, env: dict | None = None, timeout: float = 90):
+def running_app(*, db: Path, model: str, env: dict | None = None, timeout: float = 90,
+                args: tuple[str, ...] = ()):  # fmt: skip
     """Yield the base URL of a live app; stop it afterwards."""
     port = free_port()
-    cmd = [sys.executable, "app.py", "--port", str(port), "--db", str(db), "--model", model]
+    cmd = [sys.executable, "app.py", "--port", str(port), "--db", str(db), "--model", model, *args]
     full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)  # fmt: skip
