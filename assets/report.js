@@ -94,12 +94,18 @@
     drawer.appendChild(head);
     drawer.appendChild(cols);
     drawer.hidden = false;
+    document.body.classList.add("yr-drawer-open");
   }
 
   function clear() {
     picked.forEach(function (card) { card.classList.remove("yr-picked"); });
     picked = [];
+    hideDrawer();
+  }
+
+  function hideDrawer() {
     drawer.hidden = true;
+    document.body.classList.remove("yr-drawer-open");
   }
 
   function toggle(card) {
@@ -109,7 +115,7 @@
     if (picked.length > 2) picked.shift().classList.remove("yr-picked");
     card.classList.toggle("yr-picked", picked.indexOf(card) >= 0);
     if (picked.length === 2) showDiff();
-    else drawer.hidden = true;
+    else hideDrawer();
   }
 
   document.querySelectorAll(".yl-card[data-run]").forEach(function (card) {
@@ -118,6 +124,8 @@
     button.type = "button";
     button.title = "Pick two cards to diff their outputs";
     button.addEventListener("click", function () { toggle(card); });
-    card.querySelector(".yl-head").appendChild(button);
+    var bar = build("div", "yl-actions yr-actions");
+    bar.appendChild(button);
+    card.appendChild(bar);
   });
 })();

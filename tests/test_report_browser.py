@@ -79,6 +79,8 @@ def test_the_report_is_offline_escaped_and_diffs_two_cards(browser, report):
 
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     page.screenshot(path=str(ROOT / "test-artifacts" / "report.png"), full_page=False)
+    drawer.locator(".yr-close").click()
+    assert drawer.is_hidden() and page.locator(".yr-picked").count() == 0
     context.close()
     assert requests == [url]
     assert dialogs == [] and errors == []

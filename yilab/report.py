@@ -27,6 +27,7 @@ from typing import Any
 from yilab.ui.grid import cell_label, render_grid, view_from_runs
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+TOC_OPEN_MAX = 12  # longer tables of contents start folded
 SWEEP_FIELDS = (
     ("temperatures", "temperatures"), ("seeds", "seeds"), ("top_ps", "top_p"),
     ("max_tokens", "max_tokens"), ("top_k", "top_k"), ("min_p", "min_p"),
@@ -141,7 +142,11 @@ def _contents(experiments: list[dict]) -> str:
         f'<li><a href="#exp-{n}">#{n}</a> {escape(_snippet(e.get("prompt") or ""))}</li>'
         for n, e in enumerate(experiments, 1)
     )
-    return f'<nav class="yr-toc"><ol>{items}</ol></nav>'
+    opened = " open" if len(experiments) <= TOC_OPEN_MAX else ""
+    return (
+        f'<nav class="yr-toc"><details{opened}><summary>{len(experiments)} experiments</summary>'
+        f"<ol>{items}</ol></details></nav>"
+    )
 
 
 def _snippet(text: str, limit: int = 90) -> str:
