@@ -145,6 +145,7 @@ HOSTILE = {
     "markup finish reason": (_set("runs", "finish_reason", "<b>stop</b>"), "finish reason"),
     "messages not json": (_set("runs", "messages_json", "[{"), "not valid JSON"),
     "stop ids as text": (_set("runs", "stop_token_ids_json", '["2"]'), "list of token ids"),
+    "nested versions": (_set("runs", "versions_json", '{"mlx": {"x": 1}}'), "object of versions"),
     "missing temperature": (_set("runs", "temperature", None), "missing"),
     "dangling experiment": (
         _set("runs", "experiment_id", "00000000-0000-4000-8000-000000000000"),
@@ -334,3 +335,17 @@ def test_embedded_json_cannot_close_its_script_element():
     text = embed_json({"output": "</script><script>alert(1)</script><!--"})
     assert "<" not in text and ">" not in text
     assert json.loads(text) == {"output": "</script><script>alert(1)</script><!--"}
+
+
+def test_every_setting_in_the_report_is_escaped(tmp_path):
+    store = Store(tmp_path / "x.db")
+    evil = "<script>alert(1)</script>"
+    exp = add_experiment(store, [XSS], system=evil, prompt=f"{XSS} {evil}")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("update experiments set note = ?, sweep_json = ? where id = ?",
+                     (evil, json.dumps({"seeds": [evil], "top_k": XSS}), exp))  # fmt: skip
+        conn.execute("update runs set model = ?, finish_reason = ?", (XSS, 'x" onclick="y'))
+    html = export_experiments(store, None, "html", tmp_path / "r.html").read_text()
+    assert html.count("<script") == 2  # the JSON data block and the report's own script
+    assert "<img" not in html and "alert(1)</script>" not in html
+    assert 'onclick="y' not in html

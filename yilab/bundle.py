@@ -30,7 +30,7 @@ from yilab.bundle_check import FORMAT, TABLES, VERSION, validate_bundle
 from yilab.errors import BundleError, YilabError
 from yilab.store import MergeOutcome, Store
 
-MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # ~125,000 runs of ~1,000 characters
 ROLES = ("bos", "eos", "pad", "unk")
 
 

@@ -239,8 +239,10 @@ def _is_int_list(data: Any) -> bool:
     return isinstance(data, list) and all(type(i) is int for i in data)
 
 
-def _is_str_dict(data: Any) -> bool:
-    return isinstance(data, dict) and all(isinstance(v, str) for v in data.values())
+def _is_flat_dict(data: Any) -> bool:
+    return isinstance(data, dict) and all(
+        v is None or isinstance(v, (str, int, float)) for v in data.values()
+    )
 
 
 RULES: dict[str, Callable[[str, Any], None]] = {
@@ -258,7 +260,7 @@ RULES: dict[str, Callable[[str, Any], None]] = {
     "sweep_json": _json_of("object", lambda d: isinstance(d, dict)),
     "messages_json": _json_of("list of {role, content}", _is_messages),
     "stop_token_ids_json": _json_of("list of token ids", _is_int_list),
-    "versions_json": _json_of("object of version strings", _is_str_dict),
+    "versions_json": _json_of("object of versions", _is_flat_dict),
 }
 
 
