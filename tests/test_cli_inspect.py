@@ -113,9 +113,11 @@ def test_undo_without_backup_is_an_error(capsys, tiny_model_dir):
 
 
 @needs_yi
-def test_tokens_on_a_config_only_folder_is_an_error(capsys, yi):
+def test_tokens_on_a_config_only_folder_is_an_error_or_a_warning(capsys, yi):
     status, doc, _ = cli(capsys, "tokens", str(yi), "hello")
     assert status == 2 and "no usable tokenizer" in doc["error"]
+    status, doc, _ = cli(capsys, "tokens", str(yi), "<|im_start|>hello")  # specials only
+    assert status == 0 and "do not spell the text back" in doc["warnings"][0]
 
 
 def test_tokens_json_marks_special_tokens_and_double_bos(capsys, tiny_model_dir):

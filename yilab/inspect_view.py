@@ -58,11 +58,22 @@ def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
     view = tokenize_text(path, text)
     if text and not view.ids:  # transformers "loads" a folder with no vocabulary at all
         raise ModelLoadError(f"{path} has no usable tokenizer (no tokenizer.json?)")
+    if not spells(view, text):
+        view.warnings.append(
+            "the tokens do not spell the text back: this tokenizer looks incomplete "
+            "(no tokenizer.json?)"
+        )
     bos = inspect_model(path).bos
     warning = double_bos_warning(view.ids, bos.id, bos.token)
     if warning is not None:
         view.warnings.append(warning)
     return view
+
+
+def spells(view: TokenView, text: str) -> bool:
+    """Whether the tokens decode to ``text``, whitespace aside (SentencePiece pieces
+    decoded one by one lose their leading space)."""
+    return "".join("".join(view.texts).split()) == "".join(text.split())
 
 
 def stop_set_line(report: InspectionReport) -> str:

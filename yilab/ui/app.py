@@ -9,6 +9,8 @@ import gradio as gr
 
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
+from yilab.ui.inspector import build_tokenizer_tab
+from yilab.ui.models import build_models_tab
 from yilab.ui.plots import build_plots_tab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -26,8 +28,15 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
                 history = build_history_tab(service)
             with gr.Tab("Plots", id="plots", elem_id="yl-tab-plots"):
                 build_plots_tab(service)
+            with gr.Tab("Models", id="models", elem_id="yl-tab-models") as models_tab:
+                build_models_tab(service, tab=models_tab)
+            with gr.Tab("Tokenizer", id="tokenizer", elem_id="yl-tab-tokenizer") as tokenizer_tab:
+                tokenizer = build_tokenizer_tab(service, default_model, tab=tokenizer_tab)
         demo.load(partial(eos_check, service), inputs=compare.model,
                   outputs=[compare.eos_warning, compare.open_tokenizer], api_visibility="private")  # fmt: skip
+        compare.open_tokenizer.click(lambda m: (gr.Tabs(selected="tokenizer"), m), compare.model,
+                                     [tabs, tokenizer.model], api_visibility="private",
+                                     ).then(**tokenizer.open_event)  # fmt: skip
         # /?experiment=ID opens that experiment in History
         demo.load(deep_link, None, [tabs, history.experiment_box], api_visibility="private")
     return demo
