@@ -142,9 +142,10 @@ def test_before_after_on_a_fixed_model_has_nothing_to_compare(service, yi_like_c
     assert "Nothing to compare" in page and service.store.list_experiments() == []
 
 
-def test_the_tab_builds_with_its_contract_ids(service, yi_like):
-    with gr.Blocks():
+def test_the_tab_builds_with_its_contract_ids_and_no_public_api(service, yi_like):
+    with gr.Blocks() as demo:
         tab = build_tokenizer_tab(service, str(yi_like))
+    assert demo.get_api_info()["named_endpoints"] == {}
     assert isinstance(tab, TokenizerTab)
     assert tab.model.elem_id == "yl-tok-model" and tab.model.value == str(yi_like)
     assert tab.open_event["inputs"] == [tab.model, tab.session]

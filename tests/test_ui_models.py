@@ -98,6 +98,7 @@ def test_errors_and_empty_input_are_messages(service):
 
 
 def test_the_tab_builds(service):
-    with gr.Blocks():
+    with gr.Blocks() as demo:
         tab = build_models_tab(service)
+    assert demo.get_api_info()["named_endpoints"] == {}
     assert isinstance(tab, ModelsTab) and tab.table.elem_id == "yl-models-table"

@@ -110,7 +110,8 @@ def build_tokenizer_tab(service, default_model: str | None, *, tab=None) -> Toke
                                 "stop set as it is and with the fix; both are logged")  # fmt: skip
             before_after = gr.Button("Before / after", scale=1, elem_id="yl-tok-before-after")
         comparison = gr.HTML("", elem_id="yl-tok-ba")
-    session = gr.State(dict)  # per browser tab: {"spec": the model spec, "path": its folder}
+    # per browser tab (State copies its value per session; a callable would be an API endpoint)
+    session = gr.State({})  # {"spec": the model spec, "path": its folder}
     ui = TokenizerTab(model, inspect, verdict, specials, template, text, chat, tokenize, tokens,
                       diff, apply, undo, prompt, before_after, comparison, session)  # fmt: skip
     _wire(ui, service, tab)
