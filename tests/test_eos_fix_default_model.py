@@ -96,11 +96,6 @@ def test_yi_eos_runs_to_length_and_both_fixes_make_it_stop(yi_like_copy, tmp_pat
     assert {p.name: p.read_bytes() for p in yi_like_copy.glob("*.json")} == original
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the generation worker caches a loaded model (and its tokenizer's eos) by path, so "
-    "a file fix is not seen by a running app until the model is evicted (yilab/generation.py)",
-)
 def test_a_file_fix_is_seen_by_the_running_service(yi_like_copy, tmp_path):
     service = Service(tmp_path / "live.db")
     try:

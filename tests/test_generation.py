@@ -161,3 +161,18 @@ def test_a_second_job_is_queued_behind_the_first(worker, tiny_model_dir):
     t.join(60)
     assert isinstance(collected[0], Queued) and collected[0].position == 1
     assert isinstance(collected[-1], JobDone)
+
+
+def test_a_changed_eos_in_the_files_is_seen_without_a_restart(worker, tmp_path):
+    import json
+
+    from tests.tinymodel import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "broken", eos_token="<|endoftext|>")
+    forced = {"logit_bias": {2: 1e4}, "max_tokens": 4}  # the model says <|im_end|>
+    _, before = run(worker, req(model, **forced))
+    config_path = model / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**config, "eos_token": "<|im_end|>"}))
+    _, after = run(worker, req(model, **forced))
+    assert (before[0].finish_reason, after[0].finish_reason) == ("length", "stop")

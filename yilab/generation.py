@@ -34,6 +34,7 @@ from yilab.events import (
     Started,
     until_done,
 )
+from yilab.models import model_fingerprint
 from yilab.prefill import PrefixCache
 
 DEFAULT_MAX_LOADED_MODELS = 1
@@ -95,7 +96,7 @@ class GenerationWorker:
 
     def __init__(self, *, max_models: int = DEFAULT_MAX_LOADED_MODELS) -> None:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._models: OrderedDict[tuple[str, str], LoadedModel] = OrderedDict()
         self._max_models = max_models
         self._busy = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="yilab-generation", daemon=True)
@@ -159,17 +160,23 @@ class GenerationWorker:
             return {runs[0].cell: stream_cell(runs[0], loaded.model, loaded.tokenizer, prefixes)}
 
     def _load(self, model_path: str, job: Job) -> LoadedModel:
-        """Load (or reuse) a model on this thread; evict the least recently used."""
-        if model_path in self._models:
-            self._models.move_to_end(model_path)
-            return self._models[model_path]
+        """Load (or reuse) a model on this thread; evict the least recently used.
+
+        The cache key includes the fingerprint of the config and tokenizer files, so a
+        fix to them (say, a new eos) is picked up by the next run, not after a restart.
+        """
+        key = (model_path, model_fingerprint(Path(model_path)))
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        self._models = OrderedDict((k, v) for k, v in self._models.items() if k[0] != model_path)
         job.emit(Loading(f"Loading {Path(model_path).name}…"))
         try:
             model, tokenizer = mlx_load(model_path)
         except Exception as err:
             raise ModelLoadError(f"Could not load the model at {model_path}: {err}") from err
         loaded = LoadedModel(model, tokenizer, read_context_length(Path(model_path)))
-        self._models[model_path] = loaded
+        self._models[key] = loaded
         while len(self._models) > self._max_models:
             self._models.popitem(last=False)
         return loaded
