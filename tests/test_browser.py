@@ -149,3 +149,19 @@ def test_card_buttons_copy_and_replay(app_url, browser):
     first.locator("[data-act=replay]").click()
     page.get_by_text("identical ✓").wait_for(timeout=60_000)
     context.close()
+
+
+def test_card_history_button_opens_the_experiment(app_url, page):
+    url, db = app_url
+    start_sweep(page, url, prompt="Find me in history", temps="0.5", seeds="8", max_tokens="6")
+    page.wait_for_selector(".yl-card .yl-act[data-act=history]", timeout=60_000)
+    run_id = page.locator(".yl-card").first.get_attribute("data-run")
+    page.locator(".yl-card [data-act=history]").first.click()
+    experiment_id = Store(db).get_run(run_id)["experiment_id"]
+    page.wait_for_function(
+        "id => document.querySelector('#yl-history-experiment textarea')?.value === id",
+        arg=experiment_id,
+        timeout=30_000,
+    )
+    page.wait_for_selector("#yl-history-grid .yl-card", timeout=30_000)
+    assert "seed 8" in page.inner_text("#yl-history-grid")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from yilab.ui.cards import open_in_history
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
 from yilab.ui.inspector import build_tokenizer_tab
@@ -37,6 +38,9 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
         compare.open_tokenizer.click(lambda m: (gr.Tabs(selected="tokenizer"), m), compare.model,
                                      [tabs, tokenizer.model], api_visibility="private",
                                      ).then(**tokenizer.open_event)  # fmt: skip
+        # a card's "history" button opens its experiment in History
+        compare.panel.go.click(partial(open_in_history, service), compare.panel.action,
+                               [tabs, history.experiment_box], api_visibility="private")  # fmt: skip
         # /?experiment=ID opens that experiment in History
         demo.load(deep_link, None, [tabs, history.experiment_box], api_visibility="private")
     return demo

@@ -63,6 +63,18 @@ def wire_card_panel(panel: CardPanel, service, session: gr.State, generation: di
     )
 
 
+def open_in_history(service, value: str) -> tuple:
+    """For a card's "history" button: select the History tab with the run's experiment."""
+    kind, run_id = parse_action(value)
+    if kind != "history":
+        return gr.skip(), gr.skip()
+    try:
+        experiment_id = service.store.get_run(run_id)["experiment_id"]
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+    return gr.Tabs(selected="history"), experiment_id
+
+
 def other_cells(view, run_id: str) -> list[tuple[str, str]]:
     """(label, run id) of the other finished cards of the grid."""
     if view is None:

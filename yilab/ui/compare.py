@@ -78,7 +78,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
         with gr.Column(scale=3):
             grid = gr.HTML(render_grid(GridView([], status="Ready.")), elem_id="yl-grid")
             panel = cards.build_card_panel()
-    session = gr.State(dict)  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
+    session = gr.State({})  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
     tab = CompareTab(model, eos_warning, open_tokenizer, mode, system, prompt, preview, temps,
                      seeds, top_p, max_tokens, engine, run, stop, grid, panel, session)  # fmt: skip
     _wire(tab, service)

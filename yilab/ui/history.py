@@ -383,8 +383,8 @@ def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[t
 
 
 def _wire(tab: HistoryTab, service, parent) -> None:
-    exp_ids = gr.State(list)  # full ids behind the experiments table's rows
-    run_keys = gr.State(list)  # (run id, experiment id) behind the runs table's rows
+    exp_ids = gr.State([])  # full ids behind the experiments table's rows
+    run_keys = gr.State([])  # (run id, experiment id) behind the runs table's rows
     filters = [tab.search, tab.model, tab.temperature, tab.finish, tab.status]
     tables = [tab.experiments, exp_ids, tab.runs, run_keys]
     quiet = {"api_visibility": "private"}
