@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import gradio as gr
@@ -170,11 +171,17 @@ def eos_check(service, model: str) -> tuple[dict, dict]:
 
 
 def stream_grid(sweep, state: dict | None = None):
-    """Yield the grid's HTML as events arrive, at most every ``REFRESH_S``."""
-    view = GridView.for_cells(sweep.cells, engine=sweep.engine)
+    """Yield the grid's HTML as events arrive (see :func:`follow_sweep`)."""
+    for view in follow_sweep(sweep, state):
+        yield render_grid(view, actions=True)
+
+
+def follow_sweep(sweep, state: dict | None = None) -> Iterator[GridView]:
+    """The sweep's grid view after each event, at most every ``REFRESH_S``, and at the end;
+    an abandoned sweep (the page went away) is cancelled so the worker is not kept busy."""
+    view, last = GridView.for_cells(sweep.cells, engine=sweep.engine), 0.0
     if state is not None:
         state["view"] = view
-    last = 0.0
     try:
         for event in sweep.events():
             view.apply(event, run_ids=sweep.run_ids)
@@ -183,8 +190,7 @@ def stream_grid(sweep, state: dict | None = None):
             elif time.monotonic() - last < REFRESH_S:
                 continue
             last = time.monotonic()
-            yield render_grid(view, actions=True)
-        yield render_grid(view, actions=True)
+            yield view
     finally:
-        if not sweep.wait(timeout=0):  # the page went away: don't keep the worker busy
+        if not sweep.wait(timeout=0):
             sweep.cancel()

@@ -8,7 +8,6 @@ Handlers gather inputs and call yilab; the HTML is built by the pure functions o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,14 +16,13 @@ from pathlib import Path
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.events import JobDone
 from yilab.fix import apply_fix, backups, preview_fix, runtime_override, undo_fix
 from yilab.inspect_view import model_dir, spells, token_view
 from yilab.inspector import InspectionReport, inspect_model
 from yilab.models import DEFAULT_MODEL
 from yilab.sweep import SweepSpec
 from yilab.tokens import TokenView, tokenize_text
-from yilab.ui.compare import GENERATION, REFRESH_S
+from yilab.ui.compare import GENERATION, follow_sweep
 from yilab.ui.grid import GridView
 from yilab.ui.inspector_html import (
     notice,
@@ -245,21 +243,3 @@ def before_after(service, path: Path, prompt: str) -> Iterator[str]:
         for view in follow_sweep(sweep):
             views[side] = view
             yield render_before_after(views["before"], views["after"], stops)
-
-
-def follow_sweep(sweep) -> Iterator[GridView]:
-    """The sweep's grid view after each event, at most every ``REFRESH_S``, and at the end;
-    an abandoned sweep (the page went away) is cancelled."""
-    view, last = GridView.for_cells(sweep.cells), 0.0
-    try:
-        for event in sweep.events():
-            view.apply(event, run_ids=sweep.run_ids)
-            if isinstance(event, JobDone):
-                view.done()
-            elif time.monotonic() - last < REFRESH_S:
-                continue
-            last = time.monotonic()
-            yield view
-    finally:
-        if not sweep.wait(timeout=0):
-            sweep.cancel()
