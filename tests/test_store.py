@@ -73,6 +73,7 @@ def test_migrations_build_the_schema():
     assert db.table("runs").pks == ["id"] and db.table("experiments").pks == ["id"]
     indexed = {tuple(index.columns) for index in db.table("runs").indexes}
     assert {("experiment_id",), ("created_at",), ("model",), ("status",)} <= indexed
+    assert ("model", "created_at") in indexed
     assert {"runs_fts", "experiments_fts"} <= set(db.table_names())
     assert "FTS5" in db.table("runs_fts").schema
     assert db.table("runs").detect_fts() == "runs_fts"
