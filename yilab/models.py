@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yilab.errors import ConversionError, ModelNotFoundError
+from yilab.errors import BadInputError, ConversionError, ModelNotFoundError
 from yilab.gguf_reader import file_sha256
 from yilab.hf import HF_REPO_ID, cached_hf_models, hf_snapshot
 from yilab.jsonfiles import read_json, write_json_atomic
@@ -280,7 +281,8 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def list_models() -> list[dict[str, Any]]:
-    """Every model available locally, JSON-ready: the default, Ollama, HF cache, converted.
+    """Every model available, JSON-ready: the default, Ollama, HF cache, converted, and the
+    remote models named in ``$YILAB_HOME/remotes.json`` (``source`` ``"remote"``).
 
     >>> list_models()[0]["name"]  # doctest: +SKIP
     'smollm2-135m-instruct'
@@ -290,11 +292,24 @@ def list_models() -> list[dict[str, Any]]:
     claimed = {e["path"] for e in entries}
     root = models_dir()
     dirs = sorted(root.iterdir()) if root.is_dir() else []
-    return entries + [
+    local = [
         _dir_entry(d.name, d, "converted")
         for d in dirs
         if not d.name.startswith(".") and (d / "config.json").is_file() and str(d) not in claimed
     ]
+    return entries + local + _remote_entries()
+
+
+def _remote_entries() -> list[dict]:
+    """The named remotes; a broken remotes.json is reported on stderr, not fatal here
+    (running one of them says what is wrong)."""
+    from yilab.remote_config import remote_entries
+
+    try:
+        return remote_entries()
+    except BadInputError as err:
+        print(f"yilab: {err}", file=sys.stderr)
+        return []
 
 
 def _entry(name: str, path: Path | None, source: str, size: int, quant: str | None) -> dict:
@@ -374,8 +389,9 @@ def _unknown_spec_message(spec: str) -> str:
     known = ", ".join(m["name"] for m in list_models()) or "none yet"
     return (
         f"unknown model {spec!r}. A model is a local mlx-lm folder (with config.json), a .gguf "
-        "file, a Hugging Face repo id like org/name, an Ollama model like yi:6b-chat, or a name "
-        f"from `python -m yilab models`. Models here: {known}"
+        "file, a Hugging Face repo id like org/name, an Ollama model like yi:6b-chat, a server "
+        "like openai+http://host:8080/v1#model-name, or a name from `python -m yilab models`. "
+        f"Models here: {known}"
     )
 
 

@@ -21,12 +21,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from yilab import __version__
+from yilab.errors import BadInputError
 from yilab.events import Event, Finished, Started, Token, until_done
 from yilab.fastpath import blas_in_use
 from yilab.generation import GenerationRequest, GenerationWorker, Job
-from yilab.inspector import InspectionReport, inspect_model
+from yilab.inspector import InspectionReport, InspectorError, inspect_model
 from yilab.models import ResolvedModel, model_fingerprint, resolve_model
 from yilab.paths import default_db_path
+from yilab.remote import RemoteCall, RemoteRunner, remote_versions
+from yilab.remote_config import RemoteModel, find_remote, not_visible_message
 from yilab.store import Store
 from yilab.sweep import CellSettings, SweepSpec, expand_sweep
 from yilab.tokens import TokenView, tokenize_chat
@@ -81,24 +84,36 @@ class Replay:
 
 
 class Service:
-    """Owns the run log and the generation worker.
+    """Owns the run log, the generation worker and the runner for remote models.
 
     Reads (listing, search, one run, star, note) go straight to ``service.store``;
     the methods here are the operations with logic of their own.
     """
 
     def __init__(
-        self, db_path: str | Path | None = None, *, worker: GenerationWorker | None = None
+        self,
+        db_path: str | Path | None = None,
+        *,
+        worker: GenerationWorker | None = None,
+        remote: RemoteRunner | None = None,
     ):
         self.db_path = Path(db_path) if db_path else default_db_path()
         self.store = Store(self.db_path)
         self.worker = worker or GenerationWorker()
+        self.remote = remote or RemoteRunner()
         self.versions = collect_versions()
 
     def close(self) -> None:
         self.worker.close()
 
-    def resolve(self, spec: str | None, progress: Progress | None = None) -> ResolvedModel:
+    def resolve(
+        self, spec: str | None, progress: Progress | None = None
+    ) -> ResolvedModel | RemoteModel:
+        """A local model directory (converted or downloaded once), or a remote model
+        (``openai+http://host:port/v1#name`` or a name from remotes.json)."""
+        remote = find_remote(spec)
+        if remote is not None:
+            return remote
         return resolve_model(spec or None, progress=progress)
 
     def start_sweep(
@@ -107,6 +122,7 @@ class Service:
         """Validate, resolve the models, log the experiment and start generating."""
         cells = expand_sweep(spec)
         models = {name: self.resolve(name, progress) for name in dict.fromkeys(spec.models)}
+        remote = check_backends(models)
         experiment_id = self.store.create_experiment(
             model=", ".join(m.name for m in models.values()),
             prompt=spec.prompt,
@@ -116,7 +132,11 @@ class Service:
             note=note,
         )
         requests = [_request(spec, cell, models[cell.model]) for cell in cells]
-        sweep = Sweep(experiment_id, cells, self.worker.submit(requests), engine=spec.engine)
+        if remote:
+            calls = [RemoteCall(models[c.model], r) for c, r in zip(cells, requests, strict=True)]
+            sweep = Sweep(experiment_id, cells, self.remote.submit(calls), engine="remote")
+        else:
+            sweep = Sweep(experiment_id, cells, self.worker.submit(requests), engine=spec.engine)
         logger = _SweepLogger(self.store, spec, sweep, models, self.versions)
         threading.Thread(
             target=logger.run, name=f"yilab-log-{experiment_id[:8]}", daemon=True
@@ -138,12 +158,20 @@ class Service:
         return self.start_sweep(spec, progress=progress, note=f"re-run of {experiment['id']}")
 
     def inspect(self, spec: str | None, progress: Progress | None = None) -> InspectionReport:
-        """The tokenizer inspector's report on a model spec (resolved, converted if needed)."""
-        return inspect_model(self.resolve(spec, progress).path)
+        """The tokenizer inspector's report on a model spec (resolved, converted if needed);
+        a remote model's files are not visible: :class:`InspectorError` says so."""
+        model = self.resolve(spec, progress)
+        if isinstance(model, RemoteModel):
+            raise InspectorError(not_visible_message(model))
+        return inspect_model(model.path)
 
     def preview(self, spec: str | None, messages: list[dict]) -> TokenView:
         """The chat prompt as the model will read it, tokenized (with double-bos warnings)."""
-        return tokenize_chat(self.resolve(spec).path, messages)
+        model = self.resolve(spec)
+        if isinstance(model, RemoteModel):
+            raise BadInputError(f"{model.name}: the server applies the chat template, so the "
+                                "prompt it reads is not visible here")  # fmt: skip
+        return tokenize_chat(model.path, messages)
 
     def replay(self, run_id: str, *, progress: Progress | None = None) -> Replay:
         """Run a logged run again with the same model, prompt, settings and seed."""
@@ -164,9 +192,24 @@ class Service:
         return Replay(original, new, identical, same_prompt)
 
 
+def check_backends(models: dict) -> bool:
+    """Whether a sweep's models are remote; a mix of local and remote is refused, and a
+    remote model's API key must be in its environment variable before anything is logged."""
+    remote = [m for m in models.values() if isinstance(m, RemoteModel)]
+    if remote and len(remote) != len(models):
+        raise BadInputError(
+            "This sweep mixes local and remote models "
+            f"({', '.join(m.name for m in models.values())}): run them as two sweeps."
+        )
+    for model in remote:
+        model.api_key()
+    return bool(remote)
+
+
 def replay_spec(run: dict, experiment: dict) -> SweepSpec:
     """The one-cell sweep that reproduces ``run``."""
     sweep = json.loads(experiment.get("sweep_json") or "{}")
+    remote = run.get("engine_mode") == "remote"  # model_path holds its URL, model its spec
     messages = json.loads(run["messages_json"]) if run.get("messages_json") else None
     system = next((m["content"] for m in messages or [] if m["role"] == "system"), None)
     user = next((m["content"] for m in messages or [] if m["role"] == "user"), None)
@@ -174,7 +217,7 @@ def replay_spec(run: dict, experiment: dict) -> SweepSpec:
         prompt=user if messages else run["rendered_prompt"],
         system=system,
         raw=messages is None,
-        models=(run.get("model_path") or run["model"],),
+        models=(run["model"] if remote else run.get("model_path") or run["model"],),
         temperatures=(run["temperature"],),
         seeds=(run["seed"],),
         top_ps=(run["top_p"] if run.get("top_p") is not None else 1.0,),
@@ -186,7 +229,9 @@ def replay_spec(run: dict, experiment: dict) -> SweepSpec:
     )
 
 
-def _request(spec: SweepSpec, cell: CellSettings, model: ResolvedModel) -> GenerationRequest:
+def _request(
+    spec: SweepSpec, cell: CellSettings, model: ResolvedModel | RemoteModel
+) -> GenerationRequest:
     return GenerationRequest(
         model_path=str(model.path),
         messages=spec.messages(),
@@ -240,13 +285,15 @@ class _SweepLogger:
     def _start(self, cell: int, rendered: str | None, stop_ids: list[int]) -> None:
         settings = self.sweep.cells[cell]
         model = self.models[settings.model]
+        remote = isinstance(model, RemoteModel)
+        versions = remote_versions(self.versions, self.sweep.job, cell) if remote else None
         self.sweep.run_ids[cell] = self.store.start_run(
             experiment_id=self.sweep.experiment_id,
             cell_index=cell,
             settings={
                 "model": model.name,
                 "model_path": str(model.path),
-                "model_fingerprint": model_fingerprint(model.path),
+                "model_fingerprint": None if remote else model_fingerprint(model.path),
                 "messages": self.spec.messages(),
                 "rendered_prompt": rendered,
                 "temperature": settings.temperature,
@@ -257,8 +304,8 @@ class _SweepLogger:
                 "repetition_penalty": settings.repetition_penalty,
                 "max_tokens": settings.max_tokens,
                 "stop_token_ids": stop_ids,
-                "versions": self.versions,
-                "engine_mode": self.spec.engine,
+                "versions": versions or self.versions,
+                "engine_mode": "remote" if remote else self.spec.engine,
             },
         )
         self.texts[cell] = []
