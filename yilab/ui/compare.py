@@ -49,7 +49,8 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
             model = gr.Dropdown(choices=_model_choices(default_model),
                                 value=default_model or DEFAULT_MODEL, allow_custom_value=True,
                                 label="Model", elem_id="yl-model",
-                                info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id")  # fmt: skip
+                                info="a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
+                                "or a server: openai+http://host:8080/v1#model")  # fmt: skip
             eos_warning = gr.HTML("", elem_id="yl-eos-warning", visible=False)
             open_tokenizer = gr.Button("Check its eos in the Tokenizer tab", size="sm",
                                        visible=False, elem_id="yl-open-tokenizer")  # fmt: skip

@@ -1,5 +1,6 @@
-"""The Models tab: the models on this machine, importing a GGUF or an Ollama model, and
-downloading a Hugging Face repo, each with a progress bar."""
+"""The Models tab: the models on this machine and the remote ones named in remotes.json,
+importing a GGUF or an Ollama model, and downloading a Hugging Face repo, each with a
+progress bar."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import gradio as gr
 
 from yilab.errors import YilabError
 from yilab.models import ResolvedModel, compute_device, list_models
+from yilab.remote_config import config_path
 
 COLUMNS = ["name", "source", "path", "size", "quantization", "device"]
 # Imports convert (minutes for a big GGUF) and downloads fill the disk: one at a time.
@@ -35,7 +37,8 @@ def build_models_tab(service, *, tab=None) -> ModelsTab:
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
                 gr.HTML(f'<div class="yl-tk-h">Models on this machine · MLX computes on the '
-                        f"{escape(compute_device().upper())}</div>")  # fmt: skip
+                        f"{escape(compute_device().upper())} · remote models come from "
+                        f"{escape(str(config_path()))}</div>")  # fmt: skip
                 refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="yl-models-refresh")
             table = gr.Dataframe(value=model_rows(list_models(), compute_device()),
                                  headers=COLUMNS, interactive=False, wrap=True,
@@ -115,7 +118,8 @@ def status_html(message: str, kind: str) -> str:
 
 
 def model_rows(models: list[dict], device: str) -> list[list[str]]:
-    """``list_models()`` rows for the table, in :data:`COLUMNS` order.
+    """``list_models()`` rows for the table, in :data:`COLUMNS` order; a remote model
+    computes on its server.
 
     >>> model_rows([{"name": "m", "source": "default", "path": None,
     ...              "size_bytes": 1536, "quantization": "Q4_1"}], "cpu")
@@ -128,7 +132,7 @@ def model_rows(models: list[dict], device: str) -> list[list[str]]:
             m.get("path") or "(GGUF, converted on first use)",
             human_size(m.get("size_bytes")),
             m.get("quantization") or "",
-            device,
+            "server" if m.get("source") == "remote" else device,
         ]
         for m in models
     ]
