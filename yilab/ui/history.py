@@ -423,6 +423,11 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     tab.rerun.click(rerun, tab.experiment_box, [tab.grid, tab.experiment_box],
                     **GENERATION, **quiet,
                     ).then(refresh, filters, tables, **quiet)  # fmt: skip
+    from yilab.ui.share_panel import build_share_panel  # (it imports this module)
+
+    # the Share accordion lays out here, at the tab's foot; an import reloads the tables
+    build_share_panel(service, tab, refresh={"fn": reload, "inputs": filters,
+                                             "outputs": [*tables, tab.model, tab.temperature]})  # fmt: skip
 
 
 def _row_experiment(ids: list[str], evt: gr.SelectData) -> str:

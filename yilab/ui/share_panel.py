@@ -1,0 +1,229 @@
+"""The Share area at the foot of the History tab: export, share as HTML, import.
+
+- **Export**: a format, a scope (the open experiment, the search results, everything) and
+  the redaction options → one file to download.
+- **Share as HTML**: a download button that always holds the open experiment's report.
+  It is rebuilt when the experiment or the redaction changes (a DownloadButton downloads
+  what it already holds), so one click downloads it.
+- **Import**: upload a bundle → merged in one transaction, the tables refresh. A bad
+  bundle is refused with its message and nothing is written.
+
+Every file is written to a fresh ``tempfile.mkdtemp()`` folder; Gradio copies what a
+handler returns into its cache and serves it from there (no ``allowed_paths`` needed).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+
+from yilab.errors import BadInputError, YilabError
+from yilab.share import FORMATS, ImportResult, export_experiments, import_bundle
+from yilab.ui.history import HistoryTab, readable_errors
+
+SCOPES = ("this experiment", "search results", "all")
+EXTENSIONS = {"bundle": ".yilab.json", "jsonl": ".jsonl", "csv": ".csv", "html": ".html"}
+SHOWN_CONFLICTS = 3
+IMPORT_HINT = ("Import merges a bundle (.json) into this run log: rows already here are "
+               "skipped, rows that differ are reported and yours are kept.")  # fmt: skip
+
+
+@dataclass
+class SharePanel:
+    format: gr.Dropdown
+    scope: gr.Dropdown
+    redact_system: gr.Checkbox
+    truncate: gr.Number
+    export: gr.Button
+    share_html: gr.DownloadButton  # holds the open experiment's report
+    exported: gr.File  # the last export, to download (hidden until there is one)
+    upload: gr.UploadButton  # a bundle to import
+    status: gr.HTML
+
+
+# -- pure helpers -----------------------------------------------------------------
+
+
+def export_selection(scope: str, experiment_id: str | None, search: str | None) -> tuple:
+    """``(ids, search)`` for :func:`export_experiments`; ids None means every experiment.
+
+    ``export_selection("this experiment", " 3f2a9c ", "x")`` → ``(["3f2a9c"], None)``
+    """
+    experiment_id, search = (experiment_id or "").strip(), (search or "").strip()
+    if scope == "this experiment":
+        if not experiment_id:
+            raise BadInputError("Open an experiment first (or export 'all').")
+        return [experiment_id], None
+    if scope == "search results":
+        if not search:
+            raise BadInputError("The search box is empty: search first (or export 'all').")
+        return None, search
+    if scope == "all":
+        return None, None
+    raise BadInputError(f"Unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
+
+
+def id_prefix(experiment_id: str | None) -> str:
+    """The start of an id, safe in a file name: ``id_prefix("82bb1b56-ed1c-…")`` → ``"82bb1b56"``."""
+    return re.sub(r"[^0-9A-Za-z]", "", experiment_id or "")[:8] or "experiment"
+
+
+def export_name(fmt: str, scope: str, experiment_id: str | None, today: date) -> str:
+    """The download's file name: ``export_name("html", "this experiment", "82bb1b56-…", d)``
+    → ``"yilab-82bb1b56.html"``; ``("bundle", "all", …)`` → ``"yilab-export-2025-01-31.yilab.json"``."""
+    if fmt not in EXTENSIONS:
+        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if scope == "this experiment":
+        stem = id_prefix(experiment_id)
+    else:
+        stem = f"{'search' if scope == 'search results' else 'export'}-{today.isoformat()}"
+    return f"yilab-{stem}{EXTENSIONS[fmt]}"
+
+
+def truncate_value(value) -> int | None:
+    """The cut-outputs box as ``export_experiments`` wants it: 0 or blank → None (keep
+    all), ``12.0`` → 12; a negative number is passed on for the export to refuse."""
+    return None if value in (None, "", 0) else int(value)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def import_message(result: ImportResult, name: str) -> str:
+    """One line on what an import did:
+    ``"colleague.yilab.json: added 1 experiment / 4 runs · skipped 0 / 0 (already here) · no conflicts"``."""
+    e, r = result.experiments, result.runs
+    line = (
+        f"{name}: added {_plural(e.added, 'experiment')} / {_plural(r.added, 'run')} · "
+        f"skipped {e.skipped} / {r.skipped} (already here) · "
+    )
+    if not result.conflicts:
+        return line + "no conflicts"
+    shown = [f"{c.table[:-1]} {c.id[:8]} ({', '.join(c.columns)})"
+             for c in result.conflicts[:SHOWN_CONFLICTS]]  # fmt: skip
+    more = len(result.conflicts) - len(shown)
+    return (
+        line
+        + f"{_plural(len(result.conflicts), 'conflict')}, kept yours: "
+        + "; ".join(shown)
+        + (f"; {more} more" if more else "")
+    )
+
+
+def upload_error(err: YilabError, path: str) -> str:
+    """The error's message naming the upload by its file name, not Gradio's cache path."""
+    return str(err).replace(str(path), Path(path).name)
+
+
+# -- handlers (service in, component values out) ----------------------------------
+
+
+def _write(service, ids, fmt, name, **options) -> str:
+    """Export into a fresh temporary folder; the folder goes again if the export fails."""
+    folder = Path(tempfile.mkdtemp(prefix="yilab-share-"))
+    try:
+        return str(export_experiments(service.store, ids, fmt, folder / name, **options))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+@readable_errors
+def export_file(service, fmt, scope, experiment_id, search, redact_system, truncate) -> gr.File:
+    """Write the chosen export and show it as a file to download."""
+    ids, query = export_selection(scope, experiment_id, search)
+    name = export_name(fmt, scope, experiment_id, date.today())
+    path = _write(service, ids, fmt, name, search=query, redact_system=bool(redact_system),
+                  truncate=truncate_value(truncate))  # fmt: skip
+    return gr.File(value=path, visible=True)
+
+
+def share_html(service, experiment_id, redact_system, truncate) -> gr.DownloadButton:
+    """The open experiment's report in the download button; disabled when none is open.
+
+    Quiet on errors: this fires while an id is being typed into the box.
+    """
+    experiment_id = (experiment_id or "").strip()
+    try:
+        name = export_name("html", "this experiment", experiment_id, date.today())
+        path = _write(service, [experiment_id], "html", name,
+                      redact_system=bool(redact_system), truncate=truncate_value(truncate))  # fmt: skip
+    except (YilabError, ValueError):
+        return gr.DownloadButton(value=None, interactive=False)
+    return gr.DownloadButton(value=path, interactive=True)
+
+
+def import_upload(service, path: str | None) -> str:
+    """Merge the uploaded bundle; returns the status line that says what it did."""
+    if not path:
+        return gr.skip()
+    try:
+        result = import_bundle(service.store, path)
+    except YilabError as err:
+        raise gr.Error(upload_error(err, path)) from None
+    return status_html(import_message(result, Path(path).name))
+
+
+def status_html(message: str) -> str:
+    return f'<div class="yl-share-msg">{escape(message)}</div>'
+
+
+# -- layout and wiring --------------------------------------------------------------
+
+
+def build_share_panel(
+    service, history_tab: HistoryTab, *, refresh: dict | None = None
+) -> SharePanel:
+    """Lay out the Share accordion where it is called and wire it to ``history_tab``.
+
+    :param refresh: ``fn``/``inputs``/``outputs`` of the History tables' reload, run
+        after a successful import.
+    """
+    with gr.Accordion("Share: export, HTML report, import", open=True, elem_id="yl-share"):
+        with gr.Row(elem_classes="yl-hrow"):
+            fmt = gr.Dropdown(list(FORMATS), value="bundle", label="Format", min_width=120,
+                              scale=1, elem_id="yl-share-format")  # fmt: skip
+            scope = gr.Dropdown(list(SCOPES), value=SCOPES[0], label="Export", min_width=200,
+                                scale=1, elem_id="yl-share-scope")  # fmt: skip
+            redact = gr.Checkbox(label="leave out system prompts", min_width=200, scale=1,
+                                 elem_id="yl-share-redact")  # fmt: skip
+            truncate = gr.Number(0, label="Cut outputs at N chars (0: keep all)", precision=0,
+                                 minimum=0, min_width=300, scale=1,
+                                 elem_id="yl-share-truncate")  # fmt: skip
+            export = gr.Button("Export", scale=0, min_width=90, elem_id="yl-share-export")
+            html = gr.DownloadButton("Share as HTML", variant="primary", interactive=False,
+                                     scale=0, min_width=140, elem_id="yl-share-html")  # fmt: skip
+        with gr.Row(elem_classes="yl-share-out"):
+            exported = gr.File(label="Exported", interactive=False, visible=False, height=60,
+                               scale=2, elem_id="yl-share-file")  # fmt: skip
+            upload = gr.UploadButton("Import bundle…", file_types=[".json"], type="filepath",
+                                     scale=0, min_width=150, elem_id="yl-share-import")  # fmt: skip
+            status = gr.HTML(status_html(IMPORT_HINT), elem_id="yl-share-status", scale=3)
+    panel = SharePanel(fmt, scope, redact, truncate, export, html, exported, upload, status)
+    _wire(panel, service, history_tab, refresh)
+    return panel
+
+
+def _wire(panel: SharePanel, service, tab: HistoryTab, refresh: dict | None) -> None:
+    quiet = {"api_visibility": "private"}
+    redaction = [panel.redact_system, panel.truncate]
+    panel.export.click(
+        lambda *values: export_file(service, *values),
+        [panel.format, panel.scope, tab.experiment_box, tab.search, *redaction], panel.exported,
+        **quiet,
+    )  # fmt: skip
+    gr.on([tab.experiment_box.change, panel.redact_system.change, panel.truncate.change],
+          lambda *values: share_html(service, *values), [tab.experiment_box, *redaction],
+          panel.share_html, trigger_mode="always_last", **quiet)  # fmt: skip
+    imported = panel.upload.upload(lambda p: import_upload(service, p), panel.upload,
+                                   panel.status, show_progress="hidden", **quiet)  # fmt: skip
+    if refresh:
+        imported.success(**refresh, **quiet)
