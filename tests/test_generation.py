@@ -176,3 +176,19 @@ def test_a_changed_eos_in_the_files_is_seen_without_a_restart(worker, tmp_path):
     config_path.write_text(json.dumps({**config, "eos_token": "<|im_end|>"}))
     _, after = run(worker, req(model, **forced))
     assert (before[0].finish_reason, after[0].finish_reason) == ("length", "stop")
+
+
+def test_a_loaded_model_is_warmed_up_without_changing_its_output(tiny_model_dir):
+    cold = GenerationWorker(warm_up=False)
+    try:
+        _, cold_results = run(cold, req(tiny_model_dir, temperature=0.8, seed=11))
+    finally:
+        cold.close()
+    warm = GenerationWorker(warm_up=True)  # the default only where MLX computes on a GPU
+    try:
+        _, warm_results = run(warm, req(tiny_model_dir, temperature=0.8, seed=11))
+        (loaded,) = warm._models.values()
+    finally:
+        warm.close()
+    assert loaded.warm_up_s is not None and 0 < loaded.warm_up_s < 2
+    assert warm_results[0].text == cold_results[0].text
