@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,20 @@ def free_port() -> int:
 def running_app(*, db: Path, model: str, env: dict | None = None, timeout: float = 90,
                 args: tuple[str, ...] = ()):  # fmt: skip
     """Yield the base URL of a live app; stop it afterwards."""
+    with running_app_process(db=db, model=model, env=env, timeout=timeout, args=args) as app:
+        yield app.url
+
+
+@dataclass(frozen=True)
+class AppProcess:
+    url: str
+    proc: subprocess.Popen  # for tests that signal it (kill -9); stdout is piped
+
+
+@contextmanager
+def running_app_process(*, db: Path, model: str, env: dict | None = None, timeout: float = 90,
+                        args: tuple[str, ...] = ()):  # fmt: skip
+    """Like :func:`running_app`, but yield the URL with the process itself."""
     port = free_port()
     cmd = [sys.executable, "app.py", "--port", str(port), "--db", str(db), "--model", model, *args]
     full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
@@ -37,7 +52,7 @@ def running_app(*, db: Path, model: str, env: dict | None = None, timeout: float
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, proc, timeout)
-        yield url
+        yield AppProcess(url, proc)
     finally:
         proc.terminate()
         try:

@@ -41,6 +41,8 @@ from yilab.models import compute_device, model_fingerprint
 from yilab.prefill import PrefixCache
 
 DEFAULT_MAX_LOADED_MODELS = 1
+# files transformers can build a tokenizer from (fast, sentencepiece, BPE, WordPiece, tiktoken)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "*.tiktoken")
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ class GenerationWorker:
         try:
             model, tokenizer = mlx_load(model_path)
         except Exception as err:
-            raise ModelLoadError(f"Could not load the model at {model_path}: {err}") from err
+            raise ModelLoadError(load_error_message(Path(model_path), err)) from err
         loaded = LoadedModel(model, tokenizer, read_context_length(Path(model_path)))
         if self._warm_up:
             try:
@@ -259,6 +261,18 @@ def check_context(prompt_tokens: int, max_tokens: int, context_length: int | Non
             f"The prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceeds "
             f"this model's context length ({context_length}). Lower max_tokens."
         )
+
+
+def load_error_message(model_dir: Path, err: Exception) -> str:
+    """Why a model folder failed to load. Without any tokenizer file transformers blames
+    missing packages (sentencepiece, tiktoken), so name the missing file instead."""
+    if not any(any(model_dir.glob(pattern)) for pattern in TOKENIZER_FILES):
+        return (
+            f"Could not load the model at {model_dir}: it has no tokenizer file "
+            "(tokenizer.json, tokenizer.model or vocab.json). Copy the tokenizer files "
+            "from where the model came from."
+        )
+    return f"Could not load the model at {model_dir}: {err}"
 
 
 def read_context_length(model_dir: Path) -> int | None:
