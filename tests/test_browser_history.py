@@ -118,6 +118,9 @@ def test_plots_show_the_newest_experiment(logged_app, page):
     open_tab(page, url, "Plots")
     for plot in ("length", "speed", "history"):
         page.wait_for_selector(f"#yl-plot-{plot} canvas, #yl-plot-{plot} svg", timeout=20_000)
-    assert "purple giraffe" in page.input_value("#yl-plots-experiment input")
+    page.wait_for_function(  # the picker is filled by the tab's refresh, after the plots
+        "() => document.querySelector('#yl-plots-experiment input')?.value.includes('purple giraffe')",
+        timeout=20_000,
+    )
     page.wait_for_timeout(500)  # let the plots finish drawing before the screenshot
     shot(page, "plots")
