@@ -72,3 +72,14 @@ def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"app did not answer at {url} within {timeout} s")
+
+
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots; not committed: look at them
+
+
+def shot(page, name: str) -> Path:
+    """Save a full-page screenshot as ``test-artifacts/<name>.png``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -3,16 +3,12 @@
 Screenshots go to ``test-artifacts/`` (not committed): look at them.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from tests.appserver import running_app, shot
 from yilab.store import Store
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -21,31 +17,6 @@ def app_url(tmp_path_factory, tiny_model_dir):
     home = tmp_path_factory.mktemp("home")
     with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
         yield url, db
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def start_sweep(page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str) -> None:

@@ -5,17 +5,14 @@ open it, diff and star its runs, follow a deep link, and screenshot both tabs
 into ``test-artifacts/`` (not committed): look at them.
 """
 
-import os
-
 import pytest
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from tests.appserver import running_app, shot
 from yilab.service import Service
 from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = ROOT / "test-artifacts"
 PROMPT = "Tell me about the purple giraffe"
 
 
@@ -34,29 +31,6 @@ def logged_app(tmp_path_factory, tiny_model_dir):
     home = tmp_path_factory.mktemp("home")
     with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
         yield url, db, sweep.experiment_id, runs
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def open_tab(page, url: str, name: str) -> None:

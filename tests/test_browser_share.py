@@ -9,19 +9,17 @@ Share as HTML downloads a report; a broken upload shows its message. The screens
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from tests.appserver import running_app, shot
 from tests.sharedata import XSS, add_experiment
 from yilab.service import Service
 from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = ROOT / "test-artifacts"
 PROMPT = "Tell me about the purple giraffe"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
@@ -50,24 +48,6 @@ def target_app(tmp_path_factory, tiny_model_dir):
     home = tmp_path_factory.mktemp("home-target")
     with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
         yield url, db
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    yield context.new_page()
-    context.close()
 
 
 def open_experiment(page, url: str, experiment_id: str, cards: int) -> None:
@@ -132,8 +112,7 @@ def test_a_bundle_exported_here_imports_there(source_app, target_app, page, tmp_
     page.click("#yl-share-export")
     page.wait_for_selector("#yl-share-file a[download]", timeout=30_000)
     page.wait_for_selector("#yl-share-html:not([disabled])", timeout=30_000)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "history-share.png"), full_page=True)
+    shot(page, "history-share")
 
 
 def test_share_as_html_downloads_the_report_with_outputs_escaped(source_app, page, tmp_path):

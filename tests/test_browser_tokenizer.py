@@ -5,15 +5,12 @@ Screenshots: ``test-artifacts/tokenizer.png`` and ``test-artifacts/models.png``.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from tests.appserver import running_app, shot
 from tests.yilike import build_yi_like_model
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -23,29 +20,6 @@ def yi_app(tmp_path_factory):
     env = {"YILAB_HOME": str(root / "home")}
     with running_app(db=root / "ui.db", model=str(model), env=env) as url:
         yield url, model
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def open_tab(page, name: str) -> None:

@@ -5,11 +5,9 @@ The screenshot goes to ``test-artifacts/report.png`` (not committed): look at it
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT
+from tests.appserver import ROOT
 from tests.sharedata import XSS, add_experiment
 from yilab.share import export_experiments
 from yilab.store import Store
@@ -37,17 +35,6 @@ def report(tmp_path_factory):
     add_experiment(store, ["Tokyo.", XSS, "Kyoto </script> Osaka", "Osaka."], system=None,
                    prompt="Name a city in Japan.")  # fmt: skip
     return export_experiments(store, None, "html", folder / "report.html")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_the_report_is_offline_escaped_and_diffs_two_cards(browser, report):

@@ -3,11 +3,9 @@ Chromium and never runs: in History (deep link, grid, diff, tables), Plots and t
 tab's card panel. The experiment goes into the db through the Store API, as an import would.
 """
 
-import os
-
 import pytest
 
-from tests.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.appserver import running_app
 from yilab.store import Store
 
 pytestmark = pytest.mark.browser
@@ -56,27 +54,6 @@ def xss_app(tmp_path_factory, tiny_model_dir):
     with running_app(db=folder / "xss.db", model=str(tiny_model_dir),
                      env={"YILAB_HOME": str(home)}) as url:  # fmt: skip
         yield url, experiment, run_ids
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    yield page
-    context.close()
 
 
 def assert_nothing_ran(page) -> None:
