@@ -87,7 +87,8 @@ def run_loop(model, tokenizer, user: str, max_tokens: int) -> float:
     return time.perf_counter() - start
 
 
-def run_yilab(service, model_path: str, user: str, max_tokens: int, engine: str) -> float:
+def run_yilab(service, model_path: str, user: str, max_tokens: int, engine: str,
+              outputs: dict | None = None) -> float:  # fmt: skip
     from yilab.sweep import SweepSpec
 
     spec = SweepSpec(prompt=user, models=(model_path,), temperatures=TEMPS, seeds=SEEDS,
@@ -96,6 +97,8 @@ def run_yilab(service, model_path: str, user: str, max_tokens: int, engine: str)
     _, runs = service.run_sweep(spec)
     elapsed = time.perf_counter() - start
     assert all(r["status"] == "done" for r in runs), [r["error"] for r in runs]
+    if outputs is not None:
+        outputs.setdefault(engine, []).append([r["output"] for r in runs])
     return elapsed
 
 
@@ -115,13 +118,14 @@ def main() -> None:
     print(f"model {path}\nprompt {n_prompt} tokens, {args.max_tokens} new tokens, 3×3 grid")
     print(f"blas (this process): {blas_in_use()}; cores: {os.cpu_count()}")
     times: dict[str, list[float]] = {}
+    outputs: dict[str, list[list[str]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         service = Service(Path(tmp) / "bench.db")
         run_yilab(service, path, "Warm up.", 4, "single")  # load + compile outside the timing
         for i in range(args.repeats):
             for engine in ("single", "batch"):
                 times.setdefault(f"yilab {engine}", []).append(
-                    run_yilab(service, path, user, args.max_tokens, engine)
+                    run_yilab(service, path, user, args.max_tokens, engine, outputs)
                 )
             times.setdefault("loop", []).append(run_loop(model, tokenizer, user, args.max_tokens))
             print(f"  repeat {i + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()))
@@ -131,6 +135,18 @@ def main() -> None:
             times.setdefault("processes", []).append(run_processes(path, user, args.max_tokens))
             print(f"  processes: {times['processes'][-1]:.1f}s")
     report(times)
+    report_outputs(outputs)
+
+
+def report_outputs(outputs: dict[str, list[list[str]]]) -> None:
+    """Reproducibility per mode, and how many batched rows equal their single-run twins."""
+    for engine, repeats in outputs.items():
+        same = all(r == repeats[0] for r in repeats)
+        print(f"{engine}: outputs identical across {len(repeats)} repeats: {same}")
+    if "single" in outputs and "batch" in outputs:
+        pairs = zip(outputs["single"][0], outputs["batch"][0], strict=True)
+        equal = sum(a == b for a, b in pairs)
+        print(f"batch rows identical to their single runs: {equal}/{len(outputs['single'][0])}")
 
 
 def report(times: dict[str, list[float]]) -> None:

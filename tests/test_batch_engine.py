@@ -78,3 +78,22 @@ def test_grouping_batches_only_cells_that_share_a_prompt(tiny_model_dir):
     s = GenerationRequest(model_path=path, prompt="one")
     groups = group_cells([a, b, a, s, b])
     assert [[cell for cell, _ in g] for g in groups] == [[0, 2], [1, 4], [3]]
+
+
+def test_a_one_token_prompt_runs_its_batch_cells_one_by_one(worker, tmp_path):
+    import json
+
+    from tests.tinymodel import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "nobos")
+    config_path = model / "tokenizer_config.json"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "bos_token": None}))
+    requests = [
+        GenerationRequest(
+            model_path=str(model), prompt="a", engine="batch", seed=s, temperature=0.9, max_tokens=5
+        )  # fmt: skip
+        for s in (1, 2)
+    ]
+    _, res = results(worker, requests)
+    assert [res[i].prompt_tokens for i in range(2)] == [1, 1]
+    assert [res[i].finish_reason for i in range(2)] == ["length", "length"]

@@ -166,9 +166,10 @@ class GenerationWorker:
             runs = [CellRun(job, cell, req, rendered, tokens, stop_ids) for cell, req in group]
             for run in runs:
                 job.emit(Started(run.cell, rendered, len(tokens), stop_ids))
-            if first.engine == "batch":
+            if first.engine == "batch" and len(tokens) > 1:  # a batch needs a prompt prefix
                 return run_batch(runs, loaded.model, loaded.tokenizer, prefixes)
-            return {runs[0].cell: stream_cell(runs[0], loaded.model, loaded.tokenizer, prefixes)}
+            return {run.cell: stream_cell(run, loaded.model, loaded.tokenizer, prefixes)
+                    for run in runs}  # fmt: skip
 
     def _load(self, model_path: str, job: Job) -> LoadedModel:
         """Load (or reuse) a model on this thread; evict the least recently used.
