@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.remoteservers import RecordingServer, silent_listener, start_mlx_server
+from yilab.cli import main
 from yilab.errors import BadInputError
 from yilab.events import Finished, Started, Token
 from yilab.inspector import InspectorError
@@ -249,7 +250,7 @@ def test_spec_syntax():
     assert find_remote("smollm2-135m-instruct") is None  # no remotes.json: a local name
 
 
-def test_named_remotes_are_listed_and_inspect_says_what_it_can(service, recorder):
+def test_named_remotes_are_listed_and_inspect_says_what_it_can(service, recorder, capsys):
     write_remotes({"bigmac": {"url": recorder.url, "model": "echo", "hf_id": "org/Model-8B"}})
     listed = {m["name"]: m for m in list_models()}
     assert listed["bigmac"]["source"] == "remote" and listed["bigmac"]["path"] == recorder.url
@@ -260,6 +261,9 @@ def test_named_remotes_are_listed_and_inspect_says_what_it_can(service, recorder
     with pytest.raises(InspectorError, match='Name its Hugging Face id as "hf_id"'):
         service.inspect(f"openai+{recorder.url}#echo")
     assert preview_prompt(service, "bigmac", "chat", "", "Hi").startswith("(no preview:")
+    # the Tokenizer tab and `python -m yilab inspect` resolve the folder: the same message
+    assert main(["inspect", "bigmac", "--json"]) == 2
+    assert "not visible from here" in json.loads(capsys.readouterr().out)["error"]
 
 
 def test_the_compare_handler_streams_a_remote_grid(service, mlx_server):

@@ -66,6 +66,7 @@ def resolve_model(
     path = Path(spec).expanduser()
     if path.exists():
         return _resolve_path(path, spec, progress)
+    _refuse_remote(spec)
     converted = models_dir() / spec
     if "/" not in spec and _conversion_mode(converted) is not None:
         return ResolvedModel(spec, converted, "converted", spec)
@@ -80,6 +81,15 @@ def resolve_model(
         path = hf_snapshot(spec, progress=progress, allow_download=allow_download)
         return ResolvedModel(spec, path, "huggingface", spec)
     raise ModelNotFoundError(_unknown_spec_message(spec))
+
+
+def _refuse_remote(spec: str) -> None:
+    """A remote model has no local folder: say so, rather than "unknown model"."""
+    from yilab.remote_config import find_remote, not_visible_message
+
+    remote = find_remote(spec)
+    if remote is not None:
+        raise ModelNotFoundError(not_visible_message(remote))
 
 
 def models_dir() -> Path:
