@@ -137,7 +137,11 @@ HOSTILE = {
     "NUL in a model name": (_set("runs", "model", "ti\x00ny"), "NUL"),
     "path with ..": (_set("runs", "model_path", "/models/../../etc"), "'..'"),
     "relative path": (_set("runs", "model_path", "someone/evil-model"), "not an absolute"),
-    "url path": (_set("runs", "model_path", "https://example.com/m"), "not a local path"),
+    "url with credentials": (
+        _set("runs", "model_path", "https://ada:pw@example.com/v1"),
+        "not a local path",
+    ),
+    "file url": (_set("runs", "model_path", "file:///etc/passwd"), "not a local path"),
     "unc path": (_set("runs", "model_path", "\\\\server\\share\\m"), "not a local path"),
     "newline in path": (_set("runs", "model_path", "/models/a\nb"), "control characters"),
     "bad time": (_set("runs", "created_at", "yesterday"), "ISO-8601"),
@@ -349,3 +353,14 @@ def test_every_setting_in_the_report_is_escaped(tmp_path):
     assert html.count("<script") == 2  # the JSON data block and the report's own script
     assert "<img" not in html and "alert(1)</script>" not in html
     assert 'onclick="y' not in html
+
+
+def test_a_remote_run_s_endpoint_url_imports(store, tmp_path):
+    doc = json.loads(export_bundle(store, tmp_path).read_text())
+    for run in doc["runs"]:
+        run["model_path"] = "http://127.0.0.1:8080/v1"
+    bundle = tmp_path / "remote.json"
+    bundle.write_text(json.dumps(doc))
+    target = Store(tmp_path / "theirs.db")
+    import_bundle(target, bundle)
+    assert {r["model_path"] for r in target.list_runs()} == {"http://127.0.0.1:8080/v1"}

@@ -198,10 +198,16 @@ def _not_negative(where: str, value: int) -> None:
         raise BundleError(f"{where}: expected 0 or more, got {value}")
 
 
+_REMOTE_URL = re.compile(r"^https?://[^/@\s]+(/[^@\s]*)?$")  # no user:password@
+
+
 def _model_path(where: str, value: str) -> None:
-    """A model folder as logged: an absolute local path, nothing that could fetch or escape."""
+    """A model as logged: an absolute local folder, or a remote endpoint's http(s) URL
+    without credentials (import never opens either)."""
     if any(ord(c) < 32 for c in value):
         raise BundleError(f"{where}: control characters in a path")
+    if _REMOTE_URL.match(value):
+        return
     if "://" in value or value.startswith(("//", "\\\\")):
         raise BundleError(f"{where}: not a local path: {_short(value)}")
     if not (value.startswith("/") or _DRIVE.match(value)):
