@@ -10,6 +10,7 @@ sweep waits behind the first and is told it is queued.
 
 from __future__ import annotations
 
+import gc
 import json
 import queue
 import threading
@@ -37,6 +38,7 @@ from yilab.events import (
     Started,
     until_done,
 )
+from yilab.memory import check_model_fits, check_sweep_fits
 from yilab.models import compute_device, model_fingerprint
 from yilab.prefill import PrefixCache
 
@@ -162,11 +164,14 @@ class GenerationWorker:
         tokens = encode_prompt(loaded.tokenizer, rendered)
         for _, request in group:
             check_context(len(tokens), request.max_tokens, loaded.context_length)
+        batched = first.engine == "batch" and len(tokens) > 1  # a batch needs a prompt prefix
+        check_sweep_fits(Path(first.model_path), rows=len(group) if batched else 1,
+                         tokens=len(tokens), max_tokens=max(r.max_tokens for _, r in group))  # fmt: skip
         with eos_override(loaded.tokenizer, first.extra_eos_ids) as stop_ids:
             runs = [CellRun(job, cell, req, rendered, tokens, stop_ids) for cell, req in group]
             for run in runs:
                 job.emit(Started(run.cell, rendered, len(tokens), stop_ids))
-            if first.engine == "batch" and len(tokens) > 1:  # a batch needs a prompt prefix
+            if batched:
                 return run_batch(runs, loaded.model, loaded.tokenizer, prefixes)
             return {run.cell: stream_cell(run, loaded.model, loaded.tokenizer, prefixes)
                     for run in runs}  # fmt: skip
@@ -182,7 +187,12 @@ class GenerationWorker:
             self._models.move_to_end(key)
             return self._models[key]
         self._models = OrderedDict((k, v) for k, v in self._models.items() if k[0] != model_path)
+        while len(self._models) >= self._max_models:  # make room first: free memory is checked
+            self._models.popitem(last=False)
+        gc.collect()
+        mx.clear_cache()
         job.emit(Loading(f"Loading {Path(model_path).name}…"))
+        check_model_fits(Path(model_path))
         try:
             model, tokenizer = mlx_load(model_path)
         except Exception as err:
@@ -194,8 +204,6 @@ class GenerationWorker:
             except Exception:  # best effort: a model that cannot run says so at its first cell
                 loaded.warm_up_s = None
         self._models[key] = loaded
-        while len(self._models) > self._max_models:
-            self._models.popitem(last=False)
         return loaded
 
 
