@@ -83,3 +83,14 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def start_sweep(page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str) -> None:
+    """Open the page, fill the sweep form and click Run."""
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#yl-run")
+    page.fill("#yl-prompt textarea", prompt)
+    page.fill("#yl-temps textarea", temps)
+    page.fill("#yl-seeds textarea", seeds)
+    page.fill("#yl-max-tokens textarea", max_tokens)
+    page.click("#yl-run")

@@ -5,7 +5,7 @@ Screenshots go to ``test-artifacts/`` (not committed): look at them.
 
 import pytest
 
-from tests.appserver import running_app, shot
+from tests.appserver import running_app, shot, start_sweep
 from yilab.store import Store
 
 pytestmark = pytest.mark.browser
@@ -17,17 +17,6 @@ def app_url(tmp_path_factory, tiny_model_dir):
     home = tmp_path_factory.mktemp("home")
     with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
         yield url, db
-
-
-def start_sweep(page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str) -> None:
-    """Open the page, fill the sweep form and click Run."""
-    page.goto(url, wait_until="load")
-    page.wait_for_selector("#yl-run")
-    page.fill("#yl-prompt textarea", prompt)
-    page.fill("#yl-temps textarea", temps)
-    page.fill("#yl-seeds textarea", seeds)
-    page.fill("#yl-max-tokens textarea", max_tokens)
-    page.click("#yl-run")
 
 
 def test_a_sweep_streams_four_cards_and_logs_four_runs(app_url, page):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -29,7 +30,10 @@ def pages(tmp_path_factory):
     paths = ["/experiments/runs", "/experiments/runs.json?_shape=objects", "/experiments.json",
              "/experiments/runs.json?_search=Paris&_shape=objects"]  # fmt: skip
     paths += [f"/experiments/{name}.json?_shape=objects" for name in QUERIES]
-    return asyncio.run(_fetch(str(db), paths))
+    # In a thread of its own: Playwright's sync API keeps an event loop running on the main
+    # thread while the session's browser is open, and asyncio.run() refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _fetch(str(db), paths)).result()
 
 
 async def _fetch(db: str, paths: list[str]) -> dict:
