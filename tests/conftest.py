@@ -67,3 +67,23 @@ def page(browser):
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def worker():
+    """A generation worker shared by a test module (it owns the loaded models)."""
+    from yilab.generation import GenerationWorker
+
+    w = GenerationWorker()
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def service(tmp_path):
+    """A real service over a fresh run log in tmp_path."""
+    from yilab.service import Service
+
+    s = Service(tmp_path / "yilab.db")
+    yield s
+    s.close()

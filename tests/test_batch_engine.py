@@ -1,18 +1,9 @@
 """The batched engine on a real tiny model: every row its own sampler, stops and max_tokens."""
 
-import pytest
-
 from yilab.events import Finished, Loading, Started, Token
-from yilab.generation import GenerationRequest, GenerationWorker, group_cells
+from yilab.generation import GenerationRequest, group_cells
 
 CHAT = [{"role": "user", "content": "Tell me the story"}]
-
-
-@pytest.fixture(scope="module")
-def worker():
-    w = GenerationWorker()
-    yield w
-    w.close()
 
 
 def batch(model_dir, *settings, **common):

@@ -5,19 +5,10 @@ import subprocess
 import sys
 import threading
 
-import pytest
-
 from yilab.events import Finished, JobDone, Loading, Queued, Started, Token
 from yilab.generation import GenerationRequest, GenerationWorker
 
 CHAT = [{"role": "user", "content": "Tell me the story"}]
-
-
-@pytest.fixture(scope="module")
-def worker():
-    w = GenerationWorker()
-    yield w
-    w.close()
 
 
 def run(worker, *requests):

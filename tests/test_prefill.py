@@ -4,18 +4,11 @@ import pytest
 from mlx_lm import load, stream_generate
 
 from yilab.events import Finished
-from yilab.generation import GenerationRequest, GenerationWorker, encode_prompt
+from yilab.generation import GenerationRequest, encode_prompt
 from yilab.prefill import PrefixCache
 from yilab.sampling import make_seeded_sampler
 
 LONG = "the quick brown fox jumps over the lazy dog " * 30  # ~300 tokens on the tiny tokenizer
-
-
-@pytest.fixture(scope="module")
-def worker():
-    w = GenerationWorker()
-    yield w
-    w.close()
 
 
 def reference_text(model_dir, prompt: str, temperature: float, seed: int, max_tokens: int) -> str:

@@ -19,7 +19,6 @@ from yilab.events import Finished, Started, Token
 from yilab.inspector import InspectorError
 from yilab.models import list_models
 from yilab.remote_config import config_path, find_remote, load_remotes, parse_remote_spec
-from yilab.service import Service
 from yilab.sweep import SweepSpec
 from yilab.ui.compare import _model_choices, preview_prompt, stream_grid
 from yilab.ui.models import refresh_table
@@ -32,13 +31,6 @@ def mlx_server(tiny_model_dir, tmp_path_factory):
     server = start_mlx_server(tiny_model_dir, tmp_path_factory.mktemp("mlx-server"))
     yield server
     server.stop()
-
-
-@pytest.fixture
-def service(tmp_path):
-    s = Service(tmp_path / "remote.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -191,7 +183,9 @@ def test_the_api_key_is_a_bearer_header_and_never_stored(service, recorder, monk
     _, denied = service.run_sweep(sweep_spec("careless"))
     assert "HTTP 401" in denied[0]["error"] and "bad key: Bearer ***" in denied[0]["error"]
     # everything is written by now: look at the raw bytes of the db and its WAL
-    stored = b"".join(p.read_bytes() for p in service.db_path.parent.glob("remote.db*"))
+    stored = b"".join(
+        p.read_bytes() for p in service.db_path.parent.glob(service.db_path.name + "*")
+    )
     assert KEY.encode() not in stored and b"sk-test" not in stored
 
 

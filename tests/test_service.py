@@ -17,13 +17,6 @@ from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 
-@pytest.fixture
-def service(tmp_path):
-    s = Service(tmp_path / "runs.db")
-    yield s
-    s.close()
-
-
 def spec(model_dir, **kw):
     base = {"prompt": "Tell me a story", "models": (str(model_dir),), "max_tokens": (16,)}
     return SweepSpec(**{**base, **kw})

@@ -1,19 +1,9 @@
 """Compare-tab handlers without a browser, on a real service and tiny models."""
 
-import pytest
-
 from tests.tinymodel import build_tiny_model
-from yilab.service import Service
 from yilab.sweep import SweepSpec
 from yilab.ui.cards import other_cells, parse_action, replay_html
 from yilab.ui.compare import eos_check, preview_prompt, stream_grid
-
-
-@pytest.fixture
-def service(tmp_path):
-    s = Service(tmp_path / "ui.db")
-    yield s
-    s.close()
 
 
 def test_parse_action():

@@ -13,7 +13,6 @@ import pytest
 from tests.yilike import build_yi_like_model
 from yilab.fix import apply_fix
 from yilab.inspector import inspect_model
-from yilab.service import Service
 from yilab.tokens import TokenView
 from yilab.ui.grid import CellView, GridView
 from yilab.ui.inspector import TokenizerTab, before_after, build_tokenizer_tab, inspect_panels
@@ -38,13 +37,6 @@ def yi_like(tmp_path_factory):
 @pytest.fixture
 def yi_like_copy(yi_like, tmp_path):
     return Path(shutil.copytree(yi_like, tmp_path / "model"))
-
-
-@pytest.fixture
-def service(tmp_path):
-    svc = Service(tmp_path / "ui.db")
-    yield svc
-    svc.close()
 
 
 def test_verdict_banner_names_the_verdict_and_escapes(yi_like):

@@ -9,7 +9,6 @@ import gradio as gr
 import pytest
 
 from tests.test_gguf import gguf_metadata, gguf_tensors, tiny_llama, write_gguf
-from yilab.service import Service
 from yilab.ui.models import (
     COLUMNS,
     ModelsTab,
@@ -29,13 +28,6 @@ class Progress:
 
     def __call__(self, fraction: float, desc: str | None = None) -> None:
         self.calls.append((fraction, desc))
-
-
-@pytest.fixture
-def service(tmp_path):
-    svc = Service(tmp_path / "models.db")
-    yield svc
-    svc.close()
 
 
 def test_rows_follow_the_columns():
