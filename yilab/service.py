@@ -256,6 +256,11 @@ class _SweepLogger:
         self.models, self.versions = models, versions
         self.texts: dict[int, list[str]] = {}
         self.flushed_at: dict[int, float] = {}
+        # hashed once per sweep, not once per cell: the files are read in full
+        self.fingerprints = {
+            name: None if isinstance(model, RemoteModel) else model_fingerprint(model.path)
+            for name, model in models.items()
+        }
 
     def run(self) -> None:
         try:
@@ -293,7 +298,7 @@ class _SweepLogger:
             settings={
                 "model": model.name,
                 "model_path": str(model.path),
-                "model_fingerprint": None if remote else model_fingerprint(model.path),
+                "model_fingerprint": self.fingerprints[settings.model],
                 "messages": self.spec.messages(),
                 "rendered_prompt": rendered,
                 "temperature": settings.temperature,
