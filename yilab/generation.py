@@ -1,7 +1,9 @@
-"""The generation worker: one thread owns every loaded MLX model.
+"""The generation worker: runs jobs one at a time; their MLX work on the MLX thread.
 
-MLX streams are per thread and its random state is process-global, so all MLX
-work for a model happens on the thread named ``yilab-generation``. Callers
+MLX is not safe from several threads at once and its streams are per thread, so
+the thread named ``yilab-generation`` only orders the work: each cell (or batch of
+cells) runs on the one MLX thread (:mod:`yilab.mlx_thread`), where the loaded models
+live, and other MLX work (a GGUF conversion) can go between two cells. Callers
 submit a *job* (the cells of one sweep) and read :mod:`yilab.events` from the
 job's queue; errors come back the same way, as a ``Finished`` event whose result
 has ``finish_reason == "error"``. Jobs run one at a time, in order: a second
@@ -39,6 +41,7 @@ from yilab.events import (
     until_done,
 )
 from yilab.memory import check_model_fits, check_sweep_fits
+from yilab.mlx_thread import on_mlx_thread
 from yilab.models import compute_device, model_fingerprint
 from yilab.prefill import PrefixCache
 
@@ -146,7 +149,7 @@ class GenerationWorker:
                     job.emit(Finished(cell, RunResult.cancelled_before_start()))
                 continue
             try:
-                results = self._run_group(job, group, prefixes)
+                results = on_mlx_thread(self._run_group, job, group, prefixes)
             except YilabError as err:
                 results = {cell: RunResult.failed(str(err)) for cell, _ in group}
             except Exception as err:  # a bug or an MLX failure: report it, keep serving

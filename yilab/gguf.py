@@ -22,6 +22,7 @@ from typing import Any
 from yilab import __version__
 from yilab.errors import ConversionError
 from yilab.gguf_reader import GGUFHeader, file_sha256, read_gguf_header, read_gguf_metadata
+from yilab.mlx_thread import on_mlx_thread
 
 __all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata"]
 
@@ -315,7 +316,27 @@ def convert_gguf(
         Q4_0/Q4_1/Q8_0 tensors as MLX quantized weights and F16 ones as float16.
     :param progress: called as ``progress(fraction, message)`` a handful of times.
     :param source_sha256: the GGUF's sha256 if already known (computed otherwise).
+
+    The MLX work runs on the MLX thread (:mod:`yilab.mlx_thread`), whatever the caller's.
     """
+    return on_mlx_thread(
+        _convert_gguf,
+        gguf_path,
+        out_dir,
+        dequantize,
+        progress=progress,
+        source_sha256=source_sha256,
+    )
+
+
+def _convert_gguf(
+    gguf_path: str | Path,
+    out_dir: str | Path,
+    dequantize: bool,
+    *,
+    progress: Progress | None,
+    source_sha256: str | None,
+) -> Path:
     path, out_dir = Path(gguf_path), Path(out_dir)
     report = progress or (lambda fraction, message: None)
     report(0.0, f"reading {path.name}")

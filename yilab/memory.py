@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from yilab.errors import BadInputError, ModelLoadError
+from yilab.mlx_thread import on_mlx_thread
 
 HEADROOM = 0.9  # leave a tenth for the OS, the app and activations
 GB = 1e9
@@ -20,12 +21,9 @@ GB = 1e9
 
 def free_bytes() -> int | None:
     """Memory this process can still use, or None when it cannot be told."""
-    import mlx.core as mx
-
-    info = mx.device_info()
-    limit = info.get("max_recommended_working_set_size") or info.get("memory_size")
-    if limit:
-        return int(limit) - int(mx.get_active_memory())
+    free = on_mlx_thread(_device_free_bytes)
+    if free is not None:
+        return free
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -36,6 +34,15 @@ def free_bytes() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def _device_free_bytes() -> int | None:
+    """The GPU's recommended working set minus what MLX holds, where MLX says (Metal)."""
+    import mlx.core as mx
+
+    info = mx.device_info()
+    limit = info.get("max_recommended_working_set_size") or info.get("memory_size")
+    return int(limit) - int(mx.get_active_memory()) if limit else None
 
 
 def weights_bytes(model_dir: Path) -> int:

@@ -27,6 +27,7 @@ from yilab.errors import BadInputError, ConversionError, ModelNotFoundError
 from yilab.gguf_reader import file_sha256
 from yilab.hf import HF_REPO_ID, cached_hf_models, hf_snapshot
 from yilab.jsonfiles import read_json, write_json_atomic
+from yilab.mlx_thread import on_mlx_thread
 from yilab.ollama import OllamaModel, find_ollama_model, missing_ollama_message, ollama_models
 from yilab.paths import yilab_home
 
@@ -99,6 +100,10 @@ def models_dir() -> Path:
 
 def compute_device() -> str:
     """``"gpu"`` when MLX computes on Metal or CUDA by default, else ``"cpu"``."""
+    return on_mlx_thread(_compute_device)
+
+
+def _compute_device() -> str:
     import mlx.core as mx
 
     if mx.default_device().type != mx.DeviceType.gpu:
