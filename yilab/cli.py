@@ -10,16 +10,27 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from yilab.cli_inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.cli_share import SHARE_COMMANDS, add_share_commands
 from yilab.errors import YilabError
 from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 
+LOG_FAILED = 3  # the sweep ran, but its runs could not be written to the run log
 RUN_JSON_FIELDS = (
     "id", "temperature", "seed", "top_p", "max_tokens", "output", "finish_reason", "status",
     "prompt_tokens", "generation_tokens", "ttft_s", "generation_tps",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command printed as JSON (``--json``) and the exit status."""
+
+    document: Any
+    status: int = 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, str(err))
     except KeyboardInterrupt:
         return _fail(args, "interrupted", status=130)
+    if not isinstance(result, Outcome):
+        result = Outcome(result)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, default=str))
-    return 0
+        print(json.dumps(result.document, ensure_ascii=False, default=str))
+    return result.status
 
 
 def _fail(args, message: str, status: int = 2) -> int:
@@ -84,7 +97,29 @@ def _fail(args, message: str, status: int = 2) -> int:
 def _service(args):
     from yilab.service import Service
 
-    return Service(args.db)
+    service = Service(args.db)
+    report_spill(service.store)
+    return service
+
+
+def open_store(args):
+    """The store alone (listing, showing, sharing load no model worker), its spill reported."""
+    from yilab.paths import default_db_path
+    from yilab.store import Store
+
+    store = Store(args.db or default_db_path())
+    report_spill(store)
+    return store
+
+
+def report_spill(store) -> None:
+    """Say on stderr what opening the run log merged from its spill, or what still waits."""
+    from yilab.sweep_logger import spill_notice
+
+    for merge in store.merged:
+        print(f"yilab: {merge.message(store.path)}", file=sys.stderr)
+    if waiting := spill_notice(store):
+        print(f"yilab: {waiting}", file=sys.stderr)
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -119,13 +154,23 @@ def cmd_compare(args) -> dict:
         sweep.cancel()
         follow_sweep(sweep, quiet=True)
     sweep.wait()
-    runs = service.store.get_experiment(sweep.experiment_id)["runs"]
+    failure = sweep.log_failure
+    if failure is None or failure.merged:
+        runs = service.store.get_experiment(sweep.experiment_id)["runs"]
+    else:
+        runs = sweep.runs()
     if not args.json:
         from yilab.clidisplay import print_runs_table
 
         print_runs_table(runs)
-        print(f"experiment {sweep.experiment_id}")
-    return {"experiment_id": sweep.experiment_id, "runs": [_run_json(r) for r in runs]}
+        if failure is None or failure.merged:
+            print(f"experiment {sweep.experiment_id}")
+    document = {"experiment_id": sweep.experiment_id, "runs": [_run_json(r) for r in runs]}
+    if failure is None:
+        return document
+    print(f"yilab: {failure.message}", file=sys.stderr)
+    document["log_error"] = failure.message
+    return Outcome(document, status=0 if failure.merged else LOG_FAILED)
 
 
 def _run_json(run: dict) -> dict:
@@ -133,7 +178,7 @@ def _run_json(run: dict) -> dict:
 
 
 def cmd_runs(args) -> list[dict]:
-    runs = _service_store(args).list_runs(search=args.search, model=args.model, limit=args.limit)
+    runs = open_store(args).list_runs(search=args.search, model=args.model, limit=args.limit)
     if not args.json:
         from yilab.clidisplay import print_runs_table
 
@@ -142,7 +187,7 @@ def cmd_runs(args) -> list[dict]:
 
 
 def cmd_show(args) -> dict:
-    run = _service_store(args).get_run(args.run_id)
+    run = open_store(args).get_run(args.run_id)
     if not args.json:
         for key, value in run.items():
             if key not in ("output", "rendered_prompt"):
@@ -181,14 +226,6 @@ def cmd_models(args) -> list[dict]:
             where = m.get("path") or "(converted on first use)"
             print(f"{m['name']:<32} {m.get('source', ''):<12} {where}")
     return models
-
-
-def _service_store(args):
-    """The store alone: listing and showing runs loads no model worker."""
-    from yilab.paths import default_db_path
-    from yilab.store import Store
-
-    return Store(args.db or default_db_path())
 
 
 COMMANDS: dict[str, Callable] = {

@@ -30,10 +30,9 @@ def add_share_commands(sub, common) -> None:
 
 
 def _store(args):
-    from yilab.paths import default_db_path
-    from yilab.store import Store
+    from yilab.cli import open_store
 
-    return Store(args.db or default_db_path())
+    return open_store(args)
 
 
 def cmd_export(args) -> dict:

@@ -44,3 +44,16 @@ class GenerationError(YilabError):
 class BundleError(YilabError):
     """A bundle cannot be imported: not a yilab bundle, a newer version, or a value
     that fails validation. Nothing was written when this is raised."""
+
+
+class StoreError(YilabError):
+    """The run log cannot be opened or written (missing folder, not a database, disk).
+    ``reason`` is the cause alone, e.g. ``"database or disk is full"``."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class SpillError(YilabError):
+    """Runs that the run log could not take cannot be written to a spill file either."""

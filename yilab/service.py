@@ -1,10 +1,11 @@
 """What the UI, the CLI and the tests call: start a sweep, stream its events, log every run.
 
 A sweep's runs are logged by a thread of their own (``yilab-log-<id>``) that reads
-the worker's events, writes the store and passes the events on. Logging so does
-not depend on anyone reading: a closed browser tab or an abandoned iterator still
-leaves every run in the db, and partial output is flushed every
-:data:`FLUSH_INTERVAL_S` so a crash leaves a trace.
+the worker's events, writes the store (:mod:`yilab.sweep_logger`) and passes the
+events on. Logging so does not depend on anyone reading: a closed browser tab or an
+abandoned iterator still leaves every run in the db, partial output is flushed every
+:data:`FLUSH_INTERVAL_S` so a crash leaves a trace, and a run log that cannot be
+written sends the runs to its spill file (``sweep.log_failure`` says so).
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ from __future__ import annotations
 import json
 import platform
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from yilab import __version__
-from yilab.errors import BadInputError
-from yilab.events import Event, Finished, Started, Token, until_done
+from yilab.errors import BadInputError, StoreError
+from yilab.events import Event, JobDone, until_done
 from yilab.fastpath import blas_in_use
 from yilab.generation import GenerationRequest, GenerationWorker, Job
 from yilab.inspector import InspectionReport, InspectorError, inspect_model
@@ -30,11 +31,13 @@ from yilab.models import ResolvedModel, model_fingerprint, resolve_model
 from yilab.paths import default_db_path
 from yilab.remote import RemoteCall, RemoteRunner, remote_versions
 from yilab.remote_config import RemoteModel, find_remote, not_visible_message
-from yilab.store import Store
+from yilab.store import SpillMerge, Store, experiment_row
 from yilab.sweep import CellSettings, SweepSpec, expand_sweep
+from yilab.sweep_logger import FLUSH_INTERVAL_S, LogFailure, SweepLogger, spill_notice
 from yilab.tokens import TokenView, tokenize_chat
 
-FLUSH_INTERVAL_S = 0.5
+__all__ = ["FLUSH_INTERVAL_S", "Replay", "Service", "Sweep"]
+RECOVERED_NOTICE_S = 600  # how long History says that runs were recovered from a spill
 Progress = Callable[[float, str], None]
 
 
@@ -56,11 +59,24 @@ class Sweep:
     experiment_id: str
     cells: list[CellSettings]
     job: Job
+    log: SweepLogger
     engine: str = "single"
-    run_ids: dict[int, str] = field(default_factory=dict)
-    results: dict = field(default_factory=dict)
     _events: queue.Queue = field(default_factory=queue.Queue)
     _done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def run_ids(self) -> dict[int, str]:
+        """Cell index → run id, for the cells that have started."""
+        return {cell: row["id"] for cell, row in self.log.rows.items()}
+
+    @property
+    def log_failure(self) -> LogFailure | None:
+        """Why this sweep's runs are not (all) in the run log, or None when they are."""
+        return self.log.failure
+
+    def runs(self) -> list[dict]:
+        """The runs as logged (or spilled), in grid order: complete once :meth:`wait` returns."""
+        return [self.log.rows[cell] for cell in sorted(self.log.rows)]
 
     def cancel(self) -> None:
         """Stop at the next token; cells not started are logged as cancelled."""
@@ -73,6 +89,22 @@ class Sweep:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every cell is logged."""
         return self._done.wait(timeout)
+
+    def follow(self) -> None:
+        """Log the job's events and pass them on (the ``yilab-log-*`` thread's body)."""
+        ended = False
+        try:
+            for event in self.job:
+                if isinstance(event, JobDone):  # log_failure is final once JobDone is read
+                    self.log.end()
+                    ended = True
+                else:
+                    self.log.log(event)
+                self._events.put(event)
+        finally:
+            if not ended:
+                self.log.end()
+            self._done.set()
 
 
 @dataclass(frozen=True)
@@ -123,7 +155,8 @@ class Service:
         cells = expand_sweep(spec)
         models = {name: self.resolve(name, progress) for name in dict.fromkeys(spec.models)}
         remote = check_backends(models)
-        experiment_id = self.store.create_experiment(
+        self.recover()
+        experiment = experiment_row(
             model=", ".join(m.name for m in models.values()),
             prompt=spec.prompt,
             sweep=spec.to_dict(),
@@ -131,17 +164,43 @@ class Service:
             mode="raw" if spec.raw else "chat",
             note=note,
         )
+        settings = _RunSettings(spec, cells, models, self.versions)
+        log = SweepLogger(self.store, experiment, settings)
+        log.start()
         requests = [_request(spec, cell, models[cell.model]) for cell in cells]
         if remote:
             calls = [RemoteCall(models[c.model], r) for c, r in zip(cells, requests, strict=True)]
-            sweep = Sweep(experiment_id, cells, self.remote.submit(calls), engine="remote")
+            job, engine = self.remote.submit(calls), "remote"
         else:
-            sweep = Sweep(experiment_id, cells, self.worker.submit(requests), engine=spec.engine)
-        logger = _SweepLogger(self.store, spec, sweep, models, self.versions)
+            job, engine = self.worker.submit(requests), spec.engine
+        settings.job = job
+        sweep = Sweep(experiment["id"], cells, job, log, engine=engine)
         threading.Thread(
-            target=logger.run, name=f"yilab-log-{experiment_id[:8]}", daemon=True
+            target=sweep.follow, name=f"yilab-log-{sweep.experiment_id[:8]}", daemon=True
         ).start()
         return sweep
+
+    def recover(self) -> list[SpillMerge]:
+        """Merge runs that earlier failed writes left in the spill, if the run log can
+        take them now; returns what was merged (nothing, while it still cannot)."""
+        if self.store.spill is None or not self.store.spill.pending():
+            return []
+        with suppress(StoreError):
+            return self.store.merge_spill()
+        return []
+
+    def log_notice(self) -> tuple[str, str] | None:
+        """What the run log needs to say, after trying to merge a waiting spill:
+        ``("warning", sentence)`` while runs wait in a spill, ``("info", sentence)`` for
+        a merge in the last :data:`RECOVERED_NOTICE_S`, else None."""
+        self.recover()
+        waiting = spill_notice(self.store)
+        if waiting:
+            return "warning", waiting
+        recent = [m for m in self.store.merged if time.time() - m.at < RECOVERED_NOTICE_S]
+        if recent:
+            return "info", "; ".join(m.message(self.store.path) for m in recent)
+        return None
 
     def run_sweep(self, spec: SweepSpec, **kwargs) -> tuple[Sweep, list[dict]]:
         """Start a sweep, wait for it, and return it with its logged runs in grid order."""
@@ -149,7 +208,9 @@ class Service:
         for _ in sweep.events():
             pass
         sweep.wait()
-        return sweep, self.store.get_experiment(sweep.experiment_id)["runs"]
+        if sweep.log_failure is None or sweep.log_failure.merged:
+            return sweep, self.store.get_experiment(sweep.experiment_id)["runs"]
+        return sweep, sweep.runs()
 
     def rerun(self, experiment_id: str, *, progress: Progress | None = None) -> Sweep:
         """Start the same sweep again (same spec, same seeds) as a new experiment."""
@@ -248,90 +309,37 @@ def _request(
     )
 
 
-class _SweepLogger:
-    """Reads one job's events, writes the run log, forwards the events to the sweep."""
+class _RunSettings:
+    """A sweep's run settings for :func:`yilab.store.run_row`, cell by cell."""
 
-    def __init__(self, store: Store, spec: SweepSpec, sweep: Sweep, models: dict, versions: dict):
-        self.store, self.spec, self.sweep = store, spec, sweep
-        self.models, self.versions = models, versions
-        self.texts: dict[int, list[str]] = {}
-        self.flushed_at: dict[int, float] = {}
+    def __init__(self, spec: SweepSpec, cells: list[CellSettings], models: dict, versions: dict):
+        self.spec, self.cells, self.models, self.versions = spec, cells, models, versions
+        self.job: Job | None = None  # set once submitted: a remote run's versions come from it
         # hashed once per sweep, not once per cell: the files are read in full
         self.fingerprints = {
             name: None if isinstance(model, RemoteModel) else model_fingerprint(model.path)
             for name, model in models.items()
         }
 
-    def run(self) -> None:
-        try:
-            for event in self.sweep.job:
-                try:
-                    self._log(event)
-                except Exception as err:  # keep streaming: the UI must not hang on a db error
-                    print(f"yilab: could not log {type(event).__name__}: {err}", file=sys.stderr)
-                self.sweep._events.put(event)
-        finally:
-            self.sweep._done.set()
-
-    def _log(self, event: Event) -> None:
-        if isinstance(event, Started):
-            self._start(event.cell, event.rendered_prompt, event.stop_token_ids)
-        elif isinstance(event, Token):
-            self.texts[event.cell].append(event.text)
-            if time.monotonic() - self.flushed_at[event.cell] >= FLUSH_INTERVAL_S:
-                text = "".join(self.texts[event.cell])
-                self.store.update_output(
-                    self.sweep.run_ids[event.cell], text, event.generation_tokens
-                )
-                self.flushed_at[event.cell] = time.monotonic()
-        elif isinstance(event, Finished):
-            self._finish(event.cell, event.result)
-
-    def _start(self, cell: int, rendered: str | None, stop_ids: list[int]) -> None:
-        settings = self.sweep.cells[cell]
+    def __call__(self, cell: int, rendered: str | None, stop_ids: list[int]) -> dict:
+        settings = self.cells[cell]
         model = self.models[settings.model]
         remote = isinstance(model, RemoteModel)
-        versions = remote_versions(self.versions, self.sweep.job, cell) if remote else None
-        self.sweep.run_ids[cell] = self.store.start_run(
-            experiment_id=self.sweep.experiment_id,
-            cell_index=cell,
-            settings={
-                "model": model.name,
-                "model_path": str(model.path),
-                "model_fingerprint": self.fingerprints[settings.model],
-                "messages": self.spec.messages(),
-                "rendered_prompt": rendered,
-                "temperature": settings.temperature,
-                "seed": settings.seed,
-                "top_p": settings.top_p,
-                "top_k": settings.top_k,
-                "min_p": settings.min_p,
-                "repetition_penalty": settings.repetition_penalty,
-                "max_tokens": settings.max_tokens,
-                "stop_token_ids": stop_ids,
-                "versions": versions or self.versions,
-                "engine_mode": "remote" if remote else self.spec.engine,
-            },
-        )
-        self.texts[cell] = []
-        self.flushed_at[cell] = time.monotonic()
-
-    def _finish(self, cell: int, result) -> None:
-        if cell not in self.sweep.run_ids:  # cancelled or failed before it started
-            self._start(cell, result.rendered_prompt, result.stop_token_ids)
-        self.sweep.results[cell] = result
-        self.store.finish_run(
-            self.sweep.run_ids[cell],
-            status=result.status,
-            finish_reason=result.finish_reason,
-            output=result.text,
-            error=result.error,
-            metrics={
-                "prompt_tokens": result.prompt_tokens,
-                "generation_tokens": result.generation_tokens,
-                "ttft_s": result.ttft_s,
-                "prompt_tps": result.prompt_tps,
-                "generation_tps": result.generation_tps,
-                "peak_memory_gb": result.peak_memory_gb,
-            },
-        )
+        versions = remote_versions(self.versions, self.job, cell) if remote else None
+        return {
+            "model": model.name,
+            "model_path": str(model.path),
+            "model_fingerprint": self.fingerprints[settings.model],
+            "messages": self.spec.messages(),
+            "rendered_prompt": rendered,
+            "temperature": settings.temperature,
+            "seed": settings.seed,
+            "top_p": settings.top_p,
+            "top_k": settings.top_k,
+            "min_p": settings.min_p,
+            "repetition_penalty": settings.repetition_penalty,
+            "max_tokens": settings.max_tokens,
+            "stop_token_ids": stop_ids,
+            "versions": versions or self.versions,
+            "engine_mode": "remote" if remote else self.spec.engine,
+        }

@@ -11,17 +11,27 @@ WAL (readers never wait for the writer), ``busy_timeout`` 5000 ms and
 writers (threads or other processes) queue on the busy timeout rather than
 failing with "database is locked". ``":memory:"`` is the exception: a private
 in-memory db exists on one connection only, so all threads share it behind a lock.
+
+The db file alone is complete: the WAL is checkpointed into it when a sweep ends
+(:meth:`Store.checkpoint`) and when the process exits, so copying ``experiments.db``
+copies every finished run. A write also checks that the file at ``path`` is still the
+one that was opened: SQLite keeps writing happily into a deleted or replaced file,
+and those rows would be lost. Runs that cannot be written go to a spill file
+(:mod:`yilab.spill`), merged back by :meth:`Store.merge_spill` on the next open.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Iterator
@@ -34,8 +44,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from yilab.errors import BadInputError, RunNotFoundError, YilabError
+from yilab.errors import BadInputError, RunNotFoundError, StoreError
 from yilab.migrations import MIGRATIONS
+from yilab.spill import Spill
 
 BUSY_TIMEOUT_MS = 5000
 MIN_PREFIX = 6
@@ -60,10 +71,6 @@ JSON_SETTINGS = {
 }
 
 
-class StoreError(YilabError):
-    """The run log cannot be opened or written (missing folder, not a database, disk)."""
-
-
 @dataclass
 class MergeOutcome:
     """What :meth:`Store.merge_rows` did with one table's rows: ids added, ids already
@@ -72,6 +79,22 @@ class MergeOutcome:
     added: list[str] = field(default_factory=list)
     same: list[str] = field(default_factory=list)
     conflicts: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpillMerge:
+    """Runs recovered from one spill file into the run log."""
+
+    path: str
+    runs: int
+    damaged_lines: int = 0
+    at: float = field(default_factory=time.time)  # when it was merged
+
+    def message(self, db_path: str) -> str:
+        """e.g. ``recovered 4 runs from /x/e.db.spill.jsonl into /x/e.db``."""
+        runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
+        damaged = f" ({self.damaged_lines} damaged lines skipped)" if self.damaged_lines else ""
+        return f"recovered {runs} from {self.path} into {db_path}{damaged}"
 
 
 def utc_now() -> str:
@@ -141,23 +164,116 @@ def _owner_gone(run: dict, host: str) -> bool:
     return None not in (started, run["owner_started"]) and started != run["owner_started"]
 
 
+def experiment_row(
+    *,
+    model: str,
+    prompt: str,
+    sweep: dict,
+    system_prompt: str | None = None,
+    mode: str = "chat",
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A new experiment's row (a sweep, logged before its runs start), with a new uuid."""
+    if mode not in MODES:
+        raise BadInputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    return {
+        "id": str(uuid.uuid4()),
+        "created_at": utc_now(),
+        "model": model,
+        "prompt": prompt,
+        "sweep_json": json.dumps(sweep, ensure_ascii=False),
+        "note": note,
+        "system_prompt": system_prompt,
+        "mode": mode,
+    }
+
+
+def run_row(*, experiment_id: str, cell_index: int, settings: dict) -> dict[str, Any]:
+    """A new ``running`` run's row, owned by this process, with a new uuid.
+
+    ``settings`` holds columns known at start (``model``, ``temperature``, ``seed``,
+    ``rendered_prompt``...) plus ``messages``, ``stop_token_ids`` and ``versions``
+    as Python values (stored as JSON). None values are left out.
+    """
+    row: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "experiment_id": experiment_id,
+        "cell_index": cell_index,
+        "created_at": utc_now(),
+        "status": "running",
+        **_owner(os.getpid()),
+    }
+    for key, value in settings.items():
+        if key not in JSON_SETTINGS and key not in SETTING_COLUMNS:
+            raise ValueError(f"Unknown run setting {key!r}")
+        if value is None:
+            continue
+        if key in JSON_SETTINGS:
+            key, value = JSON_SETTINGS[key], json.dumps(value, ensure_ascii=False)
+        row[key] = value
+    return row
+
+
+def finish_values(
+    *,
+    status: str,
+    finish_reason: str | None,
+    output: str,
+    error: str | None = None,
+    metrics: dict | None = None,
+) -> dict[str, Any]:
+    """The columns that record how a run ended: status, final output, error and metrics."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"Unknown final status {status!r}: use one of {FINISHED_STATUSES}")
+    values: dict[str, Any] = {
+        "status": status,
+        "finish_reason": finish_reason,
+        "output": output,
+        "error": error,
+        "finished_at": utc_now(),
+    }
+    for key, value in (metrics or {}).items():
+        if key not in METRIC_COLUMNS:
+            raise ValueError(f"Unknown metric {key!r}: use one of {METRIC_COLUMNS}")
+        if value is not None:
+            values[key] = value
+    return values
+
+
 class Store:
     """The run log at ``path`` (a file, or ``":memory:"`` for tests); see the module doc."""
 
-    def __init__(self, path: str | Path) -> None:
-        """Open (creating if needed) the db, apply pending migrations, mark orphaned runs."""
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int | None = None) -> None:
+        """Open (creating if needed) the db, apply pending migrations, merge any spill
+        left by a failed write, mark orphaned runs. ``busy_timeout_ms``: how long a write
+        waits for another writer's lock (default :data:`BUSY_TIMEOUT_MS`)."""
         self.path = str(path)
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
         self._memory = self.path == ":memory:"
+        self.spill = None if self._memory else Spill(self.path)
+        self.merged: list[SpillMerge] = []  # spills merged by this store, oldest first
+        self.merge_error: StoreError | None = None  # why the last merge failed, if it did
         self._local = threading.local()
         self._lock = threading.RLock()  # guards the one shared ":memory:" connection
         self._all: weakref.WeakSet[Database] = weakref.WeakSet()
         self._shared = self._connect() if self._memory else None
+        self._open()
+        if self.spill is not None and self.spill.pending():
+            try:
+                self.merge_spill()
+            except StoreError as err:  # still not writable: the spill waits for a later try
+                self.merge_error = err
+        self.mark_interrupted()
+        _OPEN_STORES.add(self)
+
+    def _open(self) -> None:
+        """Apply pending migrations and remember which file ``path`` is."""
         with self._use() as db:
             pending = MIGRATIONS.pending(db)
         if pending:
-            with self._write() as db:  # the write lock makes racing openers apply them once
+            with self._write(check_file=False) as db:  # racing openers apply them once
                 MIGRATIONS.apply(db)
-        self.mark_interrupted()
+        self._identity = None if self._memory else _file_identity(self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -166,11 +282,14 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close every connection this store opened (call when no thread is using it)."""
+        """Checkpoint, then close every connection this store opened (call when no thread
+        is using it)."""
+        self.checkpoint()
         for db in list(self._all):
             db.close()
         self._all = weakref.WeakSet()
         self._local = threading.local()
+        _OPEN_STORES.discard(self)
 
     # -- connections -------------------------------------------------------
 
@@ -179,22 +298,24 @@ class Store:
         folder = Path(self.path).parent
         if not self._memory and not folder.is_dir():
             hint = f"the folder {folder} does not exist"
+        elif not self._memory and _disk_full(folder):
+            hint = f"the disk is full ({err})"
         elif "not a database" in str(err):
             hint = "the file is not a SQLite database (pick another --db path)"
         else:
             hint = str(err)
-        return StoreError(f"Cannot use the run log at {self.path}: {hint}")
+        return StoreError(f"Cannot use the run log at {self.path}: {hint}", reason=hint)
 
     def _connect(self) -> Database:
         """A new connection configured for concurrent use (WAL, busy timeout)."""
         try:
             conn = sqlite3.connect(
                 self.path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
+                timeout=self.busy_timeout_ms / 1000,
                 isolation_level=None,  # no implicit BEGIN: writes say BEGIN IMMEDIATE
                 check_same_thread=False,  # used by one thread, but close() may run elsewhere
             )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             conn.execute("PRAGMA journal_mode = wal")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as err:
@@ -217,9 +338,11 @@ class Store:
                 raise self._error(err) from err
 
     @contextmanager
-    def _write(self) -> Iterator[Database]:
+    def _write(self, *, check_file: bool = True) -> Iterator[Database]:
         """A write transaction that takes the write lock up front (waits, never fails fast)."""
         with self._use() as db:
+            if check_file:
+                self._check_file()
             db.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -228,6 +351,88 @@ class Store:
                     db.conn.execute("ROLLBACK")
                 raise
             db.conn.execute("COMMIT")
+
+    def _check_file(self) -> None:
+        """Refuse to write into a file that was deleted or replaced since it was opened:
+        SQLite would write into the old file without a word, and the rows would be lost."""
+        if self._memory:
+            return
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return
+        folder = Path(self.path).parent
+        if not folder.is_dir():
+            reason = f"the folder {folder} does not exist"
+        else:
+            reason = "it was " + ("deleted" if now is None else "replaced by another file")
+        raise StoreError(f"Cannot use the run log at {self.path}: {reason}", reason)
+
+    def reopen(self) -> None:
+        """Start over on the file now at ``path`` (the old one was deleted or replaced):
+        new connections, migrations applied. :class:`StoreError` if it cannot be opened."""
+        if self._memory:
+            return
+        self.close()
+        self._open()
+        _OPEN_STORES.add(self)
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the db file, so the file alone holds every committed row.
+        Best effort (a reader may hold it back, the disk may be full): returns success."""
+        if self._memory or _file_identity(self.path) != getattr(self, "_identity", None):
+            return False
+        try:
+            with self._use() as db:
+                busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except (StoreError, sqlite3.Error):
+            return False
+        return busy == 0
+
+    # -- the spill ---------------------------------------------------------
+
+    def merge_spill(self) -> list[SpillMerge]:
+        """Merge the rows that writes left in spill files, each file in one transaction
+        (same ids: idempotent, nothing duplicated), and remove the files merged.
+
+        A deleted or replaced db file is reopened first. :class:`StoreError` when the
+        log still cannot be written; the spill is then kept.
+        """
+        if self.spill is None:
+            return []
+        if _file_identity(self.path) != self._identity:
+            self.reopen()
+        merged = []
+        for path in self.spill.pending():
+            try:
+                with self.spill.taken(path) as (rows, damaged):
+                    runs = self._merge_spilled(rows)
+            except FileNotFoundError:
+                continue  # another process merged it meanwhile
+            except StoreError as err:
+                self.merge_error = err
+                raise
+            merged.append(SpillMerge(str(path), runs, damaged))
+        self.merge_error = None
+        self.merged.extend(merged)
+        return merged
+
+    def _merge_spilled(self, rows: list[tuple[str, dict]]) -> int:
+        """Upsert spilled rows (the last copy of each id wins); returns the runs merged."""
+        latest: dict[tuple[str, str], dict] = {}
+        for table, row in rows:
+            latest[(table, row["id"])] = row
+        with self._write() as db:
+            columns = {t: {c.name for c in db.table(t).columns} for t in ("experiments", "runs")}
+            for (table, _), row in sorted(latest.items(), key=lambda kv: kv[0][0]):
+                row = {k: v for k, v in row.items() if k in columns[table]}
+                names, marks = ", ".join(row), ", ".join("?" * len(row))
+                updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != "id")
+                db.conn.execute(
+                    f"insert into {table} ({names}) values ({marks}) "
+                    f"on conflict(id) do update set {updates}",
+                    list(row.values()),
+                )
+        return sum(1 for table, _ in latest if table == "runs")
 
     def _rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
         """Rows of a query as dicts keyed by column name."""
@@ -263,90 +468,34 @@ class Store:
 
     # -- writing -----------------------------------------------------------
 
-    def create_experiment(
-        self,
-        *,
-        model: str,
-        prompt: str,
-        sweep: dict,
-        system_prompt: str | None = None,
-        mode: str = "chat",
-        note: str | None = None,
-    ) -> str:
-        """Log a sweep before its runs start; returns its new uuid."""
-        if mode not in MODES:
-            raise BadInputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}")
-        row = {
-            "id": str(uuid.uuid4()),
-            "created_at": utc_now(),
-            "model": model,
-            "prompt": prompt,
-            "sweep_json": json.dumps(sweep, ensure_ascii=False),
-            "note": note,
-            "system_prompt": system_prompt,
-            "mode": mode,
-        }
-        with self._write() as db:
-            db.table("experiments").insert(row)
+    def create_experiment(self, **fields: Any) -> str:
+        """Log a sweep before its runs start (fields as :func:`experiment_row`); its new uuid."""
+        row = experiment_row(**fields)
+        self.insert("experiments", row)
         return row["id"]
 
     def start_run(self, *, experiment_id: str, cell_index: int, settings: dict) -> str:
-        """Log one cell as ``running``, owned by this process; returns its new uuid.
-
-        ``settings`` holds columns known at start (``model``, ``temperature``, ``seed``,
-        ``rendered_prompt``...) plus ``messages``, ``stop_token_ids`` and ``versions``
-        as Python values (stored as JSON). None values are left out.
-        """
-        row: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "experiment_id": experiment_id,
-            "cell_index": cell_index,
-            "created_at": utc_now(),
-            "status": "running",
-            **_owner(os.getpid()),
-        }
-        for key, value in settings.items():
-            if key not in JSON_SETTINGS and key not in SETTING_COLUMNS:
-                raise ValueError(f"Unknown run setting {key!r}")
-            if value is None:
-                continue
-            if key in JSON_SETTINGS:
-                key, value = JSON_SETTINGS[key], json.dumps(value, ensure_ascii=False)
-            row[key] = value
-        with self._write() as db:
-            db.table("runs").insert(row)
+        """Log one cell as ``running``, owned by this process (see :func:`run_row`); its uuid."""
+        row = run_row(experiment_id=experiment_id, cell_index=cell_index, settings=settings)
+        self.insert("runs", row)
         return row["id"]
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Insert one complete row built by :func:`experiment_row` or :func:`run_row`."""
+        with self._write() as db:
+            db.table(table).insert(row)
 
     def update_output(self, run_id: str, output: str, generation_tokens: int) -> None:
         """Save partial output while a run streams (ignored once the run has finished)."""
         values = {"output": output, "generation_tokens": generation_tokens}
         self._update_run(run_id, values, where=" and status = 'running'")
 
-    def finish_run(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        finish_reason: str | None,
-        output: str,
-        error: str | None = None,
-        metrics: dict | None = None,
-    ) -> None:
-        """Record how a run ended: status, final output, error and metrics (numeric columns)."""
-        if status not in FINISHED_STATUSES:
-            raise ValueError(f"Unknown final status {status!r}: use one of {FINISHED_STATUSES}")
-        values: dict[str, Any] = {
-            "status": status,
-            "finish_reason": finish_reason,
-            "output": output,
-            "error": error,
-            "finished_at": utc_now(),
-        }
-        for key, value in (metrics or {}).items():
-            if key not in METRIC_COLUMNS:
-                raise ValueError(f"Unknown metric {key!r}: use one of {METRIC_COLUMNS}")
-            if value is not None:
-                values[key] = value
+    def finish_run(self, run_id: str, **fields: Any) -> None:
+        """Record how a run ended (fields as :func:`finish_values`)."""
+        self.write_finish(run_id, finish_values(**fields))
+
+    def write_finish(self, run_id: str, values: dict[str, Any]) -> None:
+        """Set the columns :func:`finish_values` made on a run that must exist."""
         if not self._update_run(run_id, values):
             raise RunNotFoundError(f"No run with id {run_id!r} in {self.path}")
 
@@ -472,3 +621,30 @@ def _rows_by_id(db: Database, table: str, ids: list[str], chunk: int = 500) -> d
         sql = f"select * from {table} where id in ({', '.join('?' * len(part))})"
         found.update((row["id"], row) for row in db.query(sql, part))
     return found
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the filesystem holding ``folder`` has no room left for a few SQLite pages."""
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, or None if there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+_OPEN_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+@atexit.register
+def _checkpoint_open_stores() -> None:
+    """On exit, leave each run log's file complete (its WAL copied in)."""
+    for store in list(_OPEN_STORES):
+        store.checkpoint()

@@ -186,6 +186,8 @@ def follow_sweep(sweep, state: dict | None = None) -> Iterator[GridView]:
     try:
         for event in sweep.events():
             view.apply(event, run_ids=sweep.run_ids)
+            failure = sweep.log_failure
+            view.log_warning = failure.message if failure is not None else ""
             if isinstance(event, JobDone):
                 view.done()
             elif time.monotonic() - last < REFRESH_S:

@@ -36,6 +36,7 @@ class GridView:
     status: str = ""
     same_as: dict[int, int] = field(default_factory=dict)
     engine: str = "single"
+    log_warning: str = ""  # the run log could not be written: where the runs went
 
     @classmethod
     def for_cells(cls, cells: list[CellSettings], engine: str = "single") -> GridView:
@@ -125,8 +126,13 @@ def render_grid(view: GridView, *, actions: bool = False) -> str:
     columns = max(1, min(len(seeds), 4))
     cards = "".join(_card(i, cell, view, actions) for i, cell in enumerate(view.cells))
     engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
+    warning = (
+        f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
+        if view.log_warning
+        else ""
+    )
     return (
-        f'<div class="yl-status">{escape(view.status)}{engine}</div>'
+        f'<div class="yl-status">{escape(view.status)}{engine}</div>{warning}'
         f'<div class="yl-grid" style="grid-template-columns: repeat({columns}, minmax(0, 1fr))">'
         f"{cards}</div>"
     )

@@ -55,6 +55,7 @@ class HistoryTab:
     star: gr.Button
     note: gr.Textbox
     save_note: gr.Button
+    log_banner: gr.HTML  # the run log's trouble (runs waiting in a spill) or a recovery
 
 
 # -- pure shaping -------------------------------------------------------------
@@ -181,6 +182,18 @@ def _labelled(label: str, text: str) -> str:
     return f'<div class="yl-exp-label">{label}</div><pre class="yl-out yl-exp-text">{escape(text)}</pre>'
 
 
+def log_banner(service) -> dict:
+    """The banner at the top of History: runs that wait in a spill file because the run
+    log could not be written (merged now if it can be), or runs just recovered."""
+    notice = service.log_notice()
+    if notice is None:
+        return gr.update(value="", visible=False)
+    kind, sentence = notice
+    icon = "⚠" if kind == "warning" else "✓"
+    html = f'<div class="yl-log-banner yl-log-{kind}" role="status">{icon} {escape(sentence)}</div>'
+    return gr.update(value=html, visible=True)
+
+
 def message_html(message: str, *, error: bool = False) -> str:
     """A one-line message where the experiment's summary goes."""
     return f'<div class="yl-exp-msg{" yl-exp-error" if error else ""}">{escape(message)}</div>'
@@ -199,6 +212,7 @@ def deep_link(request: gr.Request) -> tuple:
 
 def build_history_tab(service) -> HistoryTab:
     """Lay out the tab (inside a ``gr.Tab``) and wire it to ``service``."""
+    banner = gr.HTML("", visible=False, elem_id="yl-history-log")
     with gr.Row(elem_classes="yl-hrow"):
         search = gr.Textbox(label="Search prompts and outputs", placeholder="words… (Enter)",
                             scale=3, elem_id="yl-history-search")  # fmt: skip
@@ -244,7 +258,7 @@ def build_history_tab(service) -> HistoryTab:
     diff = gr.HTML("", elem_id="yl-diff")
     tab = HistoryTab(search, model, temperature, finish, status, refresh, experiments, runs,
                      experiment_box, rerun, summary, grid, diff_a, diff_b, diff, run, star, note,
-                     save_note)  # fmt: skip
+                     save_note, banner)  # fmt: skip
     _wire(tab, service, get_render_context())
     return tab
 
@@ -391,16 +405,15 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     shown = [parent.select] if isinstance(parent, gr.Tab) else []
 
     def reload(*values):
-        return *load_tables(service, *values), *load_choices(service)
+        banner = log_banner(service)  # first: it merges runs waiting in a spill, if it can
+        return *load_tables(service, *values), *load_choices(service), banner
 
     def refresh(*values):
         return load_tables(service, *values)
 
-    gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY), outputs=[*tables, tab.model, tab.temperature],
-          **quiet)  # page load  # fmt: skip
-    gr.on(
-        [tab.refresh.click, *shown], reload, filters, [*tables, tab.model, tab.temperature], **quiet
-    )
+    reloaded = [*tables, tab.model, tab.temperature, tab.log_banner]
+    gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY), outputs=reloaded, **quiet)  # page load
+    gr.on([tab.refresh.click, *shown], reload, filters, reloaded, **quiet)
     gr.on([tab.search.submit, tab.model.input, tab.temperature.input, tab.finish.input,
            tab.status.input], refresh, filters, tables, **quiet)  # fmt: skip
     tab.experiments.select(_row_experiment, exp_ids, tab.experiment_box, **quiet)
@@ -426,8 +439,7 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     from yilab.ui.share_panel import build_share_panel  # (it imports this module)
 
     # the Share accordion lays out here, at the tab's foot; an import reloads the tables
-    build_share_panel(service, tab, refresh={"fn": reload, "inputs": filters,
-                                             "outputs": [*tables, tab.model, tab.temperature]})  # fmt: skip
+    build_share_panel(service, tab, refresh={"fn": reload, "inputs": filters, "outputs": reloaded})
 
 
 def _row_experiment(ids: list[str], evt: gr.SelectData) -> str:
