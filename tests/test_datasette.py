@@ -27,8 +27,12 @@ def pages(tmp_path_factory):
     add_experiment(store, ["Paris.", "Paris.", "Lyon.", "Paris.<|im_end|>\n<|im_start|>user"])
     add_experiment(store, ["Tokyo.", "Osaka."], system=None, prompt="A city in Japan?")
     store.close()
-    paths = ["/experiments/runs", "/experiments/runs.json?_shape=objects", "/experiments.json",
-             "/experiments/runs.json?_search=Paris&_shape=objects"]  # fmt: skip
+    paths = [
+        "/experiments/runs",
+        "/experiments/runs.json?_shape=objects",
+        "/experiments.json",
+        "/experiments/runs.json?_search=Paris&_shape=objects",
+    ]
     paths += [f"/experiments/{name}.json?_shape=objects" for name in QUERIES]
     # In a thread of its own: Playwright's sync API keeps an event loop running on the main
     # thread while the session's browser is open, and asyncio.run() refuses to nest.
@@ -42,8 +46,10 @@ async def _fetch(db: str, paths: list[str]) -> dict:
     responses = {path: await ds.client.get(path) for path in paths}
     for path, response in responses.items():
         assert response.status_code == 200, (path, response.text[:500])
-    return {path: r.text if not path.split("?")[0].endswith(".json") else r.json()
-            for path, r in responses.items()}  # fmt: skip
+    return {
+        path: r.text if not path.split("?")[0].endswith(".json") else r.json()
+        for path, r in responses.items()
+    }
 
 
 def test_runs_page_has_the_title_description_and_facets(pages):
@@ -83,5 +89,6 @@ def test_saved_queries_run_and_answer(pages):
     assert rows("identical_outputs")[0]["cells"] == 2
     assert rows("starred_runs") == []
     assert {(r["temperature"], r["stop"]) for r in rows("finish_reasons_by_temperature")} == {
-        (0.0, 4), (0.7, 1)
-    }  # fmt: skip
+        (0.0, 4),
+        (0.7, 1),
+    }

@@ -110,8 +110,8 @@ def test_raw_mode_sends_the_prompt_as_is(service, tiny_model_dir):
 def test_kill_9_mid_sweep_leaves_interrupted_runs_with_partial_output(tmp_path):
     model = build_tiny_model(tmp_path / "deep", num_layers=12)
     db = tmp_path / "crash.db"
-    cmd = [sys.executable, "-m", "yilab", "compare", "Go on", "--model", str(model),
-           "--seeds", "1,2", "--max-tokens", "1900", "--db", str(db)]  # fmt: skip
+    cmd = [sys.executable, "-m", "yilab", "compare", "Go on", "--model", str(model)]
+    cmd += ["--seeds", "1,2", "--max-tokens", "1900", "--db", str(db)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for_partial_output(db, proc)

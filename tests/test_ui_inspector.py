@@ -58,9 +58,15 @@ def test_special_tokens_table_highlights_conflicts(yi_like):
 
 
 def test_tokens_are_spans_special_ones_marked_and_the_turn_end_coloured():
-    view = TokenView(text="", ids=[1, 40, 2, 9], pieces=["<|im_start|>", "Ġhi", "<|im_end|>", "x"],
-                     texts=["<|im_start|>", XSS, "<|im_end|>", "\n"], special=[True, False, True, False],
-                     count=4, warnings=["double bos"])  # fmt: skip
+    view = TokenView(
+        text="",
+        ids=[1, 40, 2, 9],
+        pieces=["<|im_start|>", "Ġhi", "<|im_end|>", "x"],
+        texts=["<|im_start|>", XSS, "<|im_end|>", "\n"],
+        special=[True, False, True, False],
+        count=4,
+        warnings=["double bos"],
+    )
     runs_on = render_tokens(view, turn_end_id=2, stop_ids=[0], summary=True)
     assert runs_on.count("yl-tk-special") == 2 and "yl-tk-runs-on" in runs_on
     assert "mlx-lm does NOT stop" in runs_on and XSS not in runs_on and "↵" in runs_on
