@@ -23,8 +23,7 @@ from yilab.ui.inspector_html import (
     render_verdict,
 )
 
-YI = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yi-6b-chat-2023"
-needs_yi = pytest.mark.skipif(not YI.is_dir(), reason=f"shared fixture {YI} is absent")
+YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -109,7 +108,6 @@ def test_panels_before_and_after_a_fix(yi_like_copy):
     assert "tokenizer_config.json.yilab-bak" in panels.diff and "yl-tk-stops" in panels.template
 
 
-@needs_yi
 def test_panels_without_a_tokenizer_highlight_the_template_strings(tmp_path):
     panels = inspect_panels(Path(shutil.copytree(YI, tmp_path / "yi")))
     assert 'data-verdict="eos_mismatch"' in panels.verdict
