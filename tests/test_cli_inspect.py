@@ -42,6 +42,7 @@ def test_inspect_json_contract(capsys, yi):
         {k: s[k] for k in ("token", "id")} for s in doc["stop_tokens"]
     ]
     assert all({"token", "id", "source"} <= set(s) for s in doc["stop_tokens"])
+    assert "eos_mismatch" in {p["code"] for p in doc["problems"]}
     assert all({"code", "severity", "file", "message"} <= set(p) for p in doc["problems"])
     assert doc["fix"]["extra_eos_ids"] == [7] and doc["fix"]["needed"] is True
 

@@ -59,6 +59,7 @@ def test_a_remote_sweep_streams_and_logs_every_run(service, mlx_server, tiny_mod
         kinds = [type(e) for e in events if getattr(e, "cell", None) == cell]
         assert kinds[0] is Started and kinds[-1] is Finished and Token in kinds
     runs = service.store.get_experiment(sweep.experiment_id)["runs"]
+    assert len(runs) == 4
     for run in runs:
         assert run["status"] == "done" and run["finish_reason"] == "length", run["error"]
         assert run["generation_tokens"] == 12 and run["prompt_tokens"] > 0 and run["output"]
@@ -273,7 +274,8 @@ def test_the_compare_handler_streams_a_remote_grid(service, mlx_server):
     state = {}
     frames = list(stream_grid(sweep, state))
     assert "Done: 2 length" in frames[-1] and "engine: remote" in frames[-1]
-    assert all(cell.run_id for cell in state["view"].cells)
+    cells = state["view"].cells
+    assert len(cells) == 2 and all(cell.run_id for cell in cells)
 
 
 def test_cli_compare_against_the_server(mlx_server, tmp_path):

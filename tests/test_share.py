@@ -304,6 +304,7 @@ def test_bundle_carries_model_metadata_and_versions(swept_db, tiny_model_dir, tm
     assert model["special_tokens"]["eos"]["token"] == "<|im_end|>"
     assert model["special_tokens"]["turn_end"] == "<|im_end|>"
     assert set(doc["exported_by"]) == {"yilab", "python", "sqlite"}
+    assert len(doc["runs"]) == 4
     assert all("mlx-lm" in json.loads(r["versions_json"]) for r in doc["runs"])
 
 

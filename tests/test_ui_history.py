@@ -209,7 +209,8 @@ def test_rerun_streams_a_new_experiment(tmp_path, tiny_model_dir):
 def test_deep_link_selects_history_and_opens_the_id():
     tabs, box = h.deep_link(SimpleNamespace(query_params={"experiment": " abc123 "}))
     assert isinstance(tabs, gr.Tabs) and tabs.selected == "history" and box == "abc123"
-    assert all(isinstance(x, dict) for x in h.deep_link(SimpleNamespace(query_params={})))
+    skipped = h.deep_link(SimpleNamespace(query_params={}))
+    assert len(skipped) == 2 and all(isinstance(x, dict) for x in skipped)
 
 
 # -- plots --------------------------------------------------------------------------
