@@ -18,8 +18,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--db", help="SQLite run log (default: $YILAB_DB or ./experiments.db)")
     parser.add_argument("--model", help="model spec selected at start (default: the default model)")
-    parser.add_argument("--auth", type=parse_auth, metavar="USER:PASSWORD",
-                        help="require this login (Gradio's auth); wise when --host is not local")  # fmt: skip
+    parser.add_argument(
+        "--auth",
+        type=parse_auth,
+        metavar="USER:PASSWORD",
+        help="require this login (Gradio's auth); wise when --host is not local",
+    )
     return parser.parse_args(argv)
 
 

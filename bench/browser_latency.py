@@ -80,8 +80,9 @@ def epoch_ms(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp() * 1000
 
 
-def one_sweep(page, url: str, db: Path, *, prompt: str, seed: int, max_tokens: int,
-              timeout_s: float) -> dict:  # fmt: skip
+def one_sweep(
+    page, url: str, db: Path, *, prompt: str, seed: int, max_tokens: int, timeout_s: float
+) -> dict:
     """Run one cell from the page; returns the page's record plus the logged run."""
     page.goto(url, wait_until="load")
     page.wait_for_selector("#yl-run")
@@ -174,16 +175,34 @@ def main() -> None:
             page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
             t0 = time.perf_counter()
             one_sweep(page, url, db, prompt="Say hello.", seed=0, max_tokens=4, timeout_s=600)
-            print(f"model: {args.model}  (warm-up run incl. load/convert: "
-                  f"{time.perf_counter() - t0:.1f} s)")  # fmt: skip
+            print(
+                f"model: {args.model}  (warm-up run incl. load/convert: "
+                f"{time.perf_counter() - t0:.1f} s)"
+            )
             recs = []
             for i in range(args.repeats):
-                recs.append(one_sweep(page, url, db, prompt=PROMPTS[i % len(PROMPTS)],
-                                      seed=i + 1, max_tokens=args.max_tokens, timeout_s=300))  # fmt: skip
+                recs.append(
+                    one_sweep(
+                        page,
+                        url,
+                        db,
+                        prompt=PROMPTS[i % len(PROMPTS)],
+                        seed=i + 1,
+                        max_tokens=args.max_tokens,
+                        timeout_s=300,
+                    )
+                )
             long = None
             if args.long_tokens:
-                long = one_sweep(page, url, db, prompt="Write a short story about a fox.",
-                                 seed=42, max_tokens=args.long_tokens, timeout_s=600)  # fmt: skip
+                long = one_sweep(
+                    page,
+                    url,
+                    db,
+                    prompt="Write a short story about a fox.",
+                    seed=42,
+                    max_tokens=args.long_tokens,
+                    timeout_s=600,
+                )
             browser.close()
     report(args, [timings(r) for r in recs], long)
 
@@ -203,12 +222,18 @@ def report(args, ts: list[dict], long: dict | None) -> None:
     print(f"  {'generation tokens/s':<40} {statistics.median(col('tps')):8.1f}")
     if long is not None:
         d = token_delays(long)
-        print(f"\nlonger run, max_tokens {args.long_tokens}: {d['tokens']} tokens in "
-              f"{d['updates']} page updates (median {d['median_gap_ms']:.0f} ms apart)")  # fmt: skip
-        print(f"  visible token rate {d['visible_tps']:.1f} tok/s vs generation_tps "
-              f"{d['generation_tps']:.1f} tok/s")  # fmt: skip
-        print(f"  per-update lag behind its newest token (estimate): median "
-              f"{d['median_lag_ms']:.0f} ms, max {d['max_lag_ms']:.0f} ms")  # fmt: skip
+        print(
+            f"\nlonger run, max_tokens {args.long_tokens}: {d['tokens']} tokens in "
+            f"{d['updates']} page updates (median {d['median_gap_ms']:.0f} ms apart)"
+        )
+        print(
+            f"  visible token rate {d['visible_tps']:.1f} tok/s vs generation_tps "
+            f"{d['generation_tps']:.1f} tok/s"
+        )
+        print(
+            f"  per-update lag behind its newest token (estimate): median "
+            f"{d['median_lag_ms']:.0f} ms, max {d['max_lag_ms']:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,14 @@ def timed_sweep(service, model: str, max_tokens: int, engine: str = "single") ->
     """Wall seconds for the 3×3 sweep and the tokens it generated; every run must end done."""
     from yilab.sweep import SweepSpec
 
-    spec = SweepSpec(prompt=PROMPT, models=(model,), temperatures=TEMPS, seeds=SEEDS,
-                     max_tokens=(max_tokens,), engine=engine)  # fmt: skip
+    spec = SweepSpec(
+        prompt=PROMPT,
+        models=(model,),
+        temperatures=TEMPS,
+        seeds=SEEDS,
+        max_tokens=(max_tokens,),
+        engine=engine,
+    )
     start = time.perf_counter()
     _, runs = service.run_sweep(spec)
     elapsed = time.perf_counter() - start
@@ -74,12 +80,16 @@ def main() -> None:
     os.environ["YILAB_HOME"] = str(tmp / "home")  # remotes.json for this bench only
     concurrency = [int(c) for c in args.concurrency.split(",")]
     server = start_mlx_server(path, tmp)
-    remotes = {f"c{n}": {"url": server.url, "model": "default_model", "max_concurrency": n}
-               for n in concurrency}  # fmt: skip
+    remotes = {
+        f"c{n}": {"url": server.url, "model": "default_model", "max_concurrency": n}
+        for n in concurrency
+    }
     config_path().parent.mkdir(parents=True)
     config_path().write_text(json.dumps(remotes))
-    print(f"model {path}\n3×3 sweep, {args.max_tokens} new tokens; blas {blas_in_use()}; "
-          f"cores {os.cpu_count()}; server {server.url}")  # fmt: skip
+    print(
+        f"model {path}\n3×3 sweep, {args.max_tokens} new tokens; blas {blas_in_use()}; "
+        f"cores {os.cpu_count()}; server {server.url}"
+    )
     times: dict[str, list[tuple[float, int]]] = {}
     service = Service(tmp / "bench.db")
     try:
@@ -112,8 +122,10 @@ def report(times: dict[str, list[tuple[float, int]]]) -> None:
     for name, median in medians.items():
         tokens, seconds = sum(n for _, n in times[name]), sum(t for t, _ in times[name])
         runs = [round(t, 2) for t, _ in times[name]]
-        print(f"{name:<20} {median:>8.2f}   {median / base:>8.2f}x"
-              f"            {tokens / seconds:>8.1f}   {runs}")  # fmt: skip
+        print(
+            f"{name:<20} {median:>8.2f}   {median / base:>8.2f}x"
+            f"            {tokens / seconds:>8.1f}   {runs}"
+        )
 
 
 def parse_args() -> argparse.Namespace:

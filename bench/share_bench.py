@@ -39,21 +39,42 @@ def build_db(path: Path, experiments: int, cells: int, chars: int) -> int:
     store = Store(path)
     for e in range(experiments):
         prompt = f"Question {e}: tell me about Paris in a few sentences."
-        exp = store.create_experiment(model="smollm2-135m-instruct", prompt=prompt,
-                                      sweep={"temperatures": [0.2, 0.7], "seeds": list(range(cells // 2))},
-                                      system_prompt="You are a concise tutor.")  # fmt: skip
+        exp = store.create_experiment(
+            model="smollm2-135m-instruct",
+            prompt=prompt,
+            sweep={"temperatures": [0.2, 0.7], "seeds": list(range(cells // 2))},
+            system_prompt="You are a concise tutor.",
+        )
         for i in range(cells):
-            run = store.start_run(experiment_id=exp, cell_index=i, settings={
-                "model": "smollm2-135m-instruct", "model_path": "/models/smollm2",
-                "model_fingerprint": "0123456789abcdef", "temperature": (0.2, 0.7)[i % 2],
-                "seed": i // 2, "top_p": 1.0, "max_tokens": 256, "stop_token_ids": [2],
-                "messages": [{"role": "user", "content": prompt}], "rendered_prompt": prompt,
-                "versions": {"mlx": "0.32.4", "mlx-lm": "0.32.2", "yilab": "0.1.0"},
-            })  # fmt: skip
-            store.finish_run(run, status="done", finish_reason=rng.choice(("stop", "length")),
-                             output=fake_output(rng, chars),
-                             metrics={"generation_tokens": 256, "generation_tps": 15.0,
-                                      "ttft_s": 0.3, "prompt_tokens": 30})  # fmt: skip
+            run = store.start_run(
+                experiment_id=exp,
+                cell_index=i,
+                settings={
+                    "model": "smollm2-135m-instruct",
+                    "model_path": "/models/smollm2",
+                    "model_fingerprint": "0123456789abcdef",
+                    "temperature": (0.2, 0.7)[i % 2],
+                    "seed": i // 2,
+                    "top_p": 1.0,
+                    "max_tokens": 256,
+                    "stop_token_ids": [2],
+                    "messages": [{"role": "user", "content": prompt}],
+                    "rendered_prompt": prompt,
+                    "versions": {"mlx": "0.32.4", "mlx-lm": "0.32.2", "yilab": "0.1.0"},
+                },
+            )
+            store.finish_run(
+                run,
+                status="done",
+                finish_reason=rng.choice(("stop", "length")),
+                output=fake_output(rng, chars),
+                metrics={
+                    "generation_tokens": 256,
+                    "generation_tps": 15.0,
+                    "ttft_s": 0.3,
+                    "prompt_tokens": 30,
+                },
+            )
     store.close()
     return experiments * cells
 

@@ -23,8 +23,9 @@ def raw_tps(model, tokenizer, prompt: str, max_tokens: int) -> float:
     from mlx_lm import stream_generate
     from mlx_lm.sample_utils import make_sampler
 
-    responses = stream_generate(model, tokenizer, prompt, max_tokens=max_tokens,
-                                sampler=make_sampler(temp=0.7))  # fmt: skip
+    responses = stream_generate(
+        model, tokenizer, prompt, max_tokens=max_tokens, sampler=make_sampler(temp=0.7)
+    )
     *_, last = responses
     return last.generation_tps
 
@@ -33,8 +34,13 @@ def yilab_tps(worker, model_path: str, max_tokens: int, seed: int) -> float:
     from yilab.events import Finished
     from yilab.generation import GenerationRequest
 
-    request = GenerationRequest(model_path=model_path, messages=[{"role": "user", "content": PROMPT}],
-                                temperature=0.7, seed=seed, max_tokens=max_tokens)  # fmt: skip
+    request = GenerationRequest(
+        model_path=model_path,
+        messages=[{"role": "user", "content": PROMPT}],
+        temperature=0.7,
+        seed=seed,
+        max_tokens=max_tokens,
+    )
     (result,) = [e.result for e in worker.submit([request]) if isinstance(e, Finished)]
     return result.generation_tps
 

@@ -221,8 +221,13 @@ def insert_real_path(store: Store, rng: random.Random, maker: TextMaker, count: 
             output = maker.text(rng.randint(200, 2000))
             store.update_output(run_id, output[: len(output) // 2], len(output) // 8)
             reason = rng.choice(["stop", "stop", "length"])
-            store.finish_run(run_id, status="done", finish_reason=reason, output=output,
-                             metrics=metrics_for(rng, output))  # fmt: skip
+            store.finish_run(
+                run_id,
+                status="done",
+                finish_reason=reason,
+                output=output,
+                metrics=metrics_for(rng, output),
+            )
             done += 1
         if done >= count:
             return count / (time.perf_counter() - start)
@@ -235,27 +240,46 @@ def bulk_rows(rng: random.Random, maker: TextMaker, count: int, start_at: dateti
     for prompt, model, cells in sweeps(rng):
         exp_id = str(uuid.uuid4())
         when += timedelta(seconds=rng.uniform(5, 600))
-        experiments.append({
-            "id": exp_id, "created_at": when.isoformat(timespec="microseconds"), "model": model,
-            "prompt": prompt, "sweep_json": json.dumps({"seeds": list(range(cells))}),
-            "note": None, "system_prompt": None, "mode": "chat",
-        })  # fmt: skip
+        experiments.append(
+            {
+                "id": exp_id,
+                "created_at": when.isoformat(timespec="microseconds"),
+                "model": model,
+                "prompt": prompt,
+                "sweep_json": json.dumps({"seeds": list(range(cells))}),
+                "note": None,
+                "system_prompt": None,
+                "mode": "chat",
+            }
+        )
         for cell in range(min(cells, count - len(runs))):
             s = settings_for(rng, prompt, model)
             output = maker.text(rng.randint(200, 2000))
+            created = when + timedelta(milliseconds=cell)
             finished = when + timedelta(seconds=rng.uniform(2, 60))
-            runs.append({
-                "id": str(uuid.uuid4()), "experiment_id": exp_id, "cell_index": cell,
-                "created_at": (when + timedelta(milliseconds=cell)).isoformat(timespec="microseconds"),
-                "finished_at": finished.isoformat(timespec="microseconds"), "status": "done",
-                "owner_host": platform.node(), "owner_pid": os.getpid(), "owner_started": None,
-                **{k: v for k, v in s.items() if k not in ("messages", "stop_token_ids", "versions")},
-                "messages_json": json.dumps(s["messages"]),
-                "stop_token_ids_json": json.dumps(s["stop_token_ids"]),
-                "versions_json": json.dumps(s["versions"]),
-                "output": output, "finish_reason": rng.choice(["stop", "stop", "length"]),
-                **metrics_for(rng, output),
-            })  # fmt: skip
+            plain = {
+                k: v for k, v in s.items() if k not in ("messages", "stop_token_ids", "versions")
+            }
+            runs.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "experiment_id": exp_id,
+                    "cell_index": cell,
+                    "created_at": created.isoformat(timespec="microseconds"),
+                    "finished_at": finished.isoformat(timespec="microseconds"),
+                    "status": "done",
+                    "owner_host": platform.node(),
+                    "owner_pid": os.getpid(),
+                    "owner_started": None,
+                    **plain,
+                    "messages_json": json.dumps(s["messages"]),
+                    "stop_token_ids_json": json.dumps(s["stop_token_ids"]),
+                    "versions_json": json.dumps(s["versions"]),
+                    "output": output,
+                    "finish_reason": rng.choice(["stop", "stop", "length"]),
+                    **metrics_for(rng, output),
+                }
+            )
         if len(runs) >= count:
             return experiments, runs
     raise AssertionError("unreachable")
@@ -313,9 +337,12 @@ def machine() -> list[tuple[str, str]]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
-        ("cores", str(cores)), ("cpu", cpu), ("python", platform.python_version()),
-        ("sqlite", sqlite3.sqlite_version), ("load avg (1/5/15 min)", load),
-    ]  # fmt: skip
+        ("cores", str(cores)),
+        ("cpu", cpu),
+        ("python", platform.python_version()),
+        ("sqlite", sqlite3.sqlite_version),
+        ("load avg (1/5/15 min)", load),
+    ]
 
 
 def search_bench(store: Store, queries: list[tuple[str, str]], rounds: int) -> None:
@@ -335,8 +362,10 @@ def search_bench(store: Store, queries: list[tuple[str, str]], rounds: int) -> N
     med = statistics.median(warm)
     verdict = "meets" if med <= TOTAL_QUERIES_GOAL_MS else "MISSES"
     print(f"  first pass: median {statistics.median(first):.1f} ms, p95 {p95(first):.1f} ms")
-    print(f"  next {rounds} passes: median {med:.1f} ms, p95 {p95(warm):.1f} ms, "
-          f"max {max(warm):.1f} ms  ({verdict} the goal: median <= {TOTAL_QUERIES_GOAL_MS:.0f} ms)")  # fmt: skip
+    print(
+        f"  next {rounds} passes: median {med:.1f} ms, p95 {p95(warm):.1f} ms, "
+        f"max {max(warm):.1f} ms  ({verdict} the goal: median <= {TOTAL_QUERIES_GOAL_MS:.0f} ms)"
+    )
 
 
 def main() -> None:
@@ -364,18 +393,23 @@ def main() -> None:
 
     late = min(1000, args.batch // 5)
     fill = max(0, args.runs - existing - args.batch - late)
-    print(f"\ninsert, real per-run path (start_run + update_output + finish_run), "
-          f"{args.batch:,} runs")  # fmt: skip
+    print(
+        f"\ninsert, real per-run path (start_run + update_output + finish_run), {args.batch:,} runs"
+    )
     rate = insert_real_path(store, rng, maker, args.batch)
     print(f"  {rate:,.0f} runs/s  ({1000 / rate:.2f} ms per run, 3 write transactions each)")
 
     if fill:
-        print(f"\nfill (not a measured rate): bulk insert of {fill:,} runs via sqlite-utils "
-              "insert_all on the same db, FTS triggers on")  # fmt: skip
+        print(
+            f"\nfill (not a measured rate): bulk insert of {fill:,} runs via sqlite-utils "
+            "insert_all on the same db, FTS triggers on"
+        )
         seconds = bulk_fill(args.db, rng, maker, fill)
         print(f"  fill took {seconds:.1f} s")
-        print(f"\ninsert again at {scalar(args.db, 'select count(*) from runs'):,} runs, "
-              f"real per-run path, {late:,} runs")  # fmt: skip
+        print(
+            f"\ninsert again at {scalar(args.db, 'select count(*) from runs'):,} runs, "
+            f"real per-run path, {late:,} runs"
+        )
         rate = insert_real_path(store, rng, maker, late)
         print(f"  {rate:,.0f} runs/s  ({1000 / rate:.2f} ms per run)")
 
@@ -405,8 +439,10 @@ def main() -> None:
     with sqlite3.connect(args.db) as conn:
         conn.execute("pragma wal_checkpoint(truncate)")
     size = Path(args.db).stat().st_size
-    print(f"\ndb file: {size / 2**20:,.1f} MiB ({size / total:,.0f} bytes per run, after a "
-          "WAL checkpoint)")  # fmt: skip
+    print(
+        f"\ndb file: {size / 2**20:,.1f} MiB ({size / total:,.0f} bytes per run, after a "
+        "WAL checkpoint)"
+    )
     if tmp is not None:
         tmp.cleanup()
 

@@ -63,11 +63,10 @@ def run_processes(model_path: str, user: str, max_tokens: int) -> float:
     start = time.perf_counter()
     for temp in TEMPS:
         for seed in SEEDS:
-            subprocess.run(
-                [sys.executable, "-m", "mlx_lm", "generate", "--model", model_path, "--prompt",
-                 user, "--temp", str(temp), "--seed", str(seed), "--max-tokens", str(max_tokens)],
-                check=True, capture_output=True, env=env,
-            )  # fmt: skip
+            cmd = [sys.executable, "-m", "mlx_lm", "generate", "--model", model_path]
+            cmd += ["--prompt", user, "--temp", str(temp), "--seed", str(seed)]
+            cmd += ["--max-tokens", str(max_tokens)]
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
     return time.perf_counter() - start
 
 
@@ -81,18 +80,26 @@ def run_loop(model, tokenizer, user: str, max_tokens: int) -> float:
     for temp in TEMPS:
         for seed in SEEDS:
             mx.random.seed(seed)
-            for _ in stream_generate(model, tokenizer, prompt, max_tokens=max_tokens,
-                                     sampler=make_sampler(temp=temp)):  # fmt: skip
+            for _ in stream_generate(
+                model, tokenizer, prompt, max_tokens=max_tokens, sampler=make_sampler(temp=temp)
+            ):
                 pass
     return time.perf_counter() - start
 
 
-def run_yilab(service, model_path: str, user: str, max_tokens: int, engine: str,
-              outputs: dict | None = None) -> float:  # fmt: skip
+def run_yilab(
+    service, model_path: str, user: str, max_tokens: int, engine: str, outputs: dict | None = None
+) -> float:
     from yilab.sweep import SweepSpec
 
-    spec = SweepSpec(prompt=user, models=(model_path,), temperatures=TEMPS, seeds=SEEDS,
-                     max_tokens=(max_tokens,), engine=engine)  # fmt: skip
+    spec = SweepSpec(
+        prompt=user,
+        models=(model_path,),
+        temperatures=TEMPS,
+        seeds=SEEDS,
+        max_tokens=(max_tokens,),
+        engine=engine,
+    )
     start = time.perf_counter()
     _, runs = service.run_sweep(spec)
     elapsed = time.perf_counter() - start

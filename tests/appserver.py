@@ -15,9 +15,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -27,8 +33,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(*, db: Path, model: str, env: dict | None = None, timeout: float = 90,
-                args: tuple[str, ...] = ()):  # fmt: skip
+def running_app(
+    *,
+    db: Path,
+    model: str,
+    env: dict | None = None,
+    timeout: float = 90,
+    args: tuple[str, ...] = (),
+):
     """Yield the base URL of a live app; stop it afterwards."""
     with running_app_process(db=db, model=model, env=env, timeout=timeout, args=args) as app:
         yield app.url
@@ -41,14 +53,21 @@ class AppProcess:
 
 
 @contextmanager
-def running_app_process(*, db: Path, model: str, env: dict | None = None, timeout: float = 90,
-                        args: tuple[str, ...] = ()):  # fmt: skip
+def running_app_process(
+    *,
+    db: Path,
+    model: str,
+    env: dict | None = None,
+    timeout: float = 90,
+    args: tuple[str, ...] = (),
+):
     """Like :func:`running_app`, but yield the URL with the process itself."""
     port = free_port()
     cmd = [sys.executable, "app.py", "--port", str(port), "--db", str(db), "--model", model, *args]
     full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, proc, timeout)

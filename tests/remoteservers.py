@@ -57,8 +57,8 @@ def start_mlx_server(model_dir: Path, workdir: Path, timeout: float = 60) -> Mlx
     port, log = free_port(), workdir / f"mlx-server-{os.getpid()}-{time.monotonic_ns()}.log"
     (workdir / "hf-cache").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(workdir / "hf-cache")}
-    cmd = [sys.executable, "-m", "mlx_lm", "server", "--model", str(model_dir),
-           "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    cmd = [sys.executable, "-m", "mlx_lm", "server", "--model", str(model_dir)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout
@@ -123,8 +123,10 @@ class RecordingHandler(BaseHTTPRequestHandler):
         for text, reason in (("Hello", None), (" world", None), (None, "stop")):
             time.sleep(pause)
             delta = {"content": text} if text else {}
-            chunk = {"model": "recorder-model", "choices": [
-                {"index": 0, "delta": delta, "finish_reason": reason}]}  # fmt: skip
+            chunk = {
+                "model": "recorder-model",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+            }
             self.wfile.write(b": keep-alive\n\n")
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()

@@ -13,7 +13,7 @@ def batch(model_dir, *settings, **common):
             messages=CHAT,
             engine="batch",
             **{"max_tokens": 30, **common, **s},
-        )  # fmt: skip
+        )
         for s in settings
     ]
 
@@ -82,7 +82,7 @@ def test_a_one_token_prompt_runs_its_batch_cells_one_by_one(worker, tmp_path):
     requests = [
         GenerationRequest(
             model_path=str(model), prompt="a", engine="batch", seed=s, temperature=0.9, max_tokens=5
-        )  # fmt: skip
+        )
         for s in (1, 2)
     ]
     _, res = results(worker, requests)

@@ -38,8 +38,9 @@ def test_a_sweep_streams_four_cards_and_logs_four_runs(app_url, page):
 
 def test_stop_cancels_a_long_run(app_url, page):
     url, db = app_url
-    start_sweep(page, url, prompt="A very long answer please", temps="0.7", seeds="1",
-                max_tokens="1900")  # fmt: skip
+    start_sweep(
+        page, url, prompt="A very long answer please", temps="0.7", seeds="1", max_tokens="1900"
+    )
     page.wait_for_selector(".yl-badge-running", timeout=30_000)
     page.click("#yl-stop")
     page.wait_for_selector(".yl-badge-cancelled", timeout=30_000)
@@ -63,22 +64,29 @@ def test_compare_api_through_gradio_client(app_url):
 
     url, _ = app_url
     client = Client(url, verbose=False)
-    html = client.predict("", "chat", "", "Say hi", "0", "3, 4", "1.0", "8", "batch",
-                          api_name="/compare")  # fmt: skip
+    html = client.predict(
+        "", "chat", "", "Say hi", "0", "3, 4", "1.0", "8", "batch", api_name="/compare"
+    )
     assert html.count('class="yl-card') == 2 and "8 tokens" in html
     assert "Done: 2 length" in html and "engine: batch" in html
 
 
 def test_two_tabs_queue_and_never_see_each_others_outputs(app_url, browser):
     url, db = app_url
-    pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-             for _ in range(2)]  # fmt: skip
+    pages = [
+        browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in range(2)
+    ]
     # eight long cells keep the worker busy while the second tab starts its sweep
-    start_sweep(pages[0], url, prompt="first tab prompt", temps="0.7", seeds="1,3,5,7,9,11,13,15",
-                max_tokens="1500")  # fmt: skip
+    start_sweep(
+        pages[0],
+        url,
+        prompt="first tab prompt",
+        temps="0.7",
+        seeds="1,3,5,7,9,11,13,15",
+        max_tokens="1500",
+    )
     pages[0].wait_for_selector(".yl-badge-running", timeout=30_000)
-    start_sweep(pages[1], url, prompt="second tab prompt", temps="0.7", seeds="2",
-                max_tokens="8")  # fmt: skip
+    start_sweep(pages[1], url, prompt="second tab prompt", temps="0.7", seeds="2", max_tokens="8")
     pages[1].get_by_text("Queued: waiting for 1 sweep(s)").wait_for(timeout=30_000)
     shot(pages[1], "compare-queued")
     pages[0].click("#yl-stop")

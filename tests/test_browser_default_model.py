@@ -19,8 +19,14 @@ def smol_app(tmp_path_factory, shared_home):
 
 def test_two_by_two_sweep_fills_four_cards_and_logs_four_runs(smol_app, page):
     url, db = smol_app
-    start_sweep(page, url, prompt="What is the capital of France?", temps="0, 0.7",
-                seeds="1, 2", max_tokens="16")  # fmt: skip
+    start_sweep(
+        page,
+        url,
+        prompt="What is the capital of France?",
+        temps="0, 0.7",
+        seeds="1, 2",
+        max_tokens="16",
+    )
     page.wait_for_function(f"{FINISHED}.length === 4", timeout=240_000)
     outputs = page.locator("#yl-grid .yl-out").all_inner_texts()
     assert len(outputs) == 4 and all(text.strip() for text in outputs)
@@ -32,8 +38,14 @@ def test_two_by_two_sweep_fills_four_cards_and_logs_four_runs(smol_app, page):
 
 def test_stop_a_long_run_mid_way(smol_app, page):
     url, db = smol_app
-    start_sweep(page, url, prompt="Write a long story about a dragon.", temps="0.8", seeds="3",
-                max_tokens="400")  # fmt: skip
+    start_sweep(
+        page,
+        url,
+        prompt="Write a long story about a dragon.",
+        temps="0.8",
+        seeds="3",
+        max_tokens="400",
+    )
     page.wait_for_function(
         "document.querySelector('#yl-grid .yl-out')?.innerText.length > 20", timeout=120_000
     )

@@ -23,8 +23,13 @@ def logged_app(tmp_path_factory, tiny_model_dir):
     service = Service(db)
     try:
         for prompt in ("An older question", PROMPT):
-            spec = SweepSpec(prompt=prompt, models=(str(tiny_model_dir),), temperatures=(0.3, 0.9),
-                             seeds=(5, 6), max_tokens=(12,))  # fmt: skip
+            spec = SweepSpec(
+                prompt=prompt,
+                models=(str(tiny_model_dir),),
+                temperatures=(0.3, 0.9),
+                seeds=(5, 6),
+                max_tokens=(12,),
+            )
             sweep, runs = service.run_sweep(spec)
     finally:
         service.close()

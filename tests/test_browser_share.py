@@ -30,8 +30,14 @@ def source_app(tmp_path_factory, tiny_model_dir):
     db = tmp_path_factory.mktemp("share-source") / "mine.db"
     service = Service(db)
     try:
-        spec = SweepSpec(prompt=PROMPT, system="Be brief", models=(str(tiny_model_dir),),
-                         temperatures=(0.3, 0.9), seeds=(5, 6), max_tokens=(8,))  # fmt: skip
+        spec = SweepSpec(
+            prompt=PROMPT,
+            system="Be brief",
+            models=(str(tiny_model_dir),),
+            temperatures=(0.3, 0.9),
+            seeds=(5, 6),
+            max_tokens=(8,),
+        )
         sweep, _ = service.run_sweep(spec)
         hostile = add_experiment(service.store, ["Paris.", XSS + " and more"])
     finally:

@@ -11,8 +11,7 @@ import pytest
 
 from yilab.cli import main
 
-YI = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yi-6b-chat-2023"
-needs_yi = pytest.mark.skipif(not YI.is_dir(), reason=f"shared fixture {YI} is absent")
+YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 
 
 def cli(capsys, *args, json_out: bool = True):
@@ -31,7 +30,6 @@ def yi(tmp_path):
     return Path(shutil.copytree(YI, tmp_path / "yi"))
 
 
-@needs_yi
 def test_inspect_json_contract(capsys, yi):
     status, doc, _ = cli(capsys, "inspect", str(yi))
     assert status == 0
@@ -44,11 +42,11 @@ def test_inspect_json_contract(capsys, yi):
         {k: s[k] for k in ("token", "id")} for s in doc["stop_tokens"]
     ]
     assert all({"token", "id", "source"} <= set(s) for s in doc["stop_tokens"])
+    assert "eos_mismatch" in {p["code"] for p in doc["problems"]}
     assert all({"code", "severity", "file", "message"} <= set(p) for p in doc["problems"])
     assert doc["fix"]["extra_eos_ids"] == [7] and doc["fix"]["needed"] is True
 
 
-@needs_yi
 def test_inspect_text_names_the_verdict_conflicts_and_runtime_fixes(capsys, yi):
     status, out, _ = cli(capsys, "inspect", str(yi), json_out=False)
     assert status == 0
@@ -59,7 +57,6 @@ def test_inspect_text_names_the_verdict_conflicts_and_runtime_fixes(capsys, yi):
     assert "--extra-eos-id 7" in out and "PARAMETER stop" in out and "--extra-eos-token" in out
 
 
-@needs_yi
 def test_fix_dry_run_then_fix_then_undo_restores_the_bytes(capsys, yi):
     original = snapshot(yi)
     status, dry, _ = cli(capsys, "fix", str(yi), "--dry-run")
@@ -83,7 +80,6 @@ def test_fix_dry_run_then_fix_then_undo_restores_the_bytes(capsys, yi):
     assert snapshot(yi) == original
 
 
-@needs_yi
 def test_fix_and_undo_print_what_they_did(capsys, yi):
     status, out, _ = cli(capsys, "fix", str(yi), json_out=False)
     assert status == 0
@@ -112,7 +108,6 @@ def test_undo_without_backup_is_an_error(capsys, tiny_model_dir):
     assert status == 2 and "nothing to undo" in doc["error"]
 
 
-@needs_yi
 def test_tokens_on_a_config_only_folder_is_an_error_or_a_warning(capsys, yi):
     status, doc, _ = cli(capsys, "tokens", str(yi), "hello")
     assert status == 2 and "no usable tokenizer" in doc["error"]

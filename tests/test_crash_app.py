@@ -49,8 +49,18 @@ def test_kill_9_of_the_app_mid_sweep(tmp_path):
     db = tmp_path / "app.db"
     with running_app_process(db=db, model=str(model)) as app:
         client = Client(app.url, verbose=False)
-        client.submit(str(model), "chat", "Be long", "Go on and on", "0.8", "1, 2", "1.0",
-                            "1900", "single", api_name="/compare")  # fmt: skip
+        client.submit(
+            str(model),
+            "chat",
+            "Be long",
+            "Go on and on",
+            "0.8",
+            "1, 2",
+            "1.0",
+            "1900",
+            "single",
+            api_name="/compare",
+        )
         first = wait_for(lambda: running_output(db), 45, "partial output in the db")
         time.sleep(1.2)
         second = wait_for(lambda: running_output(db), 5, "the run to keep running")
@@ -94,20 +104,32 @@ def test_two_sessions_and_a_cli_sweep_share_one_db(tmp_path):
     sessions = {"first session": (101, 102), "second session": (201, 202)}
     with running_app_process(db=db, model=model) as app:
         cli = subprocess.Popen(
-            [sys.executable, "-m", "yilab", "compare", "cli prompt", "--model", model, "--temps",
-             "0.8", "--seeds", "301,302,303", "--max-tokens", "500", "--db", str(db), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "yilab", "compare", "cli prompt", "--model", model]
+            + ["--temps", "0.8", "--seeds", "301,302,303", "--max-tokens", "500"]
+            + ["--db", str(db), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         wait_for(lambda: running_output(db), 60, "the CLI sweep to be writing")
         stop = threading.Event()
         hog = threading.Thread(target=slow_writer, args=(db, stop))
         hog.start()
         jobs = {
             prompt: Client(app.url, verbose=False).submit(
-                model, "chat", "", prompt, "0.8", ", ".join(map(str, seeds)), "1.0", "150",
-                "single", api_name="/compare")
+                model,
+                "chat",
+                "",
+                prompt,
+                "0.8",
+                ", ".join(map(str, seeds)),
+                "1.0",
+                "150",
+                "single",
+                api_name="/compare",
+            )
             for prompt, seeds in sessions.items()
-        }  # fmt: skip
+        }
         try:
             htmls = {prompt: job.result(timeout=120) for prompt, job in jobs.items()}
         finally:

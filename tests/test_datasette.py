@@ -27,8 +27,12 @@ def pages(tmp_path_factory):
     add_experiment(store, ["Paris.", "Paris.", "Lyon.", "Paris.<|im_end|>\n<|im_start|>user"])
     add_experiment(store, ["Tokyo.", "Osaka."], system=None, prompt="A city in Japan?")
     store.close()
-    paths = ["/experiments/runs", "/experiments/runs.json?_shape=objects", "/experiments.json",
-             "/experiments/runs.json?_search=Paris&_shape=objects"]  # fmt: skip
+    paths = [
+        "/experiments/runs",
+        "/experiments/runs.json?_shape=objects",
+        "/experiments.json",
+        "/experiments/runs.json?_search=Paris&_shape=objects",
+    ]
     paths += [f"/experiments/{name}.json?_shape=objects" for name in QUERIES]
     # In a thread of its own: Playwright's sync API keeps an event loop running on the main
     # thread while the session's browser is open, and asyncio.run() refuses to nest.
@@ -42,8 +46,10 @@ async def _fetch(db: str, paths: list[str]) -> dict:
     responses = {path: await ds.client.get(path) for path in paths}
     for path, response in responses.items():
         assert response.status_code == 200, (path, response.text[:500])
-    return {path: r.text if not path.split("?")[0].endswith(".json") else r.json()
-            for path, r in responses.items()}  # fmt: skip
+    return {
+        path: r.text if not path.split("?")[0].endswith(".json") else r.json()
+        for path, r in responses.items()
+    }
 
 
 def test_runs_page_has_the_title_description_and_facets(pages):
@@ -66,7 +72,10 @@ def test_every_column_is_described_and_every_description_is_a_column():
 def test_fts_tables_are_hidden_and_search_works(pages):
     tables = {t["name"]: t["hidden"] for t in pages["/experiments.json"]["tables"]}
     assert not tables["runs"] and not tables["experiments"]
-    assert all(hidden for name, hidden in tables.items() if "_fts" in name or name.startswith("_"))
+    internal = {
+        name: hidden for name, hidden in tables.items() if "_fts" in name or name.startswith("_")
+    }
+    assert internal and all(internal.values()), internal  # the FTS tables exist, and are hidden
     found = pages["/experiments/runs.json?_search=Paris&_shape=objects"]["rows"]
     assert {r["output"] for r in found} >= {"Paris.", "Paris.<|im_end|>\n<|im_start|>user"}
 
@@ -83,5 +92,6 @@ def test_saved_queries_run_and_answer(pages):
     assert rows("identical_outputs")[0]["cells"] == 2
     assert rows("starred_runs") == []
     assert {(r["temperature"], r["stop"]) for r in rows("finish_reasons_by_temperature")} == {
-        (0.0, 4), (0.7, 1)
-    }  # fmt: skip
+        (0.0, 4),
+        (0.7, 1),
+    }

@@ -19,8 +19,8 @@ def cli_json(capsys, *args):
 
 def test_default_model_answers_paris_and_stops(capsys, default_model_home, tmp_path):
     db = str(tmp_path / "e2e.db")
-    doc = cli_json(capsys, "compare", "What is the capital of France?", "--temps", "0",
-                   "--seeds", "1", "--max-tokens", "24", "--db", db)  # fmt: skip
+    options = ["--temps", "0", "--seeds", "1", "--max-tokens", "24", "--db", db]
+    doc = cli_json(capsys, "compare", "What is the capital of France?", *options)
     (run,) = doc["runs"]
     assert "Paris" in run["output"]
     assert run["finish_reason"] == "stop" and run["status"] == "done"
@@ -34,8 +34,8 @@ def test_default_model_answers_paris_and_stops(capsys, default_model_home, tmp_p
 
 def test_a_sampled_run_replays_identically(capsys, default_model_home, tmp_path):
     db = str(tmp_path / "replay.db")
-    doc = cli_json(capsys, "compare", "Name a colour.", "--temps", "0.9", "--seeds", "31337",
-                   "--max-tokens", "12", "--db", db)  # fmt: skip
+    options = ["--temps", "0.9", "--seeds", "31337", "--max-tokens", "12", "--db", db]
+    doc = cli_json(capsys, "compare", "Name a colour.", *options)
     replay = cli_json(capsys, "replay", doc["runs"][0]["id"], "--db", db)
     assert replay["identical"] is True
     assert replay["replay"]["output"] == doc["runs"][0]["output"]

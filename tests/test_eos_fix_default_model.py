@@ -50,8 +50,13 @@ def edit_json(path: Path, **values) -> None:
 
 def generate(service: Service, path: Path, extra_eos_ids=(), max_tokens: int = 40) -> dict:
     """One greedy run through the service; its logged row."""
-    spec = SweepSpec(prompt=PROMPT, models=(str(path),), temperatures=(0.0,),
-                     max_tokens=(max_tokens,), extra_eos_ids=tuple(extra_eos_ids))  # fmt: skip
+    spec = SweepSpec(
+        prompt=PROMPT,
+        models=(str(path),),
+        temperatures=(0.0,),
+        max_tokens=(max_tokens,),
+        extra_eos_ids=tuple(extra_eos_ids),
+    )
     _, (run,) = service.run_sweep(spec)
     return run
 

@@ -26,8 +26,7 @@ from yilab.fix import (
 from yilab.fix_plan import FileChange, FixPlan
 from yilab.inspector import inspect_model
 
-YI = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yi-6b-chat-2023"
-needs_yi = pytest.mark.skipif(not YI.is_dir(), reason=f"shared fixture {YI} is absent")
+YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 
 
 def copy_model(src: Path, dst: Path, crlf: bool = False) -> Path:
@@ -46,8 +45,6 @@ def snapshot(model: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def yi(tmp_path):
-    if not YI.is_dir():
-        pytest.skip(f"shared fixture {YI} is absent")
     return copy_model(YI, tmp_path / "yi")
 
 
@@ -89,8 +86,6 @@ def test_backup_keeps_the_pristine_original(yi):
 
 
 def test_crlf_bom_and_mode_are_kept(tmp_path):
-    if not YI.is_dir():
-        pytest.skip(f"shared fixture {YI} is absent")
     model = copy_model(YI, tmp_path / "crlf", crlf=True)
     path = model / "tokenizer_config.json"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())

@@ -72,8 +72,9 @@ def test_seed_reproduces_in_another_process(worker, tiny_model_dir):
         "res = [e.result for e in w.submit([r]) if isinstance(e, Finished)][0]\n"
         "print(json.dumps(res.text))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == here[0].text
 
 

@@ -14,8 +14,7 @@ from yilab.errors import YilabError
 from yilab.inspector import VERDICTS, InspectorError, inspect_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
-YI = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yi-6b-chat-2023"
-needs_yi = pytest.mark.skipif(not YI.is_dir(), reason=f"shared fixture {YI} is absent")
+YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
@@ -50,10 +49,9 @@ def chatml_model(path: Path, eos="<|endoftext|>", generation=None, **extra) -> P
     return write_model(path, **files)
 
 
-# ---- the shared Yi fixture and the well-known models --------------------------------
+# ---- the Yi fixture and the well-known models ---------------------------------------
 
 
-@needs_yi
 def test_yi_fixture_is_eos_mismatch():
     report = inspect_model(YI)
     assert report.verdict == "eos_mismatch"
@@ -67,7 +65,6 @@ def test_yi_fixture_is_eos_mismatch():
     assert "eos_mismatch" in {p.code for p in report.problems}
 
 
-@needs_yi
 def test_report_json_contract():
     doc = json.loads(json.dumps(inspect_model(YI).to_dict()))
     assert {"verdict", "chat_template", "bos", "eos", "stop_tokens", "problems", "fix"} <= set(doc)

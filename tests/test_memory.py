@@ -19,16 +19,27 @@ def test_free_memory_is_known_here():
 def test_a_sweep_that_cannot_fit_is_refused_and_one_that_fits_runs(tiny_model_dir, monkeypatch):
     worker = GenerationWorker()
     try:
-        batch = [GenerationRequest(model_path=str(tiny_model_dir), prompt="Hi there", seed=s,
-                                   max_tokens=1000, engine="batch") for s in range(8)]  # fmt: skip
+        batch = [
+            GenerationRequest(
+                model_path=str(tiny_model_dir),
+                prompt="Hi there",
+                seed=s,
+                max_tokens=1000,
+                engine="batch",
+            )
+            for s in range(8)
+        ]
         per_token = memory.kv_bytes_per_token(tiny_model_dir)
         # room for one cell at a time, not for eight together
         monkeypatch.setattr(memory, "free_bytes", lambda: int(per_token * 3000 / memory.HEADROOM))
         results = [e.result for e in worker.submit(batch) if isinstance(e, Finished)]
         assert {r.finish_reason for r in results} == {"error"}
         assert "needs about" in results[0].error and "fewer cells" in results[0].error
-        single = [GenerationRequest(model_path=str(tiny_model_dir), prompt="Hi there", seed=1,
-                                    max_tokens=20)]  # fmt: skip
+        single = [
+            GenerationRequest(
+                model_path=str(tiny_model_dir), prompt="Hi there", seed=1, max_tokens=20
+            )
+        ]
         (result,) = [e.result for e in worker.submit(single) if isinstance(e, Finished)]
         assert result.finish_reason == "length"
     finally:

@@ -26,12 +26,18 @@ def write_ollama_model(root: Path, blob_bytes: bytes, *, ns="library", name="yi"
     manifest = root / "manifests" / "registry.ollama.ai" / ns / name / tag
     manifest.parent.mkdir(parents=True, exist_ok=True)
     layers = [
-        {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}",
-         "size": len(blob_bytes)},
+        {
+            "mediaType": "application/vnd.ollama.image.model",
+            "digest": f"sha256:{digest}",
+            "size": len(blob_bytes),
+        },
         {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:00", "size": 1},
-    ]  # fmt: skip
-    config_layer = {"mediaType": "application/vnd.docker.container.image.v1+json",
-                    "digest": f"sha256:{config_digest}", "size": len(config)}  # fmt: skip
+    ]
+    config_layer = {
+        "mediaType": "application/vnd.docker.container.image.v1+json",
+        "digest": f"sha256:{config_digest}",
+        "size": len(config),
+    }
     manifest.write_text(json.dumps({"schemaVersion": 2, "config": config_layer, "layers": layers}))
     return digest
 

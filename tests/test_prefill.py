@@ -16,8 +16,10 @@ def reference_text(model_dir, prompt: str, temperature: float, seed: int, max_to
     model, tokenizer = load(str(model_dir))
     tokens = encode_prompt(tokenizer, prompt)
     sampler = make_seeded_sampler(temperature=temperature, seed=seed)
-    return "".join(r.text for r in stream_generate(model, tokenizer, tokens, max_tokens=max_tokens,
-                                                   sampler=sampler))  # fmt: skip
+    return "".join(
+        r.text
+        for r in stream_generate(model, tokenizer, tokens, max_tokens=max_tokens, sampler=sampler)
+    )
 
 
 @pytest.mark.parametrize("temperature, seed", [(0.0, 1), (0.8, 2), (1.2, 3)])
@@ -25,7 +27,7 @@ def test_cells_sharing_a_prefix_match_plain_mlx_lm(worker, tiny_model_dir, tempe
     requests = [
         GenerationRequest(
             model_path=str(tiny_model_dir), prompt=LONG, temperature=t, seed=s, max_tokens=40
-        )  # fmt: skip
+        )
         for t, s in [(0.5, 9), (temperature, seed), (0.9, 4)]
     ]
     results = {e.cell: e.result for e in worker.submit(requests) if isinstance(e, Finished)}

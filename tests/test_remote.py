@@ -59,6 +59,7 @@ def test_a_remote_sweep_streams_and_logs_every_run(service, mlx_server, tiny_mod
         kinds = [type(e) for e in events if getattr(e, "cell", None) == cell]
         assert kinds[0] is Started and kinds[-1] is Finished and Token in kinds
     runs = service.store.get_experiment(sweep.experiment_id)["runs"]
+    assert len(runs) == 4
     for run in runs:
         assert run["status"] == "done" and run["finish_reason"] == "length", run["error"]
         assert run["generation_tokens"] == 12 and run["prompt_tokens"] > 0 and run["output"]
@@ -71,8 +72,9 @@ def test_a_remote_sweep_streams_and_logs_every_run(service, mlx_server, tiny_mod
         assert json.loads(run["messages_json"])[0] == {"role": "system", "content": "Be brief"}
     assert runs[0]["output"] == runs[1]["output"]  # T=0: greedy, the seed has no effect
     # the server applies the same template to the same weights: greedy output matches ours
-    _, local = service.run_sweep(sweep_spec(str(tiny_model_dir), system="Be brief",
-                                            temperatures=(0,)))  # fmt: skip
+    _, local = service.run_sweep(
+        sweep_spec(str(tiny_model_dir), system="Be brief", temperatures=(0,))
+    )
     assert local[0]["output"] == runs[0]["output"]
 
 
@@ -93,8 +95,7 @@ def test_raw_mode_goes_to_completions(service, mlx_server):
 
 
 def test_cancel_closes_the_stream_mid_run(service, mlx_server):
-    spec = sweep_spec(mlx_server.spec(), temperatures=(0.8,), seeds=(1, 2, 3),
-                      max_tokens=(1500,))  # fmt: skip
+    spec = sweep_spec(mlx_server.spec(), temperatures=(0.8,), seeds=(1, 2, 3), max_tokens=(1500,))
     sweep = service.start_sweep(spec)
     for event in sweep.events():
         if isinstance(event, Token) and event.generation_tokens >= 5:
@@ -112,8 +113,7 @@ def test_cancel_closes_the_stream_mid_run(service, mlx_server):
 def test_a_killed_server_gives_clean_errors_quickly(service, tiny_model_dir, tmp_path):
     server = start_mlx_server(tiny_model_dir, tmp_path)
     try:
-        spec = sweep_spec(server.spec(), temperatures=(0.8,), seeds=(1, 2, 3),
-                          max_tokens=(2000,))  # fmt: skip
+        spec = sweep_spec(server.spec(), temperatures=(0.8,), seeds=(1, 2, 3), max_tokens=(2000,))
         sweep = service.start_sweep(spec)
         for event in sweep.events():
             if isinstance(event, Token) and server.proc.poll() is None:
@@ -151,8 +151,9 @@ def test_a_silent_server_times_out(service):
     listener = silent_listener()
     try:
         port = listener.getsockname()[1]
-        write_remotes({"mute": {"url": f"http://127.0.0.1:{port}/v1", "model": "m",
-                                "read_timeout_s": 1}})  # fmt: skip
+        write_remotes(
+            {"mute": {"url": f"http://127.0.0.1:{port}/v1", "model": "m", "read_timeout_s": 1}}
+        )
         started = time.monotonic()
         _, runs = service.run_sweep(sweep_spec("mute"))
     finally:
@@ -163,10 +164,16 @@ def test_a_silent_server_times_out(service):
 
 def test_the_api_key_is_a_bearer_header_and_never_stored(service, recorder, monkeypatch):
     monkeypatch.setenv("YILAB_TEST_REMOTE_KEY", KEY)
-    write_remotes({"rec": {"url": recorder.url, "model": "echo",
-                           "api_key_env": "YILAB_TEST_REMOTE_KEY"},
-                   "careless": {"url": recorder.url, "model": "deny",
-                                "api_key_env": "YILAB_TEST_REMOTE_KEY"}})  # fmt: skip
+    write_remotes(
+        {
+            "rec": {"url": recorder.url, "model": "echo", "api_key_env": "YILAB_TEST_REMOTE_KEY"},
+            "careless": {
+                "url": recorder.url,
+                "model": "deny",
+                "api_key_env": "YILAB_TEST_REMOTE_KEY",
+            },
+        }
+    )
     spec = SweepSpec(prompt="Hi", models=("rec",), seeds=(5,), max_tokens=(9,), top_k=20)
     _, runs = service.run_sweep(spec)
     seen = recorder.recorded.requests[0]
@@ -237,8 +244,10 @@ def test_a_malformed_remotes_file_is_a_clear_error(content, message):
 def test_spec_syntax():
     remote = parse_remote_spec("openai+https://gpu.example:8443/v1/#Qwen/Qwen3-8B")
     assert (remote.url, remote.model, remote.name) == (
-        "https://gpu.example:8443/v1", "Qwen/Qwen3-8B", "openai+https://gpu.example:8443/v1/#Qwen/Qwen3-8B"
-    )  # fmt: skip
+        "https://gpu.example:8443/v1",
+        "Qwen/Qwen3-8B",
+        "openai+https://gpu.example:8443/v1/#Qwen/Qwen3-8B",
+    )
     with pytest.raises(BadInputError, match="names no model"):
         parse_remote_spec("openai+http://h:8080/v1")
     assert find_remote("smollm2-135m-instruct") is None  # no remotes.json: a local name
@@ -265,12 +274,13 @@ def test_the_compare_handler_streams_a_remote_grid(service, mlx_server):
     state = {}
     frames = list(stream_grid(sweep, state))
     assert "Done: 2 length" in frames[-1] and "engine: remote" in frames[-1]
-    assert all(cell.run_id for cell in state["view"].cells)
+    cells = state["view"].cells
+    assert len(cells) == 2 and all(cell.run_id for cell in cells)
 
 
 def test_cli_compare_against_the_server(mlx_server, tmp_path):
-    cmd = [sys.executable, "-m", "yilab", "compare", "Hi", "--model", mlx_server.spec(),
-           "--seeds", "1,2", "--max-tokens", "8", "--json", "--db", str(tmp_path / "cli.db")]  # fmt: skip
+    cmd = [sys.executable, "-m", "yilab", "compare", "Hi", "--model", mlx_server.spec()]
+    cmd += ["--seeds", "1,2", "--max-tokens", "8", "--json", "--db", str(tmp_path / "cli.db")]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)

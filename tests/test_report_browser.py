@@ -30,10 +30,19 @@ def report(tmp_path_factory):
     """A report of two experiments; the second has markup as an output."""
     folder = tmp_path_factory.mktemp("report")
     store = Store(folder / "runs.db")
-    add_experiment(store, STORIES, prompt="What is the capital of France? Answer in a sentence.",
-                   system="You are a concise geography tutor.", seeds=(1, 2, 3))  # fmt: skip
-    add_experiment(store, ["Tokyo.", XSS, "Kyoto </script> Osaka", "Osaka."], system=None,
-                   prompt="Name a city in Japan.")  # fmt: skip
+    add_experiment(
+        store,
+        STORIES,
+        prompt="What is the capital of France? Answer in a sentence.",
+        system="You are a concise geography tutor.",
+        seeds=(1, 2, 3),
+    )
+    add_experiment(
+        store,
+        ["Tokyo.", XSS, "Kyoto </script> Osaka", "Osaka."],
+        system=None,
+        prompt="Name a city in Japan.",
+    )
     return export_experiments(store, None, "html", folder / "report.html")
 
 

@@ -52,28 +52,47 @@ def _rewrite_json(name: str, change) -> callable:
 
 
 BROKEN_MODELS = {
-    "garbage safetensors": (lambda d: (d / "model.safetensors").write_bytes(b"\x00junk" * 99),
-                            "Invalid json header length"),
-    "truncated safetensors": (lambda d: (d / "model.safetensors").write_bytes(
-        (d / "model.safetensors").read_bytes()[:5000]), "exceeding the size of the file"),
+    "garbage safetensors": (
+        lambda d: (d / "model.safetensors").write_bytes(b"\x00junk" * 99),
+        "Invalid json header length",
+    ),
+    "truncated safetensors": (
+        lambda d: (d / "model.safetensors").write_bytes(
+            (d / "model.safetensors").read_bytes()[:5000]
+        ),
+        "exceeding the size of the file",
+    ),
     "empty safetensors": (lambda d: (d / "model.safetensors").write_bytes(b""), "Unable to read"),
     "no weights": (lambda d: (d / "model.safetensors").unlink(), "No safetensors found"),
-    "no tokenizer files": (lambda d: [(d / f).unlink() for f in ("tokenizer.json",
-                                                                 "tokenizer_config.json")],
-                           "it has no tokenizer file (tokenizer.json"),
-    "no tokenizer_config.json": (lambda d: (d / "tokenizer_config.json").unlink(),
-                                 "no chat template: use raw mode"),
-    "truncated config.json": (lambda d: (d / "config.json").write_text(
-        (d / "config.json").read_text()[:40]), "Unterminated string"),
-    "config.json is a list": (lambda d: (d / "config.json").write_text("[[1, 2], [3]]"),
-                              "Could not load the model"),
-    "eos id as lists of lists": (_rewrite_json("config.json", lambda c: {**c, "eos_token_id": [[2]]}),
-                                 "eos_token_id"),
-    "sizes as strings": (_rewrite_json("config.json", lambda c: {**c, "hidden_size": "64"}),
-                         "Could not load the model"),
-    "eos token as a number": (_rewrite_json("tokenizer_config.json",
-                                            lambda c: {**c, "eos_token": 2}), "eos_token"),
-}  # fmt: skip
+    "no tokenizer files": (
+        lambda d: [(d / f).unlink() for f in ("tokenizer.json", "tokenizer_config.json")],
+        "it has no tokenizer file (tokenizer.json",
+    ),
+    "no tokenizer_config.json": (
+        lambda d: (d / "tokenizer_config.json").unlink(),
+        "no chat template: use raw mode",
+    ),
+    "truncated config.json": (
+        lambda d: (d / "config.json").write_text((d / "config.json").read_text()[:40]),
+        "Unterminated string",
+    ),
+    "config.json is a list": (
+        lambda d: (d / "config.json").write_text("[[1, 2], [3]]"),
+        "Could not load the model",
+    ),
+    "eos id as lists of lists": (
+        _rewrite_json("config.json", lambda c: {**c, "eos_token_id": [[2]]}),
+        "eos_token_id",
+    ),
+    "sizes as strings": (
+        _rewrite_json("config.json", lambda c: {**c, "hidden_size": "64"}),
+        "Could not load the model",
+    ),
+    "eos token as a number": (
+        _rewrite_json("tokenizer_config.json", lambda c: {**c, "eos_token": 2}),
+        "eos_token",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(BROKEN_MODELS))
@@ -136,14 +155,25 @@ def app(tmp_path_factory, tiny_model_dir):
 
 def compare(app, model, *, prompt="Hi", temps="0.5", seeds="1", max_tokens="4", system=""):
     client, _ = app
-    return client.predict(str(model), "chat", system, prompt, temps, seeds, "1.0", max_tokens,
-                          "single", api_name="/compare")  # fmt: skip
+    return client.predict(
+        str(model),
+        "chat",
+        system,
+        prompt,
+        temps,
+        seeds,
+        "1.0",
+        max_tokens,
+        "single",
+        api_name="/compare",
+    )
 
 
 def counts(db) -> tuple[int, int]:
     with sqlite3.connect(db) as conn:
-        return tuple(conn.execute(f"select count(*) from {t}").fetchone()[0]
-                     for t in ("experiments", "runs"))  # fmt: skip
+        return tuple(
+            conn.execute(f"select count(*) from {t}").fetchone()[0] for t in ("experiments", "runs")
+        )
 
 
 REFUSED = {
@@ -155,13 +185,17 @@ REFUSED = {
     "seeds words": ({"seeds": "x"}, "seeds: 'x' is not a whole number."),
     "max_tokens 0": ({"max_tokens": "0"}, "max_tokens must be between 1 and 32,768, not 0."),
     "max_tokens huge": ({"max_tokens": "999999999"}, "max_tokens must be between 1 and 32,768"),
-    "10,000 cells": ({"temps": ",".join(str(i / 10) for i in range(100)),
-                      "seeds": ",".join(map(str, range(100)))},
-                     "That sweep has 10000 cells; the limit is 64."),
+    "10,000 cells": (
+        {
+            "temps": ",".join(str(i / 10) for i in range(100)),
+            "seeds": ",".join(map(str, range(100))),
+        },
+        "That sweep has 10000 cells; the limit is 64.",
+    ),
     "empty prompt": ({"prompt": " \n\t"}, "The prompt is empty"),
     "1 MiB prompt": ({"prompt": "x" * 2**20}, "The prompt has 1,048,576 characters; the limit"),
     "1 MiB system": ({"system": "s" * 2**20}, "The system prompt has 1,048,576 characters"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
@@ -214,8 +248,8 @@ def test_undecodable_bytes_in_the_cli_are_refused_with_nothing_written(
 ):
     db = tmp_path / "utf8.db"
     args = [b"caf\xe9"] if where == "prompt" else ["Hi", "--system", b"\xff\xfe sys"]
-    cmd = [sys.executable, "-m", "yilab", "compare", *args, "--model", str(tiny_model_dir),
-           "--db", str(db), "--json"]  # fmt: skip
+    cmd = [sys.executable, "-m", "yilab", "compare", *args]
+    cmd += ["--model", str(tiny_model_dir), "--db", str(db), "--json"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=120)
     assert done.returncode == 2, done.stderr
     label = "prompt" if where == "prompt" else "system prompt"

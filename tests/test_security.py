@@ -63,10 +63,11 @@ def test_parse_auth():
 
 def test_non_local_host_warns_and_auth_is_required(tmp_path, tiny_model_dir):
     port = free_port()
-    cmd = [sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(port), "--db",
-           str(tmp_path / "a.db"), "--model", str(tiny_model_dir), "--auth", "ada:s3cret"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)  # fmt: skip
+    cmd = [sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(port)]
+    cmd += ["--db", str(tmp_path / "a.db"), "--model", str(tiny_model_dir), "--auth", "ada:s3cret"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         lines = []
         for line in proc.stdout:
@@ -80,8 +81,9 @@ def test_non_local_host_warns_and_auth_is_required(tmp_path, tiny_model_dir):
         with pytest.raises(Exception):  # noqa: B017 - any refusal will do; it must not connect
             Client(url, verbose=False)
         client = Client(url, auth=("ada", "s3cret"), verbose=False)
-        html = client.predict("", "chat", "", "Hi", "0", "1", "1.0", "3", "single",
-                              api_name="/compare")  # fmt: skip
+        html = client.predict(
+            "", "chat", "", "Hi", "0", "1", "1.0", "3", "single", api_name="/compare"
+        )
         assert "3 tokens" in html
     finally:
         proc.terminate()

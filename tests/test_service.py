@@ -110,8 +110,8 @@ def test_raw_mode_sends_the_prompt_as_is(service, tiny_model_dir):
 def test_kill_9_mid_sweep_leaves_interrupted_runs_with_partial_output(tmp_path):
     model = build_tiny_model(tmp_path / "deep", num_layers=12)
     db = tmp_path / "crash.db"
-    cmd = [sys.executable, "-m", "yilab", "compare", "Go on", "--model", str(model),
-           "--seeds", "1,2", "--max-tokens", "1900", "--db", str(db)]  # fmt: skip
+    cmd = [sys.executable, "-m", "yilab", "compare", "Go on", "--model", str(model)]
+    cmd += ["--seeds", "1,2", "--max-tokens", "1900", "--db", str(db)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for_partial_output(db, proc)
@@ -161,11 +161,20 @@ def test_two_services_on_one_db_do_not_lock(tmp_path, tiny_model_dir):
 
 def test_pid_of_this_process_is_never_marked(service, tiny_model_dir):
     sweep = service.start_sweep(spec(tiny_model_dir, max_tokens=(1500,)))
+    store = Store(service.db_path)
+    statuses, marked = [], []  # at each token: our run's status, what mark_interrupted() did
     for event in sweep.events():
         if isinstance(event, Token):
-            assert Store(service.db_path).mark_interrupted() == 0
+            (run,) = store.get_experiment(sweep.experiment_id)["runs"]
+            statuses.append(run["status"])
+            marked.append(store.mark_interrupted())
             sweep.cancel()
+    store.close()
     assert sweep.wait(30)
+    assert statuses, "no token arrived, so mark_interrupted() never ran beside a live run"
+    assert statuses[0] == "running" and set(marked) == {0}
+    (run,) = service.store.get_experiment(sweep.experiment_id)["runs"]
+    assert run["status"] == "cancelled"
 
 
 def test_rerun_starts_the_same_sweep_as_a_new_experiment(service, tiny_model_dir):

@@ -35,9 +35,16 @@ def swept_db(tmp_path_factory, tiny_model_dir) -> Path:
     """A run log filled by a real sweep on the tiny model."""
     path = tmp_path_factory.mktemp("swept") / "swept.db"
     service = Service(path)
-    service.run_sweep(SweepSpec(prompt="Tell me a story", system="Be brief",
-                                models=(str(tiny_model_dir),), temperatures=(0, 0.7),
-                                seeds=(1, 2), max_tokens=(12,)))  # fmt: skip
+    service.run_sweep(
+        SweepSpec(
+            prompt="Tell me a story",
+            system="Be brief",
+            models=(str(tiny_model_dir),),
+            temperatures=(0, 0.7),
+            seeds=(1, 2),
+            max_tokens=(12,),
+        )
+    )
     service.close()
     return path
 
@@ -46,8 +53,10 @@ def rows(store: Store) -> dict[str, list[dict]]:
     """Every row of both tables, by id (rowids differ between dbs and are left out)."""
     with sqlite3.connect(store.path) as conn:
         conn.row_factory = sqlite3.Row
-        return {t: [dict(r) for r in conn.execute(f"select * from {t} order by id")]
-                for t in ("experiments", "runs")}  # fmt: skip
+        return {
+            t: [dict(r) for r in conn.execute(f"select * from {t} order by id")]
+            for t in ("experiments", "runs")
+        }
 
 
 def export_bundle(store: Store, tmp_path: Path, **kw) -> Path:
@@ -103,8 +112,10 @@ def test_a_merge_that_fails_halfway_leaves_the_db_unchanged(store, tmp_path):
     target = Store(tmp_path / "theirs.db")
     last_run = json.loads(bundle.read_text())["runs"][-1]["id"]
     with sqlite3.connect(target.path) as conn:  # experiments go in first, then this run fails
-        conn.execute(f"create trigger boom before insert on runs when new.id = '{last_run}' "
-                     "begin select raise(abort, 'disk on fire'); end")  # fmt: skip
+        conn.execute(
+            f"create trigger boom before insert on runs when new.id = '{last_run}' "
+            "begin select raise(abort, 'disk on fire'); end"
+        )
     with pytest.raises(StoreError, match="disk on fire"):
         import_bundle(target, bundle)
     assert rows(target) == {"experiments": [], "runs": []}
@@ -154,7 +165,7 @@ HOSTILE = {
     "dangling experiment": (
         _set("runs", "experiment_id", "00000000-0000-4000-8000-000000000000"),
         "no experiment with that id",
-    ),  # fmt: skip
+    ),
     "duplicate run": (lambda d: d["runs"].append(dict(d["runs"][0])), "appears twice"),
     "starred 7": (_set("runs", "starred", 7), "0 or 1"),
     "bad mode": (_set("experiments", "mode", "shell"), "not one of"),
@@ -293,6 +304,7 @@ def test_bundle_carries_model_metadata_and_versions(swept_db, tiny_model_dir, tm
     assert model["special_tokens"]["eos"]["token"] == "<|im_end|>"
     assert model["special_tokens"]["turn_end"] == "<|im_end|>"
     assert set(doc["exported_by"]) == {"yilab", "python", "sqlite"}
+    assert len(doc["runs"]) == 4
     assert all("mlx-lm" in json.loads(r["versions_json"]) for r in doc["runs"])
 
 
@@ -304,12 +316,17 @@ def cli(capsys, *args) -> tuple[int, dict]:
 
 def test_cli_export_and_import_json_contracts(store, capsys, tmp_path):
     out = tmp_path / "b.yilab.json"
-    status, doc = cli(capsys, "export", "--all", "--format", "bundle", "--out", str(out),
-                      "--db", store.path, "--truncate", "100")  # fmt: skip
+    options = ["--out", str(out), "--db", store.path, "--truncate", "100"]
+    status, doc = cli(capsys, "export", "--all", "--format", "bundle", *options)
     assert status == 0
-    assert doc == {"path": str(out), "format": "bundle", "experiments": 2, "runs": 6,
-                   "bytes": out.stat().st_size,
-                   "redaction": {"system_prompts": False, "truncate_outputs": 100}}  # fmt: skip
+    assert doc == {
+        "path": str(out),
+        "format": "bundle",
+        "experiments": 2,
+        "runs": 6,
+        "bytes": out.stat().st_size,
+        "redaction": {"system_prompts": False, "truncate_outputs": 100},
+    }
     other = str(tmp_path / "other.db")
     status, doc = cli(capsys, "import", str(out), "--db", other)
     assert status == 0
@@ -321,8 +338,8 @@ def test_cli_export_and_import_json_contracts(store, capsys, tmp_path):
 
 
 def test_cli_errors_are_one_json_document(store, capsys, tmp_path):
-    status, doc = cli(capsys, "export", "--experiment", "ffffffff", "--format", "csv",
-                      "--out", str(tmp_path / "x.csv"), "--db", store.path)  # fmt: skip
+    options = ["--out", str(tmp_path / "x.csv"), "--db", store.path]
+    status, doc = cli(capsys, "export", "--experiment", "ffffffff", "--format", "csv", *options)
     assert status == 2 and "No experiment" in doc["error"]
     (tmp_path / "bad.json").write_text('{"format": "yilab-bundle", "version": 9}')
     status, doc = cli(capsys, "import", str(tmp_path / "bad.json"), "--db", store.path)
@@ -330,8 +347,8 @@ def test_cli_errors_are_one_json_document(store, capsys, tmp_path):
 
 
 def test_cli_export_prints_a_summary_without_json(store, capsys, tmp_path):
-    assert main(["export", "--all", "--format", "html", "--out", str(tmp_path / "r.html"),
-                 "--db", store.path]) == 0  # fmt: skip
+    options = ["--out", str(tmp_path / "r.html"), "--db", store.path]
+    assert main(["export", "--all", "--format", "html", *options]) == 0
     assert "wrote 2 experiment(s), 6 run(s)" in capsys.readouterr().out
 
 
@@ -346,8 +363,10 @@ def test_every_setting_in_the_report_is_escaped(tmp_path):
     evil = "<script>alert(1)</script>"
     exp = add_experiment(store, [XSS], system=evil, prompt=f"{XSS} {evil}")
     with sqlite3.connect(store.path) as conn:
-        conn.execute("update experiments set note = ?, sweep_json = ? where id = ?",
-                     (evil, json.dumps({"seeds": [evil], "top_k": XSS}), exp))  # fmt: skip
+        conn.execute(
+            "update experiments set note = ?, sweep_json = ? where id = ?",
+            (evil, json.dumps({"seeds": [evil], "top_k": XSS}), exp),
+        )
         conn.execute("update runs set model = ?, finish_reason = ?", (XSS, 'x" onclick="y'))
     html = export_experiments(store, None, "html", tmp_path / "r.html").read_text()
     assert html.count("<script") == 2  # the JSON data block and the report's own script

@@ -19,16 +19,52 @@ from yilab.store import Store, StoreError, fts_query
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN_COLUMNS = [
-    "id", "experiment_id", "created_at", "finished_at", "model", "model_path",
-    "model_fingerprint", "messages_json", "rendered_prompt", "temperature", "seed", "top_p",
-    "top_k", "min_p", "repetition_penalty", "max_tokens", "output", "finish_reason", "status",
-    "error", "prompt_tokens", "generation_tokens", "ttft_s", "prompt_tps", "generation_tps",
-    "peak_memory_gb", "stop_token_ids_json", "versions_json", "cell_index", "engine_mode",
-    "owner_host", "owner_pid", "owner_started", "starred", "note",
-]  # fmt: skip
+    "id",
+    "experiment_id",
+    "created_at",
+    "finished_at",
+    "model",
+    "model_path",
+    "model_fingerprint",
+    "messages_json",
+    "rendered_prompt",
+    "temperature",
+    "seed",
+    "top_p",
+    "top_k",
+    "min_p",
+    "repetition_penalty",
+    "max_tokens",
+    "output",
+    "finish_reason",
+    "status",
+    "error",
+    "prompt_tokens",
+    "generation_tokens",
+    "ttft_s",
+    "prompt_tps",
+    "generation_tps",
+    "peak_memory_gb",
+    "stop_token_ids_json",
+    "versions_json",
+    "cell_index",
+    "engine_mode",
+    "owner_host",
+    "owner_pid",
+    "owner_started",
+    "starred",
+    "note",
+]
 EXPERIMENT_COLUMNS = [
-    "id", "created_at", "model", "prompt", "sweep_json", "note", "system_prompt", "mode",
-]  # fmt: skip
+    "id",
+    "created_at",
+    "model",
+    "prompt",
+    "sweep_json",
+    "note",
+    "system_prompt",
+    "mode",
+]
 SETTINGS = {
     "model": "tiny",
     "temperature": 0.7,
@@ -156,9 +192,25 @@ def test_search_finds_outputs_and_prompts(store):
 
 @pytest.mark.parametrize(
     "query",
-    ['"', '""', "AND OR", "NOT", "*", "-", "-paris", "paris*", "(", "a:b", "^x", "NEAR(a b)",
-     "日本語", "🙂", "' OR 1=1 --", "   "],
-)  # fmt: skip
+    [
+        '"',
+        '""',
+        "AND OR",
+        "NOT",
+        "*",
+        "-",
+        "-paris",
+        "paris*",
+        "(",
+        "a:b",
+        "^x",
+        "NEAR(a b)",
+        "日本語",
+        "🙂",
+        "' OR 1=1 --",
+        "   ",
+    ],
+)
 def test_hostile_searches_never_raise(store, query):
     add_run(store, "Paris")
     assert isinstance(store.list_runs(search=query), list)
@@ -237,8 +289,13 @@ def test_mark_interrupted_only_touches_dead_owners_on_this_host(tmp_path):
     set_owner(store, finished, owner_pid=dead.pid)
 
     assert store.mark_interrupted() == 2
-    for run_id, status in [(mine, "running"), (orphan, "interrupted"), (reused, "interrupted"),
-                           (elsewhere, "running"), (finished, "done")]:  # fmt: skip
+    for run_id, status in [
+        (mine, "running"),
+        (orphan, "interrupted"),
+        (reused, "interrupted"),
+        (elsewhere, "running"),
+        (finished, "done"),
+    ]:
         assert store.get_run(run_id)["status"] == status
     assert store.get_run(orphan)["finish_reason"] == "interrupted"
     assert store.mark_interrupted() == 0
@@ -288,8 +345,12 @@ def test_concurrent_writers(tmp_path, in_memory):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = None  # started before the parent opens the db, so both may race to migrate
     if not in_memory:
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, path, str(count)], env=env,
-                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, path, str(count)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     store = Store(path)
     errors: list[BaseException] = []
 

@@ -20,16 +20,25 @@ from yilab.sweep import (
 def test_grid_order_is_rows_of_temperatures_columns_of_seeds():
     cells = expand_sweep(SweepSpec(prompt="Hi", temperatures=(0.2, 0.7), seeds=(1, 2, 3)))
     assert [(c.temperature, c.seed) for c in cells] == [
-        (0.2, 1), (0.2, 2), (0.2, 3), (0.7, 1), (0.7, 2), (0.7, 3),
-    ]  # fmt: skip
+        (0.2, 1),
+        (0.2, 2),
+        (0.2, 3),
+        (0.7, 1),
+        (0.7, 2),
+        (0.7, 3),
+    ]
     assert [c.index for c in cells] == list(range(6))
 
 
 def test_every_axis_multiplies():
     spec = SweepSpec(
-        prompt="Hi", models=("a", "b"), temperatures=(0, 1), seeds=(1, 2),
-        top_ps=(0.9, 1.0), max_tokens=(8, 16),
-    )  # fmt: skip
+        prompt="Hi",
+        models=("a", "b"),
+        temperatures=(0, 1),
+        seeds=(1, 2),
+        top_ps=(0.9, 1.0),
+        max_tokens=(8, 16),
+    )
     cells = expand_sweep(spec)
     assert len(cells) == grid_size(spec) == 32
     assert len({(c.model, c.temperature, c.seed, c.top_p, c.max_tokens) for c in cells}) == 32
@@ -111,9 +120,16 @@ def test_too_many_random_seeds():
 
 
 def test_spec_round_trips_through_dict():
-    spec = SweepSpec(prompt="Hi", system="Be brief", temperatures=(0, 0.7), seeds=(5,),
-                     top_ps=(0.9,), max_tokens=(32,), repetition_penalty=1.1,
-                     extra_eos_ids=(7,))  # fmt: skip
+    spec = SweepSpec(
+        prompt="Hi",
+        system="Be brief",
+        temperatures=(0, 0.7),
+        seeds=(5,),
+        top_ps=(0.9,),
+        max_tokens=(32,),
+        repetition_penalty=1.1,
+        extra_eos_ids=(7,),
+    )
     assert SweepSpec.from_dict(spec.to_dict()) == spec
 
 

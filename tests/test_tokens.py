@@ -25,10 +25,15 @@ def double_bos_model(path: Path) -> Path:
     tok["post_processor"] = {
         "type": "TemplateProcessing",
         "single": [{"SpecialToken": bos}, {"Sequence": {"id": "A", "type_id": 0}}],
-        "pair": [{"SpecialToken": bos}, {"Sequence": {"id": "A", "type_id": 0}},
-                 {"Sequence": {"id": "B", "type_id": 1}}],
-        "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [0], "tokens": ["<|endoftext|>"]}},
-    }  # fmt: skip
+        "pair": [
+            {"SpecialToken": bos},
+            {"Sequence": {"id": "A", "type_id": 0}},
+            {"Sequence": {"id": "B", "type_id": 1}},
+        ],
+        "special_tokens": {
+            "<|endoftext|>": {"id": "<|endoftext|>", "ids": [0], "tokens": ["<|endoftext|>"]}
+        },
+    }
     (model / "tokenizer.json").write_text(json.dumps(tok))
     config = json.loads((model / "tokenizer_config.json").read_text())
     config.update(bos_token="<|endoftext|>", chat_template="{{ bos_token }}" + CHATML_TEMPLATE)

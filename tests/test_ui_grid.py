@@ -15,8 +15,10 @@ def test_tokens_stream_into_their_cell_and_finish_with_a_badge():
     v.apply(Token(1, "Hel", 1))
     v.apply(Token(1, "lo", 2))
     assert v.cells[1].text == "Hello" and v.cells[1].state == "running"
-    v.apply(Finished(1, RunResult(text="Hello", finish_reason="stop", generation_tokens=3,
-                                  generation_tps=12.5, ttft_s=0.25)))  # fmt: skip
+    result = RunResult(
+        text="Hello", finish_reason="stop", generation_tokens=3, generation_tps=12.5, ttft_s=0.25
+    )
+    v.apply(Finished(1, result))
     html = render_grid(v)
     assert 'yl-badge-stop">stop<' in html
     assert "3 tokens · 12.5 tok/s · TTFT 0.25 s" in html
@@ -72,14 +74,44 @@ def test_view_from_logged_runs_shows_the_grid_as_it_was():
     from yilab.ui.grid import view_from_runs
 
     runs = [
-        {"id": "r1", "model": "m", "temperature": 0.0, "seed": 1, "top_p": 1.0, "max_tokens": 8,
-         "output": "Paris", "finish_reason": "stop", "generation_tokens": 3, "generation_tps": 9.0,
-         "ttft_s": 0.4, "status": "done"},
-        {"id": "r2", "model": "m", "temperature": 0.0, "seed": 2, "top_p": None, "max_tokens": 8,
-         "output": "Paris", "finish_reason": "stop", "generation_tokens": 3, "status": "done"},
-        {"id": "r3", "model": "m", "temperature": 0.7, "seed": 1, "top_p": 1.0, "max_tokens": 8,
-         "output": "par", "finish_reason": None, "status": "interrupted"},
-    ]  # fmt: skip
+        {
+            "id": "r1",
+            "model": "m",
+            "temperature": 0.0,
+            "seed": 1,
+            "top_p": 1.0,
+            "max_tokens": 8,
+            "output": "Paris",
+            "finish_reason": "stop",
+            "generation_tokens": 3,
+            "generation_tps": 9.0,
+            "ttft_s": 0.4,
+            "status": "done",
+        },
+        {
+            "id": "r2",
+            "model": "m",
+            "temperature": 0.0,
+            "seed": 2,
+            "top_p": None,
+            "max_tokens": 8,
+            "output": "Paris",
+            "finish_reason": "stop",
+            "generation_tokens": 3,
+            "status": "done",
+        },
+        {
+            "id": "r3",
+            "model": "m",
+            "temperature": 0.7,
+            "seed": 1,
+            "top_p": 1.0,
+            "max_tokens": 8,
+            "output": "par",
+            "finish_reason": None,
+            "status": "interrupted",
+        },
+    ]
     v = view_from_runs(runs, status="Experiment abc")
     assert [c.state for c in v.cells] == ["stop", "stop", "interrupted"]
     assert v.cells[0].run_id == "r1" and v.same_as == {1: 0}

@@ -26,12 +26,18 @@ PROBE = "<img src=x onerror=alert(1)>"
 def logged(tmp_path_factory, tiny_model_dir):
     """A service whose log holds one real 2×2 sweep and one hand-made hostile experiment."""
     service = Service(tmp_path_factory.mktemp("history") / "runs.db")
-    spec = SweepSpec(prompt="zebra crossing", models=(str(tiny_model_dir),),
-                     temperatures=(0, 0.7), seeds=(1, 2), max_tokens=(6,))  # fmt: skip
+    spec = SweepSpec(
+        prompt="zebra crossing",
+        models=(str(tiny_model_dir),),
+        temperatures=(0, 0.7),
+        seeds=(1, 2),
+        max_tokens=(6,),
+    )
     sweep, runs = service.run_sweep(spec)
     hostile = _hostile_experiment(service.store)
-    yield SimpleNamespace(service=service, experiment_id=sweep.experiment_id, runs=runs,
-                          hostile=hostile)  # fmt: skip
+    yield SimpleNamespace(
+        service=service, experiment_id=sweep.experiment_id, runs=runs, hostile=hostile
+    )
     service.close()
 
 
@@ -39,11 +45,18 @@ def _hostile_experiment(store) -> str:
     """An experiment whose prompt and outputs are HTML, logged without a model."""
     eid = store.create_experiment(model="evil", prompt=PROBE, sweep={"temperatures": [0.5]})
     for i, text in enumerate([PROBE + " one", PROBE + " two"]):
-        rid = store.start_run(experiment_id=eid, cell_index=i,
-                              settings={"model": "evil", "temperature": 0.5, "seed": i,
-                                        "max_tokens": 8})  # fmt: skip
-        store.finish_run(rid, status="done", finish_reason="stop", output=text,
-                         metrics={"generation_tokens": 3, "generation_tps": 99.0})  # fmt: skip
+        rid = store.start_run(
+            experiment_id=eid,
+            cell_index=i,
+            settings={"model": "evil", "temperature": 0.5, "seed": i, "max_tokens": 8},
+        )
+        store.finish_run(
+            rid,
+            status="done",
+            finish_reason="stop",
+            output=text,
+            metrics={"generation_tokens": 3, "generation_tps": 99.0},
+        )
     return eid
 
 
@@ -70,8 +83,11 @@ def test_runs_table_is_compact_and_in_order(logged):
 
 def test_filter_values_turn_any_into_none():
     assert h.filter_values("any", " 0.7 ", "stop", None) == {
-        "model": None, "temperature": 0.7, "finish_reason": "stop", "status": None,
-    }  # fmt: skip
+        "model": None,
+        "temperature": 0.7,
+        "finish_reason": "stop",
+        "status": None,
+    }
     assert h.filter_values("any", 0, "any", "any")["temperature"] == 0.0
     with pytest.raises(BadInputError, match="'hot' is not a number"):
         h.filter_values("any", "hot", "any", "any")
@@ -161,8 +177,9 @@ def test_star_toggles_and_shows_in_the_table(logged):
 
 def test_a_note_is_saved_and_shown(logged):
     run_id = logged.runs[2]["id"]
-    _, _, runs, keys = h.save_note(logged.service, run_id, " keeps repeating ", "zebra",
-                                   "any", "any", "any", "any")  # fmt: skip
+    _, _, runs, keys = h.save_note(
+        logged.service, run_id, " keeps repeating ", "zebra", "any", "any", "any", "any"
+    )
     assert runs[[k[0] for k in keys].index(run_id)][-1] == "keeps repeating"
     assert h.pick_run(logged.service, run_id) == ("keeps repeating", h.STAR)
     assert h.pick_run(logged.service, None) == ("", h.STAR)
@@ -171,8 +188,9 @@ def test_a_note_is_saved_and_shown(logged):
 def test_rerun_streams_a_new_experiment(tmp_path, tiny_model_dir):
     service = Service(tmp_path / "rerun.db")
     try:
-        spec = SweepSpec(prompt="again", models=(str(tiny_model_dir),), seeds=(3, 4),
-                         max_tokens=(5,))  # fmt: skip
+        spec = SweepSpec(
+            prompt="again", models=(str(tiny_model_dir),), seeds=(3, 4), max_tokens=(5,)
+        )
         sweep, runs = service.run_sweep(spec)
         frames = list(h.rerun_experiment(service, sweep.experiment_id, lambda *a, **k: None))
         assert "Done: 2 length" in frames[-2][0]
@@ -191,7 +209,8 @@ def test_rerun_streams_a_new_experiment(tmp_path, tiny_model_dir):
 def test_deep_link_selects_history_and_opens_the_id():
     tabs, box = h.deep_link(SimpleNamespace(query_params={"experiment": " abc123 "}))
     assert isinstance(tabs, gr.Tabs) and tabs.selected == "history" and box == "abc123"
-    assert all(isinstance(x, dict) for x in h.deep_link(SimpleNamespace(query_params={})))
+    skipped = h.deep_link(SimpleNamespace(query_params={}))
+    assert len(skipped) == 2 and all(isinstance(x, dict) for x in skipped)
 
 
 # -- plots --------------------------------------------------------------------------
@@ -199,8 +218,12 @@ def test_deep_link_selects_history_and_opens_the_id():
 
 def test_experiment_frame_has_a_row_per_cell(logged):
     frame = experiment_frame(logged.runs)
-    assert list(frame["cell"]) == ["T=0 · seed 1", "T=0 · seed 2", "T=0.7 · seed 1",
-                                   "T=0.7 · seed 2"]  # fmt: skip
+    assert list(frame["cell"]) == [
+        "T=0 · seed 1",
+        "T=0 · seed 2",
+        "T=0.7 · seed 1",
+        "T=0.7 · seed 2",
+    ]
     assert list(frame["tokens"]) == [6] * 4 and set(frame["finish"]) == {"length"}
     assert (frame["tok/s"] > 0).all()
     assert list(frame["T"]) == ["0", "0", "0.7", "0.7"]

@@ -23,8 +23,7 @@ from yilab.ui.inspector_html import (
     render_verdict,
 )
 
-YI = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yi-6b-chat-2023"
-needs_yi = pytest.mark.skipif(not YI.is_dir(), reason=f"shared fixture {YI} is absent")
+YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -58,9 +57,15 @@ def test_special_tokens_table_highlights_conflicts(yi_like):
 
 
 def test_tokens_are_spans_special_ones_marked_and_the_turn_end_coloured():
-    view = TokenView(text="", ids=[1, 40, 2, 9], pieces=["<|im_start|>", "Ġhi", "<|im_end|>", "x"],
-                     texts=["<|im_start|>", XSS, "<|im_end|>", "\n"], special=[True, False, True, False],
-                     count=4, warnings=["double bos"])  # fmt: skip
+    view = TokenView(
+        text="",
+        ids=[1, 40, 2, 9],
+        pieces=["<|im_start|>", "Ġhi", "<|im_end|>", "x"],
+        texts=["<|im_start|>", XSS, "<|im_end|>", "\n"],
+        special=[True, False, True, False],
+        count=4,
+        warnings=["double bos"],
+    )
     runs_on = render_tokens(view, turn_end_id=2, stop_ids=[0], summary=True)
     assert runs_on.count("yl-tk-special") == 2 and "yl-tk-runs-on" in runs_on
     assert "mlx-lm does NOT stop" in runs_on and XSS not in runs_on and "↵" in runs_on
@@ -103,7 +108,6 @@ def test_panels_before_and_after_a_fix(yi_like_copy):
     assert "tokenizer_config.json.yilab-bak" in panels.diff and "yl-tk-stops" in panels.template
 
 
-@needs_yi
 def test_panels_without_a_tokenizer_highlight_the_template_strings(tmp_path):
     panels = inspect_panels(Path(shutil.copytree(YI, tmp_path / "yi")))
     assert 'data-verdict="eos_mismatch"' in panels.verdict

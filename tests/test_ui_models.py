@@ -32,15 +32,31 @@ class Progress:
 
 def test_rows_follow_the_columns():
     models = [
-        {"name": "smollm2-135m-instruct", "source": "default", "path": "/h/models/smollm2",
-         "size_bytes": 538090403, "quantization": "float32"},
-        {"name": "yi:6b-chat", "source": "ollama", "path": None, "size_bytes": 3_500_000_000,
-         "quantization": "Q4_0"},
-    ]  # fmt: skip
+        {
+            "name": "smollm2-135m-instruct",
+            "source": "default",
+            "path": "/h/models/smollm2",
+            "size_bytes": 538090403,
+            "quantization": "float32",
+        },
+        {
+            "name": "yi:6b-chat",
+            "source": "ollama",
+            "path": None,
+            "size_bytes": 3_500_000_000,
+            "quantization": "Q4_0",
+        },
+    ]
     rows = model_rows(models, "cpu")
     assert COLUMNS == ["name", "source", "path", "size", "quantization", "device"]
-    assert rows[0] == ["smollm2-135m-instruct", "default", "/h/models/smollm2", "513.2 MB",
-                       "float32", "cpu"]  # fmt: skip
+    assert rows[0] == [
+        "smollm2-135m-instruct",
+        "default",
+        "/h/models/smollm2",
+        "513.2 MB",
+        "float32",
+        "cpu",
+    ]
     assert rows[1][2] == "(GGUF, converted on first use)" and rows[1][3] == "3.3 GB"
 
 

@@ -31,8 +31,13 @@ def logged(tmp_path_factory, tiny_model_dir):
     """A service whose log holds a real 2-run sweep (with a system prompt) and a hostile
     hand-made experiment whose outputs are markup."""
     service = Service(tmp_path_factory.mktemp("share-ui") / "mine.db")
-    spec = SweepSpec(prompt="zebra crossing", system="Be brief", models=(str(tiny_model_dir),),
-                     temperatures=(0, 0.7), max_tokens=(6,))  # fmt: skip
+    spec = SweepSpec(
+        prompt="zebra crossing",
+        system="Be brief",
+        models=(str(tiny_model_dir),),
+        temperatures=(0, 0.7),
+        max_tokens=(6,),
+    )
     sweep, runs = service.run_sweep(spec)
     hostile = add_experiment(service.store, [XSS + " one", "a fairly long second output"])
     yield SimpleNamespace(service=service, swept=sweep.experiment_id, runs=runs, hostile=hostile)
@@ -56,10 +61,18 @@ def own_tmp(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def export(logged, fmt="bundle", scope="this experiment", experiment_id=None, search="",
-           redact=False, truncate=None) -> Path:  # fmt: skip
-    shown = sp.export_file(logged.service, fmt, scope, experiment_id or logged.swept, search,
-                           redact, truncate)  # fmt: skip
+def export(
+    logged,
+    fmt="bundle",
+    scope="this experiment",
+    experiment_id=None,
+    search="",
+    redact=False,
+    truncate=None,
+) -> Path:
+    shown = sp.export_file(
+        logged.service, fmt, scope, experiment_id or logged.swept, search, redact, truncate
+    )
     assert shown.visible
     return Path(shown.value["path"])
 
@@ -94,7 +107,7 @@ def test_export_selection_per_scope():
         ("bundle", "all", "82bb1b56", "yilab-export-2025-01-31.yilab.json"),
         ("csv", "search results", None, "yilab-search-2025-01-31.csv"),
     ],
-)  # fmt: skip
+)
 def test_export_name(fmt, scope, experiment_id, name):
     assert sp.export_name(fmt, scope, experiment_id, DAY) == name
 
@@ -177,9 +190,10 @@ def test_export_as_html_escapes_outputs(logged):
         ("search results", "x", "", "search box is empty"),
         ("search results", "x", "nowhere-to-be-found", "Nothing to export"),
     ],
-)  # fmt: skip
-def test_export_problems_are_readable_and_leave_no_folder(logged, own_tmp, scope, experiment_id,
-                                                          search, message):  # fmt: skip
+)
+def test_export_problems_are_readable_and_leave_no_folder(
+    logged, own_tmp, scope, experiment_id, search, message
+):
     with pytest.raises(gr.Error, match=message):
         sp.export_file(logged.service, "bundle", scope, experiment_id, search, False, None)
     assert list(own_tmp.iterdir()) == []
@@ -295,8 +309,17 @@ def test_the_panel_sits_in_history_with_its_ids_and_no_public_api(logged):
         h.build_history_tab(logged.service)
     assert demo.get_api_info()["named_endpoints"] == {}
     ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
-    assert {"yl-share", "yl-share-format", "yl-share-scope", "yl-share-redact",
-            "yl-share-truncate", "yl-share-export", "yl-share-html", "yl-share-file",
-            "yl-share-import", "yl-share-status"} <= ids  # fmt: skip
+    assert {
+        "yl-share",
+        "yl-share-format",
+        "yl-share-scope",
+        "yl-share-redact",
+        "yl-share-truncate",
+        "yl-share-export",
+        "yl-share-html",
+        "yl-share-file",
+        "yl-share-import",
+        "yl-share-status",
+    } <= ids
     states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
     assert not any(callable(s.value) for s in states)

@@ -27,19 +27,44 @@ def add_xss_experiment(db, model_dir) -> tuple[str, list[str]]:
     prompt, system = f"{IMG} prompt {TEXTAREA}", f"{SCRIPT} system {LINK}"
     messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
     experiment = store.create_experiment(
-        model="tiny", prompt=prompt, system_prompt=system, note=f"{LINK} note {IMG}",
-        sweep={"prompt": prompt, "system": system, "temperatures": [0.7], "seeds": [1, 2],
-               "top_ps": [1.0], "max_tokens": [8]},
-    )  # fmt: skip
+        model="tiny",
+        prompt=prompt,
+        system_prompt=system,
+        note=f"{LINK} note {IMG}",
+        sweep={
+            "prompt": prompt,
+            "system": system,
+            "temperatures": [0.7],
+            "seeds": [1, 2],
+            "top_ps": [1.0],
+            "max_tokens": [8],
+        },
+    )
     run_ids = []
     for cell, output in enumerate(OUTPUTS):
-        run = store.start_run(experiment_id=experiment, cell_index=cell, settings={
-            "model": "tiny", "model_path": str(model_dir), "temperature": 0.7, "seed": cell + 1,
-            "top_p": 1.0, "max_tokens": 8, "messages": messages, "stop_token_ids": [2],
-            "rendered_prompt": f"{SCRIPT}{prompt}", "engine_mode": "single",
-        })  # fmt: skip
-        store.finish_run(run, status="done", finish_reason="length", output=output,
-                         metrics={"generation_tokens": 8, "generation_tps": 100.0 + cell})  # fmt: skip
+        run = store.start_run(
+            experiment_id=experiment,
+            cell_index=cell,
+            settings={
+                "model": "tiny",
+                "model_path": str(model_dir),
+                "temperature": 0.7,
+                "seed": cell + 1,
+                "top_p": 1.0,
+                "max_tokens": 8,
+                "messages": messages,
+                "stop_token_ids": [2],
+                "rendered_prompt": f"{SCRIPT}{prompt}",
+                "engine_mode": "single",
+            },
+        )
+        store.finish_run(
+            run,
+            status="done",
+            finish_reason="length",
+            output=output,
+            metrics={"generation_tokens": 8, "generation_tps": 100.0 + cell},
+        )
         store.set_note(run, f"{SCRIPT} run note {IMG}")
         run_ids.append(run)
     store.close()
@@ -51,8 +76,9 @@ def xss_app(tmp_path_factory, tiny_model_dir):
     folder = tmp_path_factory.mktemp("xss")
     experiment, run_ids = add_xss_experiment(folder / "xss.db", tiny_model_dir)
     home = tmp_path_factory.mktemp("home")
-    with running_app(db=folder / "xss.db", model=str(tiny_model_dir),
-                     env={"YILAB_HOME": str(home)}) as url:  # fmt: skip
+    with running_app(
+        db=folder / "xss.db", model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}
+    ) as url:
         yield url, experiment, run_ids
 
 
