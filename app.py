@@ -37,7 +37,7 @@ def parse_auth(value: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from yilab.fastpath import reexec_with_fast_blas
+    from yilab.generation.fastpath import reexec_with_fast_blas
 
     reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
     if args.host not in LOOPBACK:

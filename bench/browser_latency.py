@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.appserver import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
-from yilab.store import Store  # noqa: E402
+from yilab.runlog.store import Store  # noqa: E402
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 PROMPTS = [

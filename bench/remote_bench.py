@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from yilab.fastpath import reexec_with_fast_blas  # noqa: E402
+from yilab.generation.fastpath import reexec_with_fast_blas  # noqa: E402
 
 TEMPS = (0.2, 0.7, 1.0)
 SEEDS = (1, 2, 3)
@@ -43,7 +43,7 @@ def model_dir(spec: str | None, tmp: Path) -> Path:
         from tests.tinymodel import build_tiny_model
 
         return build_tiny_model(tmp / "tiny")
-    from yilab.models import resolve_model
+    from yilab.models.resolve import resolve_model
 
     return Path(resolve_model(spec).path)
 
@@ -71,8 +71,8 @@ def main() -> None:
     reexec_with_fast_blas()
     args = parse_args()
     from tests.remoteservers import start_mlx_server
-    from yilab.fastpath import blas_in_use
-    from yilab.remote_config import config_path
+    from yilab.generation.fastpath import blas_in_use
+    from yilab.remote.config import config_path
     from yilab.service import Service
 
     tmp = Path(tempfile.mkdtemp(prefix="yilab-remote-bench-"))

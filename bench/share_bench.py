@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from yilab.bundle import import_bundle  # noqa: E402
-from yilab.share import FORMATS, export_experiments  # noqa: E402
-from yilab.store import Store  # noqa: E402
+from yilab.runlog.store import Store  # noqa: E402
+from yilab.share.bundle import import_bundle  # noqa: E402
+from yilab.share.export import FORMATS, export_experiments  # noqa: E402
 
 TEXT = "the model answered with a short and careful sentence about Paris, France, its river"
 WORDS = (TEXT + " Seine, museums, cafés and <b>markup</b> that must stay text").split(" ")

@@ -31,8 +31,7 @@ def raw_tps(model, tokenizer, prompt: str, max_tokens: int) -> float:
 
 
 def yilab_tps(worker, model_path: str, max_tokens: int, seed: int) -> float:
-    from yilab.events import Finished
-    from yilab.generation import GenerationRequest
+    from yilab.events import Finished, GenerationRequest
 
     request = GenerationRequest(
         model_path=model_path,
@@ -54,8 +53,8 @@ def main() -> None:
 
     from mlx_lm import load
 
-    from yilab.generation import GenerationWorker
-    from yilab.models import resolve_model
+    from yilab.generation.worker import GenerationWorker
+    from yilab.models.resolve import resolve_model
 
     path = str(resolve_model(args.model).path)
     model, tokenizer = load(path)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from yilab.store import Store  # noqa: E402
+from yilab.runlog.store import Store  # noqa: E402
 
 COMMON_WORDS = """the of and to a in is it you that he was for on are with as I his they be at one
 have this from or had by not word but what some we can out other were all there when up use

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from yilab.fastpath import reexec_with_fast_blas  # noqa: E402
+from yilab.generation.fastpath import reexec_with_fast_blas  # noqa: E402
 
 TEMPS = (0.2, 0.7, 1.0)
 SEEDS = (1, 2, 3)
@@ -114,8 +114,8 @@ def main() -> None:
     args = parse_args()
     from mlx_lm import load
 
-    from yilab.fastpath import blas_in_use
-    from yilab.models import resolve_model
+    from yilab.generation.fastpath import blas_in_use
+    from yilab.models.resolve import resolve_model
     from yilab.service import Service
 
     path = str(resolve_model(args.model).path)

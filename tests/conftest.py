@@ -72,7 +72,7 @@ def page(browser):
 @pytest.fixture(scope="module")
 def worker():
     """A generation worker shared by a test module (it owns the loaded models)."""
-    from yilab.generation import GenerationWorker
+    from yilab.generation.worker import GenerationWorker
 
     w = GenerationWorker()
     yield w

@@ -100,14 +100,22 @@ class RecordingHandler(BaseHTTPRequestHandler):
             seen.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
             seen.in_flight += 1
             seen.max_in_flight = max(seen.max_in_flight, seen.in_flight)
+        self.in_flight = True
         try:
             if body.get("model") == "deny":
                 self._deny()
             else:
                 self._stream(pause=0.3 if body.get("model") == "slow" else 0.0)
         finally:
-            with seen.lock:
-                seen.in_flight -= 1
+            self._leave()
+
+    def _leave(self) -> None:
+        """No longer in flight: called before the last chunk is written, since a client
+        that reads it may send its next request before this thread runs again."""
+        if self.in_flight:
+            self.in_flight = False
+            with self.server.recorded.lock:
+                self.server.recorded.in_flight -= 1
 
     def _deny(self) -> None:
         message = {"error": {"message": f"bad key: {self.headers.get('Authorization')}"}}
@@ -122,6 +130,8 @@ class RecordingHandler(BaseHTTPRequestHandler):
         self.end_headers()
         for text, reason in (("Hello", None), (" world", None), (None, "stop")):
             time.sleep(pause)
+            if reason is not None:
+                self._leave()
             delta = {"content": text} if text else {}
             chunk = {
                 "model": "recorder-model",

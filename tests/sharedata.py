@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yilab.store import Store
+from yilab.runlog.store import Store
 
 XSS = "<img src=x onerror=alert(1)>"
 SYSTEM = "You are a secret pirate."

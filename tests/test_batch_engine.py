@@ -1,7 +1,7 @@
 """The batched engine on a real tiny model: every row its own sampler, stops and max_tokens."""
 
-from yilab.events import Finished, Loading, Started, Token
-from yilab.generation import GenerationRequest, group_cells
+from yilab.events import Finished, GenerationRequest, Loading, Started, Token
+from yilab.generation.worker import group_cells
 
 CHAT = [{"role": "user", "content": "Tell me the story"}]
 

@@ -6,7 +6,7 @@ Screenshots go to ``test-artifacts/`` (not committed): look at them.
 import pytest
 
 from tests.appserver import running_app, shot, start_sweep
-from yilab.store import Store
+from yilab.runlog.store import Store
 
 pytestmark = pytest.mark.browser
 

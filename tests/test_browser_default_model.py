@@ -3,7 +3,7 @@
 import pytest
 
 from tests.appserver import running_app, shot, start_sweep
-from yilab.store import Store
+from yilab.runlog.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FINISHED = "document.querySelectorAll('#yl-grid .yl-badge-length, #yl-grid .yl-badge-stop')"

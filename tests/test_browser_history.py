@@ -8,8 +8,8 @@ into ``test-artifacts/`` (not committed): look at them.
 import pytest
 
 from tests.appserver import running_app, shot
+from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from tests.appserver import running_app, shot, start_sweep
-from yilab.store import Store
+from yilab.runlog.store import Store
 
 pytestmark = pytest.mark.browser
 

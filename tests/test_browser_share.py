@@ -15,8 +15,8 @@ import pytest
 
 from tests.appserver import running_app, shot
 from tests.sharedata import XSS, add_experiment
+from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.browser

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from yilab.cli import RUN_JSON_FIELDS, main
-from yilab.store import Store
+from yilab.cli.main import RUN_JSON_FIELDS, main
+from yilab.runlog.store import Store
 
 
 def cli(capsys, *args):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from yilab.cli import main
+from yilab.cli.main import main
 
 YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 
@@ -135,7 +135,7 @@ def test_tokens_text_lists_one_line_per_token(capsys, tiny_model_dir):
 
 
 def test_double_bos_warning_for_a_text_that_repeats_the_bos():
-    from yilab.inspect_view import double_bos_warning
+    from yilab.inspector.wording import double_bos_warning
 
     assert "double bos" in double_bos_warning([1, 1, 5], 1, "<s>")
     assert double_bos_warning([1, 5, 1], 1, "<s>") is None

@@ -16,8 +16,8 @@ import time
 
 from tests.appserver import running_app_process
 from tests.tinymodel import build_tiny_model
+from yilab.runlog.store import Store
 from yilab.service import FLUSH_INTERVAL_S
-from yilab.store import Store
 
 
 def running_output(db) -> tuple[int, int] | None:

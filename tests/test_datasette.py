@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.sharedata import add_experiment
-from yilab.store import Store
+from yilab.runlog.store import Store
 
 datasette_app = pytest.importorskip("datasette.app", reason="datasette is an optional extra")
 

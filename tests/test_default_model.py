@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from yilab.cli import main
+from yilab.cli.main import main
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from yilab.fix import apply_fix, runtime_override, undo_fix
-from yilab.inspector import inspect_model
-from yilab.models import resolve_model
+from yilab.inspector.diagnose import inspect_model
+from yilab.inspector.fix import apply_fix, runtime_override, undo_fix
+from yilab.models.resolve import resolve_model
 from yilab.service import Service
 from yilab.sweep import SweepSpec
 

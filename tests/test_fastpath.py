@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from yilab import fastpath
+from yilab.generation import fastpath
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_same_outputs_with_and_without_blis(tiny_model_dir, tmp_path):
     fast = compare(tiny_model_dir, tmp_path, "fast", {"YILAB_BLAS": ""})
     slow = compare(tiny_model_dir, tmp_path, "slow", {"YILAB_BLAS": "bundled"})
     assert [r["output"] for r in fast["runs"]] == [r["output"] for r in slow["runs"]]
-    from yilab.store import Store
+    from yilab.runlog.store import Store
 
     versions = json.loads(Store(tmp_path / "fast.db").list_runs()[0]["versions_json"])
     assert versions["blas"] == "libblis.so.4"
@@ -61,10 +61,10 @@ def test_same_outputs_with_and_without_blis(tiny_model_dir, tmp_path):
 # main thread, then the MLX thread), never at once; then the process exits. Two threads
 # evaluating at the same time crash MLX in 1-7 of 10 runs: that is what mlx_thread prevents.
 SEQUENTIAL_THREADS = """
-from yilab.fastpath import reexec_with_fast_blas
+from yilab.generation.fastpath import reexec_with_fast_blas
 reexec_with_fast_blas()
 import os, threading, mlx.core as mx
-from yilab.mlx_thread import on_mlx_thread
+from yilab.generation.mlx_thread import on_mlx_thread
 assert os.environ["YILAB_BLAS_ACTIVE"].endswith("libblis.so.4")
 def work():
     a = mx.random.normal((256, 256))

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.tinymodel import build_tiny_model
-from yilab.fix import (
+from yilab.inspector.diagnose import inspect_model
+from yilab.inspector.fix import (
     BACKUP_SUFFIX,
     FixError,
     apply_fix,
@@ -23,8 +24,7 @@ from yilab.fix import (
     runtime_override,
     undo_fix,
 )
-from yilab.fix_plan import FileChange, FixPlan
-from yilab.inspector import inspect_model
+from yilab.inspector.fix_plan import FileChange, FixPlan
 
 YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 

@@ -5,8 +5,8 @@ import subprocess
 import sys
 import threading
 
-from yilab.events import Finished, JobDone, Loading, Queued, Started, Token
-from yilab.generation import GenerationRequest, GenerationWorker
+from yilab.events import Finished, GenerationRequest, JobDone, Loading, Queued, Started, Token
+from yilab.generation.worker import GenerationWorker
 
 CHAT = [{"role": "user", "content": "Tell me the story"}]
 
@@ -64,7 +64,7 @@ def test_seed_reproduces_in_another_process(worker, tiny_model_dir):
     _, here = run(worker, request)
     script = (
         "import json, sys\n"
-        "from yilab.generation import GenerationWorker, GenerationRequest\n"
+        "from yilab.generation.worker import GenerationWorker\nfrom yilab.events import GenerationRequest\n"
         "from yilab.events import Finished\n"
         "w = GenerationWorker()\n"
         f"r = GenerationRequest(model_path={str(tiny_model_dir)!r}, messages={CHAT!r},"

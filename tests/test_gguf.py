@@ -23,7 +23,7 @@ from tests.llamacpp_reference import (
     tiny_vocab_meta,
 )
 from yilab.errors import ConversionError
-from yilab.gguf import (
+from yilab.models.gguf.convert import (
     convert_gguf,
     convert_tensors,
     llama3_rope_factors,
@@ -332,12 +332,12 @@ def test_conversion_replaces_an_older_one_and_leaves_no_temp_dirs(tiny_gguf, tmp
 
 
 def test_failed_conversion_leaves_nothing(tiny_gguf, tmp_path, monkeypatch):
-    import yilab.gguf
+    import yilab.models.gguf.convert
 
     def boom(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(yilab.gguf, "_write_weights", boom)
+    monkeypatch.setattr(yilab.models.gguf.convert, "_write_weights", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         convert_gguf(tiny_gguf[0], tmp_path / "models" / "tiny", dequantize=True)
     assert list((tmp_path / "models").iterdir()) == []

@@ -13,7 +13,7 @@ from tests.llamacpp_reference import (
     tiny_vocab_meta,
 )
 from yilab.errors import ConversionError
-from yilab.gguf_tokenizer import build_tokenizer, spm_merges, tokenizer_config
+from yilab.models.gguf.tokenizer import build_tokenizer, spm_merges, tokenizer_config
 
 
 def test_unsupported_tokenizers_are_named():

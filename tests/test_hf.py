@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from yilab import hf
 from yilab.errors import ModelNotFoundError, OfflineError
-from yilab.models import list_models, resolve_model
+from yilab.models import hf
+from yilab.models.resolve import list_models, resolve_model
 
 
 def fake_hf_cache(root: Path, repo_id: str, model_dir: Path, rev: str = "a" * 40) -> Path:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from yilab import store as store_module
 from yilab.events import Token
+from yilab.runlog import store as store_module
+from yilab.runlog.spill import Spill, spill_paths
+from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.spill import Spill, spill_paths
-from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def test_disk_full_mid_sweep_keeps_every_run_and_merges_them_back(
 def test_disk_full_after_runs_started_merges_their_final_state(
     tmp_path, tiny_model_dir, monkeypatch
 ):
-    monkeypatch.setattr("yilab.sweep_logger.FLUSH_INTERVAL_S", 0.0)  # flush every token
+    monkeypatch.setattr("yilab.runlog.sweep_logger.FLUSH_INTERVAL_S", 0.0)  # flush every token
     db = tmp_path / "e.db"
     service = Service(db)
     writes = {"n": 0}
@@ -275,7 +275,7 @@ def test_finished_runs_are_in_the_db_file_alone(tmp_path, tiny_model_dir):
 
 EXIT_CHECKPOINT = """
 import sys
-from yilab.store import Store, experiment_row
+from yilab.runlog.store import Store, experiment_row
 store = Store(sys.argv[1])
 for i in range(8):
     store.insert("experiments", experiment_row(model="m", prompt=f"p{i}", sweep={}))
@@ -295,7 +295,7 @@ def test_exit_checkpoints_the_wal(tmp_path):
 
 CLI_WITH_A_FULL_DISK = """
 import sqlite3, sys
-from yilab.store import Store
+from yilab.runlog.store import Store
 with sqlite3.connect(sys.argv[sys.argv.index("--db") + 1]) as conn:
     conn.execute("VACUUM")
 connect = Store._connect
@@ -305,7 +305,7 @@ def capped(self):
     db.conn.execute(f"PRAGMA max_page_count = {pages}")
     return db
 Store._connect = capped
-from yilab.cli import main
+from yilab.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from yilab import memory
-from yilab.events import Finished
-from yilab.generation import GenerationRequest, GenerationWorker
+from yilab.events import Finished, GenerationRequest
+from yilab.generation import memory
+from yilab.generation.worker import GenerationWorker
 
 
 def test_kv_bytes_per_token_from_the_config(tiny_model_dir):

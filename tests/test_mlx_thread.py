@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from yilab.mlx_thread import is_mlx_thread, on_mlx_thread
+from yilab.generation.mlx_thread import is_mlx_thread, on_mlx_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,8 @@ def test_work_runs_on_the_one_mlx_thread_and_errors_come_back():
 def test_generation_and_conversion_run_on_the_mlx_thread(service, tiny_model_dir, monkeypatch):
     import mlx_lm
 
-    from yilab import generation, gguf
+    from yilab.generation import worker as generation
+    from yilab.models.gguf import convert as gguf
     from yilab.sweep import SweepSpec
 
     seen = []

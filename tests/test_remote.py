@@ -13,12 +13,12 @@ import time
 import pytest
 
 from tests.remoteservers import RecordingServer, silent_listener, start_mlx_server
-from yilab.cli import main
+from yilab.cli.main import main
 from yilab.errors import BadInputError
 from yilab.events import Finished, Started, Token
-from yilab.inspector import InspectorError
-from yilab.models import list_models
-from yilab.remote_config import config_path, find_remote, load_remotes, parse_remote_spec
+from yilab.inspector.diagnose import InspectorError
+from yilab.models.resolve import list_models
+from yilab.remote.config import config_path, find_remote, load_remotes, parse_remote_spec
 from yilab.sweep import SweepSpec
 from yilab.ui.compare import _model_choices, preview_prompt, stream_grid
 from yilab.ui.models import refresh_table

@@ -9,8 +9,8 @@ import pytest
 
 from tests.appserver import ROOT
 from tests.sharedata import XSS, add_experiment
-from yilab.share import export_experiments
-from yilab.store import Store
+from yilab.runlog.store import Store
+from yilab.share.export import export_experiments
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ import pytest
 
 from tests.appserver import ROOT, running_app
 from yilab.errors import ModelNotFoundError
+from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 

@@ -12,8 +12,8 @@ import pytest
 from tests.tinymodel import build_tiny_model
 from yilab.errors import BadInputError, ModelNotFoundError
 from yilab.events import Token
+from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.store import Store
 from yilab.sweep import SweepSpec
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.sharedata import SYSTEM, XSS, add_experiment
-from yilab.bundle import import_bundle
-from yilab.bundle_check import MAX_LONG_TEXT
-from yilab.cli import main
+from yilab.cli.main import main
 from yilab.errors import BadInputError, BundleError
-from yilab.report import embed_json
+from yilab.runlog.store import Store, StoreError
 from yilab.service import Service
-from yilab.share import export_experiments
-from yilab.store import Store, StoreError
+from yilab.share.bundle import import_bundle
+from yilab.share.export import export_experiments
+from yilab.share.report import embed_json
+from yilab.share.validate import MAX_LONG_TEXT
 from yilab.sweep import SweepSpec
 
 

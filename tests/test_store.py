@@ -13,8 +13,8 @@ import pytest
 from sqlite_utils import Database
 
 from yilab.errors import RunNotFoundError
-from yilab.migrations import MIGRATIONS
-from yilab.store import Store, StoreError, fts_query
+from yilab.runlog.migrations import MIGRATIONS
+from yilab.runlog.store import Store, StoreError, fts_query
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -316,7 +316,7 @@ def test_storage_errors_are_clear(tmp_path):
 
 WRITER = """
 import sys
-from yilab.store import Store
+from yilab.runlog.store import Store
 store = Store(sys.argv[1])
 experiment_id = store.create_experiment(model="proc", prompt="p", sweep={})
 for i in range(int(sys.argv[2])):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from yilab.textdiff import diff_summary, render_diff_html, tokenize, word_diff
+from yilab.render.textdiff import diff_summary, render_diff_html, tokenize, word_diff
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.tinymodel import CHATML_TEMPLATE, build_tiny_model
-from yilab import tokens
 from yilab.errors import BadInputError, ModelLoadError
-from yilab.inspector import inspect_model
-from yilab.tokens import render_chat, tokenize_chat, tokenize_text
+from yilab.inspector import token_view as tokens
+from yilab.inspector.diagnose import inspect_model
+from yilab.inspector.token_view import render_chat, tokenize_chat, tokenize_text
 
 CHAT = [{"role": "user", "content": "the"}]
 

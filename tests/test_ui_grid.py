@@ -1,8 +1,8 @@
 """The compare grid's view model and HTML, without a browser."""
 
 from yilab.events import Finished, Queued, RunResult, Started, Token
+from yilab.render.grid import GridView, find_duplicates, render_grid, runs_off_the_end
 from yilab.sweep import SweepSpec, expand_sweep
-from yilab.ui.grid import GridView, find_duplicates, render_grid, runs_off_the_end
 
 
 def view(**kw):
@@ -71,7 +71,7 @@ def test_done_summarises_the_finish_reasons():
 
 
 def test_view_from_logged_runs_shows_the_grid_as_it_was():
-    from yilab.ui.grid import view_from_runs
+    from yilab.render.grid import view_from_runs
 
     runs = [
         {

@@ -11,17 +11,17 @@ import gradio as gr
 import pytest
 
 from tests.yilike import build_yi_like_model
-from yilab.fix import apply_fix
-from yilab.inspector import inspect_model
-from yilab.tokens import TokenView
-from yilab.ui.grid import CellView, GridView
-from yilab.ui.inspector import TokenizerTab, before_after, build_tokenizer_tab, inspect_panels
-from yilab.ui.inspector_html import (
+from yilab.inspector.diagnose import inspect_model
+from yilab.inspector.fix import apply_fix
+from yilab.inspector.token_view import TokenView
+from yilab.render.grid import CellView, GridView
+from yilab.render.inspector import (
     render_before_after,
     render_specials,
     render_tokens,
     render_verdict,
 )
+from yilab.ui.tokenizer import TokenizerTab, before_after, build_tokenizer_tab, inspect_panels
 
 YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"
 XSS = "<img src=x onerror=alert(1)>"

@@ -6,7 +6,7 @@ tab's card panel. The experiment goes into the db through the Store API, as an i
 import pytest
 
 from tests.appserver import running_app
-from yilab.store import Store
+from yilab.runlog.store import Store
 
 pytestmark = pytest.mark.browser
 

@@ -1,11 +1,11 @@
 import os
 
-from yilab.fastpath import reexec_with_fast_blas
+from yilab.generation.fastpath import reexec_with_fast_blas
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no tokenizer-length chatter
 
 reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
 
-from yilab.cli import main  # noqa: E402
+from yilab.cli.main import main  # noqa: E402
 
 raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""What the generation worker reports, in order, for each job:
+"""A job (the runs of one sweep, as :class:`GenerationRequest` values) and what a backend
+(the MLX worker or a remote server) reports for it, in order:
 
 ``Queued``? → per cell: ``Loading``? ``Started`` ``Token``* ``Finished`` → ``JobDone``.
 A cell that was cancelled before it started gets only ``Finished``.
@@ -7,7 +8,8 @@ A cell that was cancelled before it started gets only ``Finished``.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 
@@ -112,3 +114,47 @@ def until_done(events: queue.Queue) -> Iterator[Event]:
         yield event
         if isinstance(event, JobDone):
             return
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One run: a chat (``messages``) rendered with the model's template, or a raw ``prompt``."""
+
+    model_path: str
+    messages: list[dict[str, str]] | None = None
+    prompt: str | None = None
+    temperature: float = 0.7
+    seed: int = 0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float | None = None
+    max_tokens: int = 256
+    extra_eos_ids: tuple[int, ...] = ()
+    logit_bias: dict[int, float] | None = None
+    engine: str = "single"  # "single" (one stream at a time) or "batch" (cells decode together)
+
+    def batch_key(self) -> tuple:
+        """Requests with equal keys may decode in one batch: same model, prompt and stops."""
+        messages = tuple(tuple(sorted(m.items())) for m in self.messages or ())
+        return (self.model_path, messages, self.prompt, tuple(sorted(self.extra_eos_ids)))
+
+
+@dataclass
+class Job:
+    """The cells of one sweep, submitted together. Iterate it for events."""
+
+    requests: Sequence[GenerationRequest]
+    events: queue.Queue = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        """Stop the running cell at its next token and skip the cells not yet started."""
+        self.cancelled.set()
+
+    def emit(self, event: Event) -> None:
+        self.events.put(event)
+
+    def __iter__(self) -> Iterator[Event]:
+        """Events until (and including) ``JobDone``."""
+        return until_done(self.events)

@@ -1,7 +1,7 @@
 """What the UI, the CLI and the tests call: start a sweep, stream its events, log every run.
 
 A sweep's runs are logged by a thread of their own (``yilab-log-<id>``) that reads
-the worker's events, writes the store (:mod:`yilab.sweep_logger`) and passes the
+the worker's events, writes the store (:mod:`yilab.runlog.sweep_logger`) and passes the
 events on. Logging so does not depend on anyone reading: a closed browser tab or an
 abandoned iterator still leaves every run in the db, partial output is flushed every
 :data:`FLUSH_INTERVAL_S` so a crash leaves a trace, and a run log that cannot be
@@ -23,18 +23,18 @@ from pathlib import Path
 
 from yilab import __version__
 from yilab.errors import BadInputError, StoreError
-from yilab.events import Event, JobDone, until_done
-from yilab.fastpath import blas_in_use
-from yilab.generation import GenerationRequest, GenerationWorker, Job
-from yilab.inspector import InspectionReport, InspectorError, inspect_model
-from yilab.models import ResolvedModel, model_fingerprint, resolve_model
-from yilab.paths import default_db_path
-from yilab.remote import RemoteCall, RemoteRunner, remote_versions
-from yilab.remote_config import RemoteModel, find_remote, not_visible_message
-from yilab.store import SpillMerge, Store, experiment_row
+from yilab.events import Event, GenerationRequest, Job, JobDone, until_done
+from yilab.files import default_db_path, model_fingerprint
+from yilab.generation.fastpath import blas_in_use
+from yilab.generation.worker import GenerationWorker
+from yilab.inspector.diagnose import InspectionReport, InspectorError, inspect_model
+from yilab.inspector.token_view import TokenView, tokenize_chat
+from yilab.models.resolve import ResolvedModel, resolve_model
+from yilab.remote.config import RemoteModel, find_remote, not_visible_message
+from yilab.remote.runner import RemoteCall, RemoteRunner, remote_versions
+from yilab.runlog.store import SpillMerge, Store, experiment_row
+from yilab.runlog.sweep_logger import FLUSH_INTERVAL_S, LogFailure, SweepLogger, spill_notice
 from yilab.sweep import CellSettings, SweepSpec, expand_sweep
-from yilab.sweep_logger import FLUSH_INTERVAL_S, LogFailure, SweepLogger, spill_notice
-from yilab.tokens import TokenView, tokenize_chat
 
 __all__ = ["FLUSH_INTERVAL_S", "Replay", "Service", "Sweep"]
 RECOVERED_NOTICE_S = 600  # how long History says that runs were recovered from a spill
@@ -310,7 +310,7 @@ def _request(
 
 
 class _RunSettings:
-    """A sweep's run settings for :func:`yilab.store.run_row`, cell by cell."""
+    """A sweep's run settings for :func:`yilab.runlog.store.run_row`, cell by cell."""
 
     def __init__(self, spec: SweepSpec, cells: list[CellSettings], models: dict, versions: dict):
         self.spec, self.cells, self.models, self.versions = spec, cells, models, versions

@@ -1,1 +1,3 @@
-"""The Gradio dashboard: one module per tab, each a thin layer over the service."""
+"""The Gradio dashboard: one module per tab (compare, history, plots, models, tokenizer),
+each a thin layer over the service; ``app.build_app`` puts them together.
+"""

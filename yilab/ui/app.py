@@ -10,9 +10,9 @@ import gradio as gr
 from yilab.ui.cards import open_in_history
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
-from yilab.ui.inspector import build_tokenizer_tab
 from yilab.ui.models import build_models_tab
 from yilab.ui.plots import build_plots_tab
+from yilab.ui.tokenizer import build_tokenizer_tab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 

@@ -12,7 +12,7 @@ from html import escape
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.ui.grid import cell_label
+from yilab.render.grid import cell_label
 
 
 @dataclass
@@ -92,7 +92,7 @@ def replay_html(service, run_id: str) -> str:
     head = f"Replay of run {run_id[:8]} → {replay.new['id'][:8]}: {verdict}"
     if replay.identical:
         return notice_html(head, kind="ok")
-    from yilab.textdiff import render_diff_html
+    from yilab.render.textdiff import render_diff_html
 
     return notice_html(head, kind="warn") + render_diff_html(
         replay.original["output"] or "", replay.new["output"] or ""
@@ -102,7 +102,7 @@ def replay_html(service, run_id: str) -> str:
 def diff_html(service, base: str | None, other: str | None) -> str:
     if not base or not other:
         return notice_html("No other finished card to diff against.")
-    from yilab.textdiff import render_diff_html
+    from yilab.render.textdiff import render_diff_html
 
     try:
         a, b = service.store.get_run(base), service.store.get_run(other)

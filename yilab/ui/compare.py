@@ -10,10 +10,10 @@ import gradio as gr
 
 from yilab.errors import YilabError
 from yilab.events import JobDone
-from yilab.models import DEFAULT_MODEL
+from yilab.models.resolve import DEFAULT_MODEL
+from yilab.render.grid import GridView, render_grid
 from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 from yilab.ui import cards
-from yilab.ui.grid import GridView, render_grid
 
 REFRESH_S = 0.1  # at most ten page updates a second, however fast tokens come
 # The worker runs one sweep at a time and tells the others they are queued; this only
@@ -91,7 +91,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
 
 
 def _model_choices(default_model: str | None) -> list[str]:
-    from yilab.models import list_models
+    from yilab.models.resolve import list_models
 
     names = [m["name"] for m in list_models()]
     return list(dict.fromkeys([default_model or DEFAULT_MODEL, *names]))

@@ -20,10 +20,10 @@ import gradio as gr
 from gradio.context import get_render_context
 
 from yilab.errors import BadInputError, YilabError
-from yilab.store import STATUSES
-from yilab.textdiff import render_diff_html
+from yilab.render.grid import GridView, render_grid, view_from_runs
+from yilab.render.textdiff import render_diff_html
+from yilab.runlog.store import STATUSES
 from yilab.ui.compare import GENERATION, stream_grid
-from yilab.ui.grid import GridView, render_grid, view_from_runs
 
 ANY = "any"
 TABLE_LIMIT = 200

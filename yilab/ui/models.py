@@ -10,8 +10,9 @@ from html import escape
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.models import ResolvedModel, compute_device, list_models
-from yilab.remote_config import config_path
+from yilab.generation.mlx_thread import compute_device
+from yilab.models.resolve import ResolvedModel, list_models
+from yilab.remote.config import config_path
 
 COLUMNS = ["name", "source", "path", "size", "quantization", "device"]
 # Imports convert (minutes for a big GGUF) and downloads fill the disk: one at a time.

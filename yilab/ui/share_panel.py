@@ -25,7 +25,7 @@ from pathlib import Path
 import gradio as gr
 
 from yilab.errors import BadInputError, YilabError
-from yilab.share import FORMATS, ImportResult, export_experiments, import_bundle
+from yilab.share.export import FORMATS, ImportResult, export_experiments, import_bundle
 from yilab.ui.history import HistoryTab, readable_errors
 
 SCOPES = ("this experiment", "search results", "all")

@@ -1,0 +1,3 @@
+"""``python -m yilab``: ``main`` parses and dispatches, one module per command group
+(``inspect``, ``share``), ``display`` prints progress and run tables.
+"""

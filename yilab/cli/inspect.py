@@ -1,0 +1,166 @@
+"""The tokenizer inspector's subcommands: ``inspect``, ``fix`` and ``tokens``.
+
+Registered by :mod:`yilab.cli.main`; the same contract holds: with ``--json`` stdout is
+one JSON document, errors are ``{"error": …}`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+
+from yilab.inspector.diagnose import InspectionReport, inspect_model, label
+from yilab.inspector.wording import (
+    VERDICT_TITLES,
+    model_dir,
+    runtime_lines,
+    stop_set_line,
+    token_view,
+)
+
+SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
+
+
+def add_inspect_commands(sub, common) -> None:
+    """Add ``inspect``, ``fix`` and ``tokens`` to the CLI's subparsers."""
+    inspect = sub.add_parser("inspect", parents=[common], help="diagnose a model's bos/eos")
+    inspect.add_argument("model", metavar="PATH_OR_SPEC", help="model folder or any model spec")
+    fix = sub.add_parser("fix", parents=[common], help="fix a model's eos (backups kept)")
+    fix.add_argument("model", metavar="PATH", help="model folder or any model spec")
+    fix.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    fix.add_argument("--undo", action="store_true", help="restore the files from the backups")
+    tokens = sub.add_parser("tokens", parents=[common], help="tokenize a text, token by token")
+    tokens.add_argument("model", metavar="PATH", help="model folder or any model spec")
+    tokens.add_argument("text")
+    tokens.add_argument("--chat", action="store_true", help="as a user message, templated")
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def cmd_inspect(args) -> dict:
+    report = inspect_model(model_dir(args.model, _progress))
+    if not args.json:
+        print("\n".join(format_report(report)))
+    return report.to_dict()
+
+
+def cmd_fix(args) -> dict:
+    from yilab.inspector.fix import apply_fix, preview_fix, undo_fix
+
+    path = model_dir(args.model, _progress)
+    before = inspect_model(path)
+    if args.undo:
+        restored = undo_fix(path).files
+        doc = {"path": str(path), "undo": True, "files": restored, "backups": []}
+    elif args.dry_run:
+        edits = preview_fix(path, before.fix)
+        files = [e.file for e in edits]
+        doc = {"path": str(path), "dry_run": True, "files": files, "backups": []}
+        doc["diff"] = "".join(e.diff for e in edits)
+    else:
+        edits = preview_fix(path, before.fix)
+        result = apply_fix(path, before.fix) if edits else None
+        files, saved = (result.files, result.backups) if result else ([], [])
+        doc = {"path": str(path), "dry_run": False, "files": files, "backups": saved}
+        doc["diff"] = "".join(e.diff for e in edits)
+    after = inspect_model(path)
+    doc.update(verdict_before=before.verdict, verdict=after.verdict)
+    if not args.json:
+        print("\n".join(format_fix(doc, after)))
+    return doc
+
+
+def cmd_tokens(args) -> dict:
+    view = token_view(model_dir(args.model, _progress), args.text, chat=args.chat)
+    if not args.json:
+        print("\n".join(format_tokens(view)))
+    return dataclasses.asdict(view)
+
+
+# ---- plain text --------------------------------------------------------------------------
+
+
+def format_report(report: InspectionReport) -> list[str]:
+    """The report for a terminal: verdict, tokens per file, turn end, stop set, problems, fix."""
+    t = report.chat_template
+    lines = [
+        f"{report.path}",
+        f"verdict: {report.verdict} — {VERDICT_TITLES.get(report.verdict, report.verdict)}",
+        f"  {report.summary}",
+        "",
+        f"chat template: {t.source or 'none'}"
+        + (f"; assistant turns end with {label(t.turn_end, t.turn_end_id)}" if t.turn_end else ""),
+        f"stop set (mlx-lm): {stop_set_line(report)}",
+        "",
+        "special tokens, file by file (✗ = conflicts with the turn end or the tokenizer):",
+    ]
+    for file, settings in report.files.items():
+        for s in settings:
+            mark = "✗" if s.conflict else " "
+            lines.append(f"  {mark} {file:<24} {s.key:<14} {label(s.token, s.id)}")
+    problems = [p for p in report.problems if p.code != report.verdict]  # that one is the summary
+    if problems:
+        lines += ["", "problems:"]
+        for p in problems:
+            where = f" [{p.file}]" if p.file else ""
+            lines.append(f"  {SEVERITY_MARK.get(p.severity, '?')} {p.code}{where}: {p.message}")
+    lines += _fix_lines(report)
+    return lines
+
+
+def _fix_lines(report: InspectionReport) -> list[str]:
+    """The planned file changes and their runtime equivalents."""
+    plan = report.fix
+    if not plan.changes and not plan.extra_eos_ids:
+        return []
+    lines = ["", "fix" + (" (needed)" if plan.needed else " (optional)") + ":"]
+    for c in plan.changes:
+        lines.append(f"  {c.file}: {'.'.join(c.key)} {c.old!r} → {c.new!r}  ({c.reason})")
+    if plan.changes:
+        lines.append(f"  apply: python -m yilab fix {report.path}  (--dry-run shows the diff)")
+    lines += ["  or at run time, files untouched:"]
+    return lines + [f"    {line}" for line in runtime_lines(report)]
+
+
+def format_fix(doc: dict, after: InspectionReport) -> list[str]:
+    """What ``fix`` did (or would do), and the verdict now."""
+    if doc.get("undo"):
+        lines = [f"restored {name} from {name}.yilab-bak" for name in doc["files"]]
+    elif doc.get("dry_run"):
+        lines = [doc["diff"].rstrip("\n"), "(dry run: nothing written)"] if doc["diff"] else []
+        lines = lines or ["nothing to change in the files"]
+    elif doc["files"]:
+        lines = [doc["diff"].rstrip("\n"), ""]
+        for name in doc["files"]:
+            fresh = f"{name}.yilab-bak" in doc["backups"]
+            kept = f"original kept in {name}.yilab-bak" if fresh else "an older backup is kept"
+            lines.append(f"changed {name} ({kept})")
+        lines.append(f"undo with: python -m yilab fix --undo {doc['path']}")
+    else:
+        lines = ["nothing to change in the files"]
+        lines += [f"  {line}" for line in runtime_lines(after)]
+    verdict = doc["verdict"]
+    if doc["verdict_before"] != verdict:
+        verdict = f"{doc['verdict_before']} → {verdict}"
+    return [*lines, f"verdict: {verdict} — {VERDICT_TITLES.get(after.verdict, after.verdict)}"]
+
+
+def format_tokens(view) -> list[str]:
+    """One line per token: index, id, piece, decoded text; special tokens starred."""
+    lines = [f"{view.count} tokens (* = special)"]
+    for i, (tid, piece, text, special) in enumerate(
+        zip(view.ids, view.pieces, view.texts, view.special, strict=True)
+    ):
+        lines.append(f"{i:>5} {'*' if special else ' '} {tid:>7}  {piece!r:<20} {text!r}")
+    lines.append("ids: " + " ".join(str(i) for i in view.ids))
+    return lines + [f"warning: {w}" for w in view.warnings]
+
+
+INSPECT_COMMANDS: dict[str, Callable] = {
+    "inspect": cmd_inspect,
+    "fix": cmd_fix,
+    "tokens": cmd_tokens,
+}

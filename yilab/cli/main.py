@@ -1,0 +1,239 @@
+"""``python -m yilab``: subcommands over the service.
+
+Every command takes ``--db`` and ``--json``; with ``--json`` stdout is exactly one
+JSON document (``{"error": …}`` on failure) and progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from yilab.cli.inspect import INSPECT_COMMANDS, add_inspect_commands
+from yilab.cli.share import SHARE_COMMANDS, add_share_commands
+from yilab.errors import YilabError
+from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
+
+LOG_FAILED = 3  # the sweep ran, but its runs could not be written to the run log
+RUN_JSON_FIELDS = (
+    "id", "temperature", "seed", "top_p", "max_tokens", "output", "finish_reason", "status",
+    "prompt_tokens", "generation_tokens", "ttft_s", "generation_tps",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command printed as JSON (``--json``) and the exit status."""
+
+    document: Any
+    status: int = 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="SQLite run log (default: $YILAB_DB or ./experiments.db)")
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = argparse.ArgumentParser(prog="python -m yilab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    compare = sub.add_parser("compare", parents=[common], help="run a sweep and log it")
+    compare.add_argument("prompt", help="the user message (or the whole prompt with --raw)")
+    compare.add_argument("--system", help="system prompt (chat mode)")
+    compare.add_argument("--model", action="append", help="model spec (repeat for several)")
+    compare.add_argument("--temps", default="0.7", help="temperatures, e.g. 0.2,0.7")
+    compare.add_argument("--seeds", default="0", help='seeds, e.g. 1,2 or "3 random"')
+    compare.add_argument("--top-p", default="1.0", help="top_p values, e.g. 0.9,1.0")
+    compare.add_argument("--max-tokens", default="256", help="max_tokens values")
+    compare.add_argument("--top-k", type=int, default=0)
+    compare.add_argument("--min-p", type=float, default=0.0)
+    compare.add_argument("--repetition-penalty", type=float)
+    compare.add_argument("--extra-eos-id", type=int, action="append", default=[],
+                         help="extra stop token id for this sweep (repeatable)")  # fmt: skip
+    compare.add_argument("--raw", action="store_true", help="send the prompt as-is, no template")
+    compare.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                         help="single: one stream at a time; batch: cells decode together")  # fmt: skip
+
+    runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")
+    runs.add_argument("--search", help="full-text search over prompts and outputs")
+    runs.add_argument("--model")
+    runs.add_argument("--limit", type=int, default=20)
+
+    show = sub.add_parser("show", parents=[common], help="one run, in full")
+    show.add_argument("run_id")
+    replay = sub.add_parser("replay", parents=[common], help="run a logged run again")
+    replay.add_argument("run_id")
+    sub.add_parser("models", parents=[common], help="locally available models")
+    add_inspect_commands(sub, common)
+    add_share_commands(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = COMMANDS[args.command](args)
+    except YilabError as err:
+        return _fail(args, str(err))
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted", status=130)
+    if not isinstance(result, Outcome):
+        result = Outcome(result)
+    if args.json:
+        print(json.dumps(result.document, ensure_ascii=False, default=str))
+    return result.status
+
+
+def _fail(args, message: str, status: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}))
+    return status
+
+
+def _service(args):
+    from yilab.service import Service
+
+    service = Service(args.db)
+    report_spill(service.store)
+    return service
+
+
+def open_store(args):
+    """The store alone (listing, showing, sharing load no model worker), its spill reported."""
+    from yilab.files import default_db_path
+    from yilab.runlog.store import Store
+
+    store = Store(args.db or default_db_path())
+    report_spill(store)
+    return store
+
+
+def report_spill(store) -> None:
+    """Say on stderr what opening the run log merged from its spill, or what still waits."""
+    from yilab.runlog.sweep_logger import spill_notice
+
+    for merge in store.merged:
+        print(f"yilab: {merge.message(store.path)}", file=sys.stderr)
+    if waiting := spill_notice(store):
+        print(f"yilab: {waiting}", file=sys.stderr)
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def cmd_compare(args) -> dict:
+    spec = SweepSpec(
+        prompt=args.prompt,
+        system=args.system,
+        raw=args.raw,
+        models=tuple(args.model or [""]),
+        temperatures=parse_floats(args.temps, "temperatures"),
+        seeds=parse_seeds(args.seeds),
+        top_ps=parse_floats(args.top_p, "top_p"),
+        max_tokens=parse_ints(args.max_tokens, "max_tokens"),
+        top_k=args.top_k,
+        min_p=args.min_p,
+        repetition_penalty=args.repetition_penalty,
+        extra_eos_ids=tuple(args.extra_eos_id),
+        engine=args.engine,
+    )
+    service = _service(args)
+    sweep = service.start_sweep(spec, progress=_progress)
+    if len(spec.seeds) > 1 and 0 in spec.temperatures:
+        print("note: temperature 0 is greedy; the seed has no effect there", file=sys.stderr)
+    from yilab.cli.display import follow_sweep
+
+    try:
+        follow_sweep(sweep, quiet=args.json)
+    except KeyboardInterrupt:
+        sweep.cancel()
+        follow_sweep(sweep, quiet=True)
+    sweep.wait()
+    failure = sweep.log_failure
+    if failure is None or failure.merged:
+        runs = service.store.get_experiment(sweep.experiment_id)["runs"]
+    else:
+        runs = sweep.runs()
+    if not args.json:
+        from yilab.cli.display import print_runs_table
+
+        print_runs_table(runs)
+        if failure is None or failure.merged:
+            print(f"experiment {sweep.experiment_id}")
+    document = {"experiment_id": sweep.experiment_id, "runs": [_run_json(r) for r in runs]}
+    if failure is None:
+        return document
+    print(f"yilab: {failure.message}", file=sys.stderr)
+    document["log_error"] = failure.message
+    return Outcome(document, status=0 if failure.merged else LOG_FAILED)
+
+
+def _run_json(run: dict) -> dict:
+    return {name: run.get(name) for name in RUN_JSON_FIELDS}
+
+
+def cmd_runs(args) -> list[dict]:
+    runs = open_store(args).list_runs(search=args.search, model=args.model, limit=args.limit)
+    if not args.json:
+        from yilab.cli.display import print_runs_table
+
+        print_runs_table(runs, with_model=True)
+    return [{**_run_json(r), "model": r["model"], "created_at": r["created_at"]} for r in runs]
+
+
+def cmd_show(args) -> dict:
+    run = open_store(args).get_run(args.run_id)
+    if not args.json:
+        for key, value in run.items():
+            if key not in ("output", "rendered_prompt"):
+                print(f"{key:>20}: {value}")
+        print("\n--- prompt ---\n" + (run["rendered_prompt"] or ""))
+        print("--- output ---\n" + (run["output"] or ""))
+    return run
+
+
+def cmd_replay(args) -> dict:
+    replay = _service(args).replay(args.run_id, progress=_progress)
+    if not args.json:
+        verdict = "identical" if replay.identical else "DIFFERENT"
+        print(f"replay of {replay.original['id']} → {replay.new['id']}: {verdict}")
+        if not replay.same_prompt:
+            print("note: the rendered prompt differs (the model's template changed?)")
+        if not replay.identical:
+            print(
+                f"--- original ({replay.original['finish_reason']}) ---\n{replay.original['output']}"
+            )
+            print(f"--- replay ({replay.new['finish_reason']}) ---\n{replay.new['output']}")
+    return {
+        "original": _run_json(replay.original),
+        "replay": _run_json(replay.new),
+        "identical": replay.identical,
+        "same_prompt": replay.same_prompt,
+    }
+
+
+def cmd_models(args) -> list[dict]:
+    from yilab.models.resolve import list_models
+
+    models = list_models()
+    if not args.json:
+        for m in models:
+            where = m.get("path") or "(converted on first use)"
+            print(f"{m['name']:<32} {m.get('source', ''):<12} {where}")
+    return models
+
+
+COMMANDS: dict[str, Callable] = {
+    "compare": cmd_compare,
+    "runs": cmd_runs,
+    "show": cmd_show,
+    "replay": cmd_replay,
+    "models": cmd_models,
+    **INSPECT_COMMANDS,
+    **SHARE_COMMANDS,
+}

@@ -1,0 +1,402 @@
+"""Diagnose a model directory's bos/eos settings against its chat template.
+
+Pure functions over the JSON config files (tokenizer.json and weights are optional):
+the special tokens file by file, the chat template and its assistant turn end, the
+stop set mlx-lm will really use, a verdict, problems and a fix plan.
+
+Verdicts (a contract): ``ok``, ``eos_mismatch``, ``tokenizer_eos_mismatch``,
+``no_chat_template``, ``invalid_config``. Problem codes: ``invalid_json``,
+``unreadable_file``, ``invalid_value``, ``template_error`` (these four make the config
+invalid); ``eos_mismatch``, ``tokenizer_eos_mismatch``, ``bos_mismatch``, ``double_bos``,
+``pad_is_eos``, ``eos_out_of_vocab``, ``no_eos``, ``token_id_conflict``,
+``unknown_token_id``, ``no_turn_end``, ``no_generation_prompt``, ``no_system_role``,
+``template_choice``, ``no_config_json``.
+
+>>> report = inspect_model("shared/fixtures/yi-6b-chat-2023")  # doctest: +SKIP
+>>> report.verdict, report.chat_template.turn_end  # doctest: +SKIP
+('eos_mismatch', '<|im_end|>')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yilab.errors import YilabError
+from yilab.inspector.chat_template import find_chat_template, find_turn_end, readable
+from yilab.inspector.fix_plan import FixPlan, plan_fix
+from yilab.inspector.model_files import (
+    ModelFiles,
+    Vocab,
+    build_vocab,
+    describe,
+    is_token_id,
+    parse_token,
+    read_model_files,
+    tokenizer_adds_bos,
+)
+from yilab.inspector.stop_tokens import StopToken, TokenInfo, mlx_stop_tokens, names, stop_ids
+
+VERDICTS = ("ok", "eos_mismatch", "tokenizer_eos_mismatch", "no_chat_template", "invalid_config")
+INVALID_CODES = frozenset({"invalid_json", "unreadable_file", "invalid_value", "template_error"})
+ROLES = ("bos", "eos", "pad", "unk")
+TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json")
+ID_FILES = ("generation_config.json", "config.json")
+
+
+class InspectorError(YilabError):
+    """The model directory cannot be inspected at all (missing, not a directory)."""
+
+
+@dataclass
+class TokenSetting:
+    """One special-token setting in one file; ``conflict`` marks a disagreement
+    (for eos: it does not name the template's turn end)."""
+
+    key: str
+    role: str
+    token: str | None
+    id: int | None
+    conflict: bool = False
+
+
+@dataclass
+class Problem:
+    """Something wrong or worth knowing: ``severity`` is error, warning or info."""
+
+    code: str
+    severity: str
+    file: str | None
+    message: str
+
+
+@dataclass
+class ChatTemplateInfo:
+    """The chat template, where it came from, and the assistant turn end it writes."""
+
+    source: str | None = None
+    turn_end: str | None = None
+    turn_end_id: int | None = None
+    has_generation_prompt: bool | None = None
+    starts_with_bos: bool = False
+    example: str | None = None  # a short conversation rendered, ready for a reply
+    template: str | None = None
+
+
+@dataclass
+class InspectionReport:
+    """Everything the inspector found; ``to_dict()`` is the ``inspect --json`` document."""
+
+    path: str
+    verdict: str
+    summary: str
+    chat_template: ChatTemplateInfo
+    bos: TokenInfo
+    eos: TokenInfo
+    pad: TokenInfo
+    unk: TokenInfo
+    adds_bos: bool | None
+    stop_tokens: list[StopToken]
+    problems: list[Problem]
+    fix: FixPlan
+    files: dict[str, list[TokenSetting]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``json.dumps(report.to_dict())`` always works)."""
+        return dataclasses.asdict(self)
+
+    @property
+    def stop_ids(self) -> list[int]:
+        """The ids mlx-lm stops at (those whose id is known)."""
+        return [s.id for s in self.stop_tokens if s.id is not None]
+
+
+def inspect_model(path: str | Path) -> InspectionReport:
+    """Inspect the model directory at ``path``; raises only :class:`InspectorError`."""
+    model_dir = Path(path).expanduser()
+    if not model_dir.is_dir():
+        raise InspectorError(f"{path} is not a model directory")
+    try:
+        return _inspect(model_dir)
+    except YilabError:
+        raise
+    except Exception as err:  # a bug here must not crash the UI: report it as ours
+        raise InspectorError(f"could not inspect {path}: {type(err).__name__}: {err}") from err
+
+
+def _inspect(model_dir: Path) -> InspectionReport:
+    """The inspection itself, step by step."""
+    files = read_model_files(model_dir)
+    vocab = build_vocab(files)
+    problems = _file_problems(files, vocab)
+    settings = _read_settings(files, vocab, problems)
+    specials = {role: _tokenizer_token(files, settings, role) for role in ROLES}
+    template = _template_info(files, specials, vocab, problems)
+    stop = mlx_stop_tokens(files, specials["eos"], vocab)
+    adds_bos = tokenizer_adds_bos(files, specials["bos"].token)
+    _mark_conflicts(settings, specials, template)
+    problems += _token_problems(files, specials, template, stop, vocab, adds_bos)
+    verdict = decide_verdict(problems, template, specials["eos"], stop)
+    summary = summarize(verdict, template, specials["eos"], stop, problems)
+    if verdict in ("eos_mismatch", "tokenizer_eos_mismatch"):
+        severity = "error" if verdict == "eos_mismatch" else "warning"
+        problems.append(Problem(verdict, severity, specials["eos"].source, summary))
+    plan = plan_fix(files, verdict, template.turn_end, template.turn_end_id, stop_ids(stop))
+    return InspectionReport(
+        str(model_dir), verdict, summary, template, *(specials[r] for r in ROLES),
+        adds_bos, stop, problems, plan, settings,
+    )  # fmt: skip
+
+
+def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:
+    """Unparsable files, disagreeing token ids, a missing config.json."""
+    problems = []
+    for name, file in files.files.items():
+        if file.error is not None:
+            code = "invalid_json" if name.endswith(".json") else "unreadable_file"
+            problems.append(Problem(code, "error", name, f"{name} {file.error}"))
+    for name, message in vocab.conflicts:
+        problems.append(Problem("token_id_conflict", "warning", name, f"{name} {message}"))
+    if not files.present("config.json"):
+        message = "there is no config.json: mlx-lm cannot load this directory as a model"
+        problems.append(Problem("no_config_json", "warning", "config.json", message))
+    return problems
+
+
+def _setting(key: str, role: str, token: str | None, token_id: int | None, vocab: Vocab):
+    """A setting with whichever of token and id was missing looked up."""
+    token = token if token is not None else vocab.token_of(token_id)
+    token_id = token_id if token_id is not None else vocab.id_of(token)
+    return TokenSetting(key, role, token, token_id)
+
+
+def _invalid(problems: list[Problem], file: str, key: str, value: Any, expected: str) -> None:
+    """Record a setting whose value has an unusable shape."""
+    message = f"{file}: {key} is {describe(value)}, expected {expected}"
+    problems.append(Problem("invalid_value", "error", file, message))
+
+
+def _read_settings(files: ModelFiles, vocab: Vocab, problems: list[Problem]):
+    """Every bos/eos/pad/unk setting, file by file; unusable values become problems."""
+    settings: dict[str, list[TokenSetting]] = {}
+    for file in TOKENIZER_FILES:
+        data = files.data(file)
+        for role in (r for r in ROLES if f"{r}_token" in data):
+            key, value = f"{role}_token", data[f"{role}_token"]
+            token = parse_token(value)
+            if token is None and value is not None:
+                _invalid(problems, file, key, value, "a token string, an AddedToken or null")
+            elif token is not None:
+                entry = _setting(key, role, token.token, token.id, vocab)
+                settings.setdefault(file, []).append(entry)
+    for file in ID_FILES:
+        data = files.data(file)
+        for role in (r for r in ROLES[:3] if f"{r}_token_id" in data):
+            key, value = f"{role}_token_id", data[f"{role}_token_id"]
+            items = value if isinstance(value, list) else [value]
+            if value is not None and not all(is_token_id(i) for i in items):
+                _invalid(problems, file, key, value, "a token id, a list of ids or null")
+                continue
+            for item in (i for i in items if i is not None):
+                settings.setdefault(file, []).append(_setting(key, role, None, item, vocab))
+    return settings
+
+
+def _tokenizer_token(files: ModelFiles, settings, role: str) -> TokenInfo:
+    """The tokenizer's bos/eos/pad/unk as transformers 5 resolves it: special_tokens_map.json
+    overrides tokenizer_config.json only when the latter has no ``added_tokens_decoder``."""
+    key = f"{role}_token"
+    config = files.data("tokenizer_config.json")
+    use_map = key in files.data("special_tokens_map.json") and "added_tokens_decoder" not in config
+    source = "special_tokens_map.json" if use_map else "tokenizer_config.json"
+    for entry in settings.get(source, []):
+        if entry.key == key:
+            return TokenInfo(entry.token, entry.id, source)
+    return TokenInfo()
+
+
+def _template_info(files, specials, vocab: Vocab, problems: list[Problem]) -> ChatTemplateInfo:
+    """Find and render the chat template; template trouble becomes problems."""
+    found = find_chat_template(files)
+    for name, message in found.unusable:
+        problems.append(Problem("invalid_value", "error", name, f"{name}: {message}"))
+    if found.text is None:
+        return ChatTemplateInfo()
+    if found.note:
+        problems.append(Problem("template_choice", "info", found.source, found.note))
+    strings = {f"{r}_token": specials[r].token for r in ROLES if specials[r].token}
+    result = find_turn_end(found.text, strings, set(vocab.added) | set(strings.values()))
+    for code, severity, message in _template_notes(result):
+        problems.append(Problem(code, severity, found.source, message))
+    bos = specials["bos"].token
+    rendered = result.rendered or ""
+    return ChatTemplateInfo(
+        source=found.source,
+        turn_end=result.turn_end,
+        turn_end_id=vocab.id_of(result.turn_end),
+        has_generation_prompt=result.has_generation_prompt,
+        starts_with_bos=bool(bos) and rendered.startswith(bos),
+        example=readable(rendered) if result.rendered is not None else None,
+        template=found.text,
+    )
+
+
+def _template_notes(result) -> list[tuple[str, str, str]]:
+    """(code, severity, message) for what rendering the template showed."""
+    if result.error is not None:
+        return [
+            ("template_error", "error", f"the chat template cannot be rendered: {result.error}")
+        ]
+    notes = []
+    if result.dropped_system:
+        message = "the template refuses a system message; it was checked without one"
+        notes.append(("no_system_role", "info", message))
+    if result.assistant_missing:
+        message = "the template drops the assistant's message, so its turn end cannot be read"
+        notes.append(("no_turn_end", "warning", message))
+    elif result.turn_end is None:
+        message = "no special token follows the assistant's message: nothing marks a turn's end"
+        notes.append(("no_turn_end", "warning", message))
+    if result.has_generation_prompt is False:
+        message = (
+            "the prompt for a reply ends by closing the user's turn and nothing opens the "
+            "assistant's: the model may write another user turn (add an add_generation_prompt block)"
+        )
+        notes.append(("no_generation_prompt", "warning", message))
+    return notes
+
+
+def _comparable(a, b) -> bool:
+    """Whether two tokens can be compared: both strings known, or both ids."""
+    return (a.token is not None and b.token is not None) or (a.id is not None and b.id is not None)
+
+
+def _mark_conflicts(settings, specials, template: ChatTemplateInfo) -> None:
+    """Flag settings that disagree: eos ones that miss the turn end, others that differ
+    from what the tokenizer uses. A list (generation_config) is fine if one entry matches."""
+    for entries in settings.values():
+        groups: dict[str, list[TokenSetting]] = {}
+        for entry in entries:
+            groups.setdefault(entry.key, []).append(entry)
+        for group in groups.values():
+            role = group[0].role
+            if role == "eos" and template.turn_end is not None:
+                ref = TokenInfo(template.turn_end, template.turn_end_id)
+            else:
+                ref = specials[role]
+            if ref.token is None and ref.id is None:
+                continue
+            comparable = [e for e in group if _comparable(e, ref)]
+            if comparable and not any(names(e, ref.token, ref.id) for e in group):
+                for entry in comparable:
+                    entry.conflict = True
+
+
+def _token_problems(files, specials, template, stop, vocab, adds_bos) -> list[Problem]:
+    """bos mismatches, double bos, pad equal to eos, eos outside the vocabulary, unknown ids."""
+    problems = _bos_problems(files, specials["bos"], template, adds_bos)
+    eos, pad = specials["eos"], specials["pad"]
+    if pad.token is not None and names(eos, pad.token, pad.id):
+        message = (
+            f"pad is the eos token ({pad.token}): harmless at inference, but a fine-tune that "
+            "masks padding also masks eos and learns never to stop"
+        )
+        problems.append(Problem("pad_is_eos", "warning", pad.source, message))
+    problems += _vocab_problems(files, stop, vocab, template)
+    if eos.token is None and eos.id is None:
+        message = "the tokenizer has no eos token: only config ids can stop generation"
+        problems.append(Problem("no_eos", "warning", "tokenizer_config.json", message))
+    return problems
+
+
+def _bos_problems(files, bos: TokenInfo, template, adds_bos) -> list[Problem]:
+    """A bos that differs between files; a template that writes bos when the tokenizer adds one."""
+    problems = []
+    ids = {f"{bos.source} bos_token": bos.id} if bos.id is not None else {}
+    for name in ID_FILES:
+        value = files.data(name).get("bos_token_id")
+        if is_token_id(value):
+            ids[f"{name} bos_token_id"] = value
+    if len(set(ids.values())) > 1:
+        listed = ", ".join(f"{k} = {v}" for k, v in ids.items())
+        problems.append(Problem("bos_mismatch", "warning", bos.source, f"bos ids differ: {listed}"))
+    if template.starts_with_bos and adds_bos:
+        message = (
+            f"the template writes {bos.token} and the tokenizer adds one too: encoding the "
+            "rendered prompt with special tokens gives a double bos (mlx-lm skips adding a bos "
+            "to a string prompt that already starts with one)"
+        )
+        problems.append(Problem("double_bos", "warning", template.source, message))
+    return problems
+
+
+def _vocab_problems(files, stop, vocab: Vocab, template) -> list[Problem]:
+    """Stop ids beyond the vocabulary; tokens whose id no file gives."""
+    problems = []
+    size = files.data("config.json").get("vocab_size")
+    size = size if is_token_id(size) else vocab.size
+    for entry in stop:
+        if size is not None and entry.id is not None and entry.id >= size:
+            message = f"eos id {entry.id} ({entry.source}) is outside the vocabulary of {size}"
+            problems.append(Problem("eos_out_of_vocab", "error", entry.source.split()[0], message))
+    unknown = [s.token for s in stop if s.id is None and s.token is not None]
+    if template.turn_end is not None and template.turn_end_id is None:
+        unknown.append(template.turn_end)
+    for token in dict.fromkeys(unknown):
+        message = f"no file gives the id of {token} (add tokenizer.json or added_tokens_decoder)"
+        problems.append(Problem("unknown_token_id", "info", None, message))
+    return problems
+
+
+def decide_verdict(problems, template: ChatTemplateInfo, eos: TokenInfo, stop) -> str:
+    """One of :data:`VERDICTS`, from the most fundamental trouble down."""
+    if any(p.code in INVALID_CODES for p in problems):
+        return "invalid_config"
+    if template.source is None:
+        return "no_chat_template"
+    turn_end, turn_end_id = template.turn_end, template.turn_end_id
+    if turn_end is None or names(eos, turn_end, turn_end_id):
+        return "ok"
+    if any(names(s, turn_end, turn_end_id) for s in stop):
+        return "tokenizer_eos_mismatch"
+    return "eos_mismatch"
+
+
+def label(token: str | None, token_id: int | None) -> str:
+    """A token for people to read.
+
+    >>> label("<|im_end|>", 7), label(None, 2), label("<x>", None)
+    ('<|im_end|> (id 7)', 'id 2', '<x> (id unknown)')
+    """
+    if token is None:
+        return f"id {token_id}"
+    return f"{token} (id {token_id if token_id is not None else 'unknown'})"
+
+
+def summarize(verdict: str, template, eos: TokenInfo, stop, problems) -> str:
+    """The verdict in plain words."""
+    end = label(template.turn_end, template.turn_end_id)
+    stops = ", ".join(label(s.token, s.id) for s in stop) or "nothing"
+    if verdict == "invalid_config":
+        first = next(p for p in problems if p.code in INVALID_CODES)
+        return f"A config file cannot be used: {first.message}. Tools will fail or guess."
+    if verdict == "no_chat_template":
+        return "There is no chat template: this looks like a base model, not a chat model."
+    if verdict == "ok" and template.turn_end is None:
+        return f"The template marks no turn end; mlx-lm stops at {stops}."
+    if verdict == "ok":
+        return f"Assistant turns end with {end}, and mlx-lm stops there."
+    if verdict == "tokenizer_eos_mismatch":
+        entry = next(s for s in stop if names(s, template.turn_end, template.turn_end_id))
+        return (
+            f"mlx-lm stops at {end} because {entry.source.split()[0]} lists it, but the "
+            f"tokenizer's eos is {label(eos.token, eos.id)}: tools that read only the "
+            "tokenizer's eos run on."
+        )
+    return (
+        f"The chat template ends each assistant turn with {end}, but mlx-lm stops only at "
+        f"{stops}: generation runs on to max_tokens, printing {template.turn_end} and "
+        "making up new turns."
+    )

@@ -1,0 +1,311 @@
+"""Apply an inspector fix plan to a model directory: preview, backup, atomic write, undo.
+
+Only the JSON config files in :data:`EDITABLE` are ever written, never weights,
+never outside the model directory and never through a symlink. An edit changes the
+one value it must and keeps the rest of the file as it was (indentation, key order,
+line endings, a BOM). The first fix keeps the pristine original in
+``<file>.yilab-bak``; :func:`undo_fix` puts it back.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from json.decoder import scanstring
+from pathlib import Path
+from typing import Any
+
+from yilab.files import write_atomic
+from yilab.inspector.diagnose import InspectionReport, InspectorError, inspect_model
+from yilab.inspector.fix_plan import FileChange, FixPlan
+
+BACKUP_SUFFIX = ".yilab-bak"
+EDITABLE = frozenset(
+    {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "config.json"}
+)
+_BOM = b"\xef\xbb\xbf"
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_MISSING = object()
+
+
+class FixError(InspectorError):
+    """A fix cannot be applied or undone; nothing was written."""
+
+
+@dataclass
+class FileEdit:
+    """The new text of one file and its unified diff against the current one."""
+
+    file: str
+    diff: str
+    new_text: str = field(repr=False)
+
+
+@dataclass
+class FixResult:
+    """What :func:`apply_fix` or :func:`undo_fix` wrote."""
+
+    files: list[str]
+    backups: list[str] = field(default_factory=list)
+
+
+def runtime_override(report: InspectionReport) -> list[int]:
+    """The extra eos ids the generation worker adds to the stop set instead of a file fix.
+
+    >>> runtime_override(inspect_model("shared/fixtures/yi-6b-chat-2023"))  # doctest: +SKIP
+    [7]
+    """
+    return list(report.fix.extra_eos_ids)
+
+
+# ---- editing JSON text in place -------------------------------------------------------
+
+
+def _members(text: str, start: int) -> tuple[list[tuple[str, int, int, int, int]], int]:
+    """The members of the object at ``text[start] == "{"`` as
+    ``(key, key_start, key_end, value_start, value_end)``, and the index of its ``}``."""
+    if text[start] != "{":
+        raise ValueError(f"expected an object at {start}")
+    members, i = [], _WS.match(text, start + 1).end()
+    if text[i] == "}":
+        return members, i
+    while True:
+        if text[i] != '"':
+            raise ValueError(f"expected a key at {i}")
+        key, key_end = scanstring(text, i + 1)
+        colon = _WS.match(text, key_end).end()
+        if text[colon] != ":":
+            raise ValueError(f"expected ':' at {colon}")
+        value_start = _WS.match(text, colon + 1).end()
+        _, value_end = _DECODER.raw_decode(text, value_start)
+        members.append((key, i, key_end, value_start, value_end))
+        after = _WS.match(text, value_end).end()
+        if text[after] == "}":
+            return members, after
+        if text[after] != ",":
+            raise ValueError(f"expected ',' or '}}' at {after}")
+        i = _WS.match(text, after + 1).end()
+
+
+def _dump(value: Any, old_text: str | None, ascii_only: bool) -> str:
+    """``value`` as JSON, multi-line like ``old_text`` when that was a multi-line list."""
+    if isinstance(value, list) and old_text and old_text.startswith("[") and "\n" in old_text:
+        indent = re.search(r"\n([ \t]*)\S", old_text)
+        inner = indent.group(1) if indent else "  "
+        closing = re.search(r"\n([ \t]*)\]$", old_text)
+        close = closing.group(1) if closing else ""
+        items = [json.dumps(v, ensure_ascii=ascii_only) for v in value]
+        return "[\n" + ",\n".join(inner + item for item in items) + "\n" + close + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
+
+
+def _set_in_text(text: str, start: int, key: list[str], value: Any, ascii_only: bool) -> str:
+    """Set ``key`` (a path) in the object at ``start``, keeping the rest of the text."""
+    members, close = _members(text, start)
+    found = [m for m in members if m[0] == key[0]]
+    if found:
+        _, _, _, v_start, v_end = found[-1]  # json.loads keeps the last duplicate
+        if len(key) > 1:
+            return _set_in_text(text, v_start, key[1:], value, ascii_only)
+        new = _dump(value, text[v_start:v_end], ascii_only)
+        return text[:v_start] + new + text[v_end:]
+    if len(key) > 1:
+        raise ValueError(f"no {key[0]!r} to edit inside")
+    if not members:
+        entry = json.dumps(key[0], ensure_ascii=ascii_only) + ": " + _dump(value, None, ascii_only)
+        return text[: start + 1] + entry + text[close:]
+    _, k_start, k_end, v_start, v_end = members[-1]
+    lead = text[text.rfind(",", 0, k_start) + 1 : k_start] if len(members) > 1 else None
+    lead = lead if lead is not None else (text[start + 1 : k_start] or " ")
+    colon = text[k_end:v_start]
+    entry = json.dumps(key[0], ensure_ascii=ascii_only) + colon + _dump(value, None, ascii_only)
+    return text[:v_end] + "," + lead + entry + text[v_end:]
+
+
+def _set_in_data(data: dict, key: list[str], value: Any) -> dict:
+    """A deep copy of ``data`` with ``key`` (a path) set to ``value``."""
+    result = copy.deepcopy(data)
+    node = result
+    for part in key[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        raise ValueError(f"{'.'.join(key[:-1])} is not an object")
+    node[key[-1]] = value
+    return result
+
+
+def _get(data: Any, key: list[str]) -> Any:
+    """The value at ``key`` (a path), or a marker when absent."""
+    for part in key:
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _indent_of(text: str) -> int | str | None:
+    """The indentation of a JSON text's first member: 2, "\\t", or None when compact."""
+    match = re.match(r"\s*\{\n([ \t]*)", text)
+    if match is None:
+        return None
+    lead = match.group(1)
+    return lead if "\t" in lead else len(lead)
+
+
+def edit_json_text(text: str, key: list[str], value: Any) -> str:
+    """Set ``key`` in a JSON object text, changing as few characters as possible.
+
+    >>> edit_json_text('{\\n  "a": 1,\\n  "b": "x"\\n}\\n', ["b"], "y")
+    '{\\n  "a": 1,\\n  "b": "y"\\n}\\n'
+    """
+    data = json.loads(text)
+    expected = _set_in_data(data, key, value)
+    ascii_only = text.isascii()
+    try:
+        start = _WS.match(text).end()
+        new = _set_in_text(text, start, key, value, ascii_only)
+        if json.loads(new) == expected:
+            return new
+    except (ValueError, IndexError, RecursionError):
+        pass
+    # The text is unusual (duplicate nested keys, odd spacing): rewrite the whole file.
+    tail = "\n" if text.endswith("\n") else ""
+    return json.dumps(expected, indent=_indent_of(text), ensure_ascii=ascii_only) + tail
+
+
+# ---- files ---------------------------------------------------------------------------
+
+
+def _model_dir(path: str | Path) -> Path:
+    """The resolved model directory, or FixError."""
+    model_dir = Path(path).expanduser()
+    if not model_dir.is_dir():
+        raise FixError(f"{path} is not a model directory")
+    return model_dir.resolve()
+
+
+def _safe_path(model_dir: Path, name: str, *, must_exist: bool = True) -> Path:
+    """``model_dir / name`` after checking it is an editable config file, is not a
+    symlink and stays inside the directory."""
+    if name not in EDITABLE and not (
+        name.endswith(BACKUP_SUFFIX) and name[: -len(BACKUP_SUFFIX)] in EDITABLE
+    ):
+        raise FixError(f"yilab only edits {', '.join(sorted(EDITABLE))}; not {name!r}")
+    path = model_dir / name
+    if path.is_symlink():
+        raise FixError(
+            f"{path} is a symlink (a Hugging Face cache entry?): yilab will not write through "
+            "it. Copy the model to a plain folder first, or use the runtime override."
+        )
+    if path.resolve().parent != model_dir:
+        raise FixError(f"{path} resolves outside {model_dir}")
+    if must_exist and not path.is_file():
+        raise FixError(f"{path} is missing")
+    return path
+
+
+def _read(path: Path) -> tuple[str, bool, bool]:
+    """A file's text (CRLF ends made LF), and whether it had CRLF ends and a BOM."""
+    raw = path.read_bytes()
+    bom = raw.startswith(_BOM)
+    try:
+        text = raw[len(_BOM) if bom else 0 :].decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise FixError(f"{path.name} is not UTF-8 text: {err}") from err
+    crlf = text.count("\r\n") == text.count("\n") > 0  # mixed ends are left alone
+    return (text.replace("\r\n", "\n") if crlf else text), crlf, bom
+
+
+def _encode(text: str, crlf: bool, bom: bool) -> bytes:
+    """Text back to bytes with the file's own line ends and BOM."""
+    data = (text.replace("\n", "\r\n") if crlf else text).encode("utf-8")
+    return _BOM + data if bom else data
+
+
+def _diff(name: str, old: str, new: str) -> str:
+    """A unified diff of one file."""
+    lines = [(t if t.endswith("\n") else t + "\n").splitlines(keepends=True) for t in (old, new)]
+    return "".join(difflib.unified_diff(*lines, fromfile=f"a/{name}", tofile=f"b/{name}"))
+
+
+def _apply_changes(name: str, text: str, changes: list[FileChange]) -> str:
+    """Apply a file's changes to its text, checking each one still finds its old value."""
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise FixError(f"{name} is not valid JSON: {err}") from err
+    for change in changes:
+        found = _get(data, change.key)
+        if (None if found is _MISSING else found) != change.old:
+            raise FixError(f"{name} changed since it was inspected; inspect it again")
+        try:
+            text = edit_json_text(text, change.key, change.new)
+        except ValueError as err:
+            raise FixError(f"cannot set {'.'.join(change.key)} in {name}: {err}") from err
+        data = json.loads(text)
+    return text
+
+
+def preview_fix(model_dir: str | Path, plan: FixPlan | None = None) -> list[FileEdit]:
+    """The edits a plan makes (``inspect_model(model_dir).fix`` by default), with diffs."""
+    root = _model_dir(model_dir)
+    plan = plan if plan is not None else inspect_model(root).fix
+    by_file: dict[str, list[FileChange]] = {}
+    for change in plan.changes:
+        by_file.setdefault(change.file, []).append(change)
+    edits = []
+    for name, changes in by_file.items():
+        text, _, _ = _read(_safe_path(root, name))
+        new = _apply_changes(name, text, changes)
+        if new != text:
+            edits.append(FileEdit(name, _diff(name, text, new), new))
+    return edits
+
+
+def apply_fix(model_dir: str | Path, plan: FixPlan | None = None) -> FixResult:
+    """Apply a plan: back up each file once (the pristine original), then write it atomically."""
+    root = _model_dir(model_dir)
+    edits = preview_fix(root, plan)
+    if not edits:
+        raise FixError(f"nothing to fix in {root}")
+    result = FixResult([])
+    for edit in edits:
+        path = _safe_path(root, edit.file)
+        backup = _safe_path(root, edit.file + BACKUP_SUFFIX, must_exist=False)
+        _, crlf, bom = _read(path)
+        try:
+            if not backup.exists():
+                write_atomic(backup, path.read_bytes())
+                result.backups.append(backup.name)
+            write_atomic(path, _encode(edit.new_text, crlf, bom))
+        except OSError as err:
+            raise FixError(f"cannot write {path}: {err}") from err
+        result.files.append(edit.file)
+    return result
+
+
+def backups(model_dir: str | Path) -> list[str]:
+    """The config files of ``model_dir`` that have a yilab backup (what undo restores)."""
+    root = _model_dir(model_dir)
+    return sorted(n for n in EDITABLE if (root / (n + BACKUP_SUFFIX)).is_file())
+
+
+def undo_fix(model_dir: str | Path) -> FixResult:
+    """Restore every backed-up file to its original bytes and remove the backups."""
+    root = _model_dir(model_dir)
+    names = backups(root)
+    if not names:
+        raise FixError(f"no yilab backup in {root}: nothing to undo")
+    for name in names:
+        target = _safe_path(root, name, must_exist=False)
+        backup = _safe_path(root, name + BACKUP_SUFFIX)
+        try:
+            write_atomic(target, backup.read_bytes())
+            backup.unlink()
+        except OSError as err:
+            raise FixError(f"cannot restore {target}: {err}") from err
+    return FixResult(names)

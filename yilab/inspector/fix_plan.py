@@ -1,0 +1,124 @@
+"""Plan the smallest config change that makes a chat template's turn end a stop token.
+
+Pure: the plan names files, JSON key paths and values; :mod:`yilab.inspector.fix` previews
+and applies it. The plan also carries the runtime equivalents for people who
+would rather not touch the files.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from yilab.inspector.model_files import ModelFiles, is_token_id, parse_token
+
+EOS_FILES = ("tokenizer_config.json", "special_tokens_map.json")
+
+
+@dataclass
+class FileChange:
+    """Set the value at ``key`` (a JSON path: ``["eos_token", "content"]``) in ``file``.
+
+    ``old`` is the value found when planning (None: the key is added).
+    """
+
+    file: str
+    key: list[str]
+    old: Any
+    new: Any
+    reason: str
+
+
+@dataclass
+class FixPlan:
+    """The file changes and their runtime equivalents.
+
+    ``needed``: without a fix, mlx-lm runs to max_tokens. ``extra_eos_ids``: what
+    yilab's generation worker adds to the stop set instead of editing files.
+    """
+
+    needed: bool = False
+    changes: list[FileChange] = field(default_factory=list)
+    extra_eos_ids: list[int] = field(default_factory=list)
+    extra_eos_tokens: list[str] = field(default_factory=list)
+    mlx_lm_cli: str | None = None
+    mlx_lm_python: str | None = None
+    ollama_modelfile: str | None = None
+
+
+def _eos_changes(files: ModelFiles, turn_end: str) -> list[FileChange]:
+    """Point every tokenizer file's ``eos_token`` at the turn end (keeping an
+    AddedToken dict a dict); add it to tokenizer_config.json if no file has one."""
+    reason = f"make the tokenizer's eos the template's turn end, {turn_end}"
+    changes, seen = [], False
+    for name in EOS_FILES:
+        data = files.data(name)
+        if "eos_token" not in data:
+            continue
+        seen, value = True, data["eos_token"]
+        token = parse_token(value)
+        if token is not None and token.token == turn_end:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("content"), str):
+            changes.append(
+                FileChange(name, ["eos_token", "content"], value["content"], turn_end, reason)
+            )
+        else:
+            changes.append(FileChange(name, ["eos_token"], value, turn_end, reason))
+    if not seen and files.data("tokenizer_config.json"):
+        changes.append(FileChange("tokenizer_config.json", ["eos_token"], None, turn_end, reason))
+    return changes
+
+
+def _generation_change(files: ModelFiles, turn_end_id: int | None) -> FileChange | None:
+    """Append the turn end to generation_config.json's ``eos_token_id`` when that is set
+    (transformers' ``generate`` reads only this list)."""
+    value = files.data("generation_config.json").get("eos_token_id")
+    ids = value if isinstance(value, list) else [value]
+    if turn_end_id is None or not value or not all(is_token_id(i) for i in ids):
+        return None
+    if turn_end_id in ids:
+        return None
+    reason = f"let transformers' generate stop at the turn end too (id {turn_end_id})"
+    return FileChange(
+        "generation_config.json", ["eos_token_id"], value, ids + [turn_end_id], reason
+    )
+
+
+def _runtime(plan: FixPlan, path: str, turn_end: str) -> None:
+    """Fill in the runtime equivalents of the fix."""
+    plan.extra_eos_tokens = [turn_end]
+    plan.mlx_lm_cli = (
+        f"mlx_lm.generate --model {shlex.quote(path)} --extra-eos-token {shlex.quote(turn_end)}"
+    )
+    config = json.dumps({"eos_token": turn_end}, ensure_ascii=False)
+    plan.mlx_lm_python = f"load({json.dumps(path)}, tokenizer_config={config})"
+    plan.ollama_modelfile = f"PARAMETER stop {json.dumps(turn_end, ensure_ascii=False)}"
+
+
+def plan_fix(
+    files: ModelFiles,
+    verdict: str,
+    turn_end: str | None,
+    turn_end_id: int | None,
+    stop_ids: list[int],
+) -> FixPlan:
+    """The fix for a verdict: for ``eos_mismatch`` the tokenizer's eos becomes the turn
+    end (and generation_config's list gains it); for ``tokenizer_eos_mismatch`` the
+    same tokenizer change is offered but not needed; otherwise nothing."""
+    plan = FixPlan()
+    if verdict not in ("eos_mismatch", "tokenizer_eos_mismatch") or turn_end is None:
+        return plan
+    plan.needed = verdict == "eos_mismatch"
+    # A turn end missing from tokenizer.json cannot become the eos: runtime fixes only.
+    unknown = turn_end_id is None and bool(files.data("tokenizer.json"))
+    plan.changes = [] if unknown else _eos_changes(files, turn_end)
+    generation = _generation_change(files, turn_end_id) if plan.needed else None
+    if generation is not None:
+        plan.changes.append(generation)
+    if turn_end_id is not None and turn_end_id not in stop_ids:
+        plan.extra_eos_ids = [turn_end_id]
+    _runtime(plan, str(files.path), turn_end)
+    return plan

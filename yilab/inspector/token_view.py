@@ -1,0 +1,164 @@
+"""The token view: a text or a rendered chat prompt as the model's own tokenizer sees it.
+
+The tokenizer is loaded with ``transformers.AutoTokenizer`` (what mlx-lm uses), or
+straight from ``tokenizer.json`` with ``tokenizers`` when transformers cannot load
+it. Both imports are lazy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from yilab.errors import BadInputError, ModelLoadError
+from yilab.inspector.chat_template import render
+from yilab.inspector.diagnose import inspect_model
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@dataclass
+class TokenView:
+    """Token by token: ``pieces`` are vocabulary strings (``Ġthe``), ``texts`` what each
+    decodes to (`` the``), ``special`` marks added special tokens (to highlight)."""
+
+    text: str
+    ids: list[int]
+    pieces: list[str]
+    texts: list[str]
+    special: list[bool]
+    count: int
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Backend:
+    """A loaded tokenizer behind one small interface (transformers or tokenizers)."""
+
+    def __init__(self, tokenizer: Any, fast: bool):
+        self.tokenizer, self.fast = tokenizer, fast
+
+    def encode(self, text: str, add_special_tokens: bool) -> list[int]:
+        """Token ids of ``text``."""
+        if self.fast:
+            return self.tokenizer.encode(text, add_special_tokens=add_special_tokens).ids
+        return list(self.tokenizer.encode(text, add_special_tokens=add_special_tokens))
+
+    def piece(self, token_id: int) -> str:
+        """The vocabulary string of one id."""
+        if self.fast:
+            return self.tokenizer.id_to_token(token_id) or ""
+        return str(self.tokenizer.convert_ids_to_tokens(token_id))
+
+    def decode(self, token_id: int) -> str:
+        """What one id decodes to, special tokens kept."""
+        return self.tokenizer.decode([token_id], skip_special_tokens=False)
+
+    def special_ids(self) -> set[int]:
+        """Ids of the added tokens marked special."""
+        if self.fast:
+            decoder = self.tokenizer.get_added_tokens_decoder()
+        else:
+            decoder = self.tokenizer.added_tokens_decoder
+        return {i for i, tok in decoder.items() if getattr(tok, "special", False)}
+
+
+def _stamp(model_dir: Path) -> tuple:
+    """Modification times and sizes of the tokenizer files, so a fixed model reloads."""
+    stats = [(p.stat() if p.exists() else None) for p in (model_dir / n for n in TOKENIZER_FILES)]
+    return tuple((s.st_mtime_ns, s.st_size) if s else None for s in stats)
+
+
+@lru_cache(maxsize=4)
+def _load(model_dir: str, stamp: tuple) -> _Backend:
+    """Load (and cache) a tokenizer; ``stamp`` only keys the cache."""
+    try:
+        from transformers import AutoTokenizer
+
+        return _Backend(AutoTokenizer.from_pretrained(model_dir), fast=False)
+    except Exception as err:  # any failure: try tokenizer.json directly
+        path = Path(model_dir) / "tokenizer.json"
+        if not path.is_file():
+            raise ModelLoadError(f"cannot load a tokenizer from {model_dir}: {err}") from err
+    try:
+        from tokenizers import Tokenizer
+
+        return _Backend(Tokenizer.from_file(str(path)), fast=True)
+    except Exception as err:
+        raise ModelLoadError(f"cannot load {path}: {err}") from err
+
+
+def load_tokenizer(model_dir: str | Path) -> _Backend:
+    """The model directory's tokenizer, cached until its files change."""
+    path = Path(model_dir).expanduser().resolve()
+    if not path.is_dir():
+        raise ModelLoadError(f"{model_dir} is not a model directory")
+    return _load(str(path), _stamp(path))
+
+
+def _view(backend: _Backend, text: str, add_special_tokens: bool) -> TokenView:
+    """Encode ``text`` and lay it out token by token."""
+    ids = backend.encode(text, add_special_tokens)
+    special = backend.special_ids()
+    return TokenView(
+        text=text,
+        ids=ids,
+        pieces=[backend.piece(i) for i in ids],
+        texts=[backend.decode(i) for i in ids],
+        special=[i in special for i in ids],
+        count=len(ids),
+    )
+
+
+def tokenize_text(
+    model_dir: str | Path, text: str, *, add_special_tokens: bool = True
+) -> TokenView:
+    """Tokenize a plain text as ``tokenizer.encode(text)`` would.
+
+    >>> tokenize_text(tiny, "the").pieces  # doctest: +SKIP
+    ['Ġthe']
+    """
+    return _view(load_tokenizer(model_dir), text, add_special_tokens)
+
+
+def _render(report, messages: list[dict], add_generation_prompt: bool) -> str:
+    """Render ``messages`` with the template and special tokens of an inspection report."""
+    template = report.chat_template.template
+    if template is None:
+        raise BadInputError(f"{report.path} has no chat template: tokenize a plain text instead")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise BadInputError("messages must be a list of {'role': ..., 'content': ...} dicts")
+    tokens = {f"{r}_token": getattr(report, r).token for r in ("bos", "eos", "pad", "unk")}
+    try:
+        return render(
+            template, messages, special_tokens=tokens, add_generation_prompt=add_generation_prompt
+        )
+    except Exception as err:  # templates are untrusted code
+        raise BadInputError(f"the chat template refused these messages: {err}") from err
+
+
+def render_chat(
+    model_dir: str | Path, messages: list[dict], *, add_generation_prompt: bool = True
+) -> str:
+    """Render ``messages`` with the model's chat template, as transformers would."""
+    return _render(inspect_model(model_dir), messages, add_generation_prompt)
+
+
+def tokenize_chat(
+    model_dir: str | Path, messages: list[dict], *, add_generation_prompt: bool = True
+) -> TokenView:
+    """Render ``messages`` with the chat template, then tokenize the prompt with special
+    tokens added; warn when that gives a double bos."""
+    backend = load_tokenizer(model_dir)
+    report = inspect_model(model_dir)
+    view = _view(backend, _render(report, messages, add_generation_prompt), True)
+    bos = report.bos
+    bos_id = bos.id if bos.id is not None else getattr(backend.tokenizer, "bos_token_id", None)
+    if bos_id is not None and view.ids[:2] == [bos_id, bos_id]:
+        view.warnings.append(
+            f"double bos: the template writes {bos.token} and the tokenizer adds another. "
+            "mlx-lm does not add one to a prompt that already starts with it, but other "
+            "tools (tokenizer(text), llama.cpp) may."
+        )
+    return view

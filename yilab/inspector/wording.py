@@ -1,0 +1,103 @@
+"""What the CLI and the Tokenizer tab both show of an inspection: the verdict in plain
+words, a model spec turned into the directory to inspect, and the token view of a text
+or a chat message (with the double-bos warning either way).
+
+>>> VERDICT_TITLES["eos_mismatch"]
+'EOS mismatch: generation will not stop at the end of a turn'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yilab.errors import ModelLoadError
+from yilab.inspector.diagnose import InspectionReport, inspect_model, label
+from yilab.inspector.token_view import TokenView, tokenize_chat, tokenize_text
+from yilab.models.resolve import Progress, resolve_model
+
+VERDICT_TITLES = {
+    "ok": "OK: generation stops at the end of each assistant turn",
+    "eos_mismatch": "EOS mismatch: generation will not stop at the end of a turn",
+    "tokenizer_eos_mismatch": "Tokenizer eos differs: mlx-lm stops, some other tools will not",
+    "no_chat_template": "No chat template: this looks like a base model",
+    "invalid_config": "Invalid config: a file cannot be used",
+}
+
+
+def model_dir(spec: str | None, progress: Progress | None = None) -> Path:
+    """The directory to inspect for a model spec. A folder is taken as it is (the
+    inspector needs only its JSON files); anything else goes through the resolver,
+    which may convert a GGUF or download a repo."""
+    path = Path(spec or "").expanduser()
+    if spec and path.is_dir():
+        return path.absolute()
+    return resolve_model(spec or None, progress=progress).path
+
+
+def double_bos_warning(ids: list[int], bos_id: int | None, bos_token: str | None) -> str | None:
+    """A warning when a token list starts with two bos tokens.
+
+    >>> double_bos_warning([1, 1, 42], 1, "<s>")[:27]
+    'double bos: the text starts'
+    >>> double_bos_warning([1, 42], 1, "<s>") is None
+    True
+    """
+    if bos_id is None or ids[:2] != [bos_id, bos_id]:
+        return None
+    return (
+        f"double bos: the text starts with {bos_token or f'id {bos_id}'} and the tokenizer "
+        "adds another one in front of it"
+    )
+
+
+def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
+    """Tokenize ``text`` as a plain text, or as the user message of a chat (rendered with
+    the model's template); either way warn on a double bos."""
+    if chat:
+        return tokenize_chat(path, [{"role": "user", "content": text}])
+    view = tokenize_text(path, text)
+    if text and not view.ids:  # transformers "loads" a folder with no vocabulary at all
+        raise ModelLoadError(f"{path} has no usable tokenizer (no tokenizer.json?)")
+    if not spells(view, text):
+        view.warnings.append(
+            "the tokens do not spell the text back: this tokenizer looks incomplete "
+            "(no tokenizer.json?)"
+        )
+    bos = inspect_model(path).bos
+    warning = double_bos_warning(view.ids, bos.id, bos.token)
+    if warning is not None:
+        view.warnings.append(warning)
+    return view
+
+
+def spells(view: TokenView, text: str) -> bool:
+    """Whether the tokens decode to ``text``, whitespace aside (SentencePiece pieces
+    decoded one by one lose their leading space)."""
+    return "".join("".join(view.texts).split()) == "".join(text.split())
+
+
+def stop_set_line(report: InspectionReport) -> str:
+    """The stop set with where each token comes from.
+
+    e.g. ``<|endoftext|> (id 2) ← tokenizer_config.json eos_token, config.json eos_token_id``
+    """
+    if not report.stop_tokens:
+        return "nothing (generation always runs to max_tokens)"
+    return "; ".join(
+        f"{label(s.token, s.id)} ← {', '.join(s.sources or [s.source])}" for s in report.stop_tokens
+    )
+
+
+def runtime_lines(report: InspectionReport) -> list[str]:
+    """The fix's runtime equivalents, one per tool (empty when there is no fix)."""
+    plan, lines = report.fix, []
+    if plan.extra_eos_ids:
+        ids = " ".join(f"--extra-eos-id {i}" for i in plan.extra_eos_ids)
+        lines.append(f"yilab:   python -m yilab compare ... {ids}")
+    if plan.mlx_lm_cli:
+        lines.append(f"mlx-lm:  {plan.mlx_lm_cli}")
+    if plan.mlx_lm_python:
+        lines.append(f"python:  {plan.mlx_lm_python}")
+    if plan.ollama_modelfile:
+        lines.append(f"Ollama:  {plan.ollama_modelfile}  (in the Modelfile)")
+    return lines

@@ -1,0 +1,222 @@
+"""Remote model specs and ``$YILAB_HOME/remotes.json``: which OpenAI-compatible server
+(mlx_lm.server, vLLM, Ollama) and which model a spec names.
+
+A remote model is a spec ``openai+http://host:8080/v1#model-name`` (or ``https``), or a
+name from ``$YILAB_HOME/remotes.json``::
+
+    {"bigmac": {"url": "http://bigmac.local:8080/v1", "model": "mlx-community/Qwen3-8B-4bit",
+                "api_key_env": "BIGMAC_API_KEY", "max_concurrency": 4,
+                "hf_id": "Qwen/Qwen3-8B"}}
+
+An API key only ever comes from the environment variable an entry names: it is never in a
+spec, the config, the run log or an error message. URLs with credentials in them are refused.
+Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from yilab.errors import BadInputError
+from yilab.files import yilab_home
+
+SPEC_PREFIX = "openai+"
+CONFIG_NAME = "remotes.json"
+DEFAULT_MAX_CONCURRENCY = 4
+MAX_CONCURRENCY_CEILING = 64
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_READ_TIMEOUT_S = 300.0  # a queued request may wait this long for its first byte
+CONFIG_KEYS = {"url", "model", "api_key_env", "max_concurrency", "connect_timeout_s",
+               "read_timeout_s", "hf_id"}  # fmt: skip
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """A model served over HTTP. ``url`` is the API base (``http://host:8080/v1``), never
+    with credentials; ``model`` is the name sent in each request."""
+
+    name: str  # the spec as typed, or the remotes.json entry's name
+    url: str
+    model: str
+    spec: str
+    api_key_env: str | None = None
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    hf_id: str | None = None
+    source: str = "remote"
+
+    @property
+    def path(self) -> str:
+        """What the run log's ``model_path`` holds for a remote model: its endpoint URL."""
+        return self.url
+
+    def api_key(self) -> str | None:
+        """The key from the environment variable named by ``api_key_env`` (None if unnamed)."""
+        if not self.api_key_env:
+            return None
+        key = os.environ.get(self.api_key_env, "")
+        if not key:
+            raise BadInputError(
+                f"remote model {self.name} needs an API key: set the environment variable "
+                f"{self.api_key_env} (named by api_key_env in {config_path()})"
+            )
+        return key
+
+
+def config_path() -> Path:
+    """``$YILAB_HOME/remotes.json``."""
+    return yilab_home() / CONFIG_NAME
+
+
+def find_remote(spec: str | None) -> RemoteModel | None:
+    """The remote model a spec names, or None when it names no remote (a local model).
+
+    >>> find_remote("openai+http://127.0.0.1:8080/v1#default_model").url
+    'http://127.0.0.1:8080/v1'
+    """
+    spec = (spec or "").strip()
+    if spec.startswith(SPEC_PREFIX):
+        return parse_remote_spec(spec)
+    return load_remotes().get(spec) if spec else None
+
+
+def parse_remote_spec(spec: str) -> RemoteModel:
+    """``openai+http://host:8080/v1#model`` → a :class:`RemoteModel` named by the spec.
+
+    >>> parse_remote_spec("openai+https://gpu.example/v1#Qwen/Qwen3-8B").model
+    'Qwen/Qwen3-8B'
+    """
+    url, _, model = spec[len(SPEC_PREFIX) :].partition("#")
+    model = unquote(model).strip()
+    if not model:
+        raise BadInputError(
+            f"remote spec {spec!r} names no model: add it after '#', "
+            "e.g. openai+http://127.0.0.1:8080/v1#default_model"
+        )
+    return RemoteModel(name=spec, url=clean_url(url, spec), model=model, spec=spec)
+
+
+def clean_url(url: str, where: str) -> str:
+    """An http(s) API base without a trailing slash; credentials in it are refused.
+
+    >>> clean_url("http://gpu.local:8000/v1/", "x")
+    'http://gpu.local:8000/v1'
+    """
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as err:
+        raise BadInputError(f"{where}: not a URL: {err}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInputError(f"{where}: the URL must start with http:// or https:// and name a host")
+    if "@" in parts.netloc:
+        raise BadInputError(
+            f"{where}: no credentials in the URL; name an environment variable holding the "
+            f"key as api_key_env in {config_path()}"
+        )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def load_remotes() -> dict[str, RemoteModel]:
+    """The named remotes in ``remotes.json`` ({} when there is no file).
+
+    A file that does not parse or has a wrong value raises :class:`BadInputError` naming
+    the file and the place.
+    """
+    path = config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise BadInputError(f"cannot read {path}: {err}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise BadInputError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f'{path}: expected an object like {{"name": {{"url": …, "model": …}}}}')
+    return {name: _entry(path, name, value) for name, value in data.items()}
+
+
+def _entry(path: Path, name: str, value: Any) -> RemoteModel:
+    """One validated remotes.json entry."""
+    where = f"{path}: {name!r}"
+    if not name.strip() or name.startswith(SPEC_PREFIX) or not isinstance(value, dict):
+        raise BadInputError(f"{where}: expected a name and an object with url and model")
+    if "api_key" in value:
+        raise BadInputError(f"{where}: keys are never stored here; set api_key_env to the name "
+                            "of an environment variable that holds it")  # fmt: skip
+    unknown = sorted(set(value) - CONFIG_KEYS)
+    if unknown:
+        raise BadInputError(f"{where}: unknown field(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(CONFIG_KEYS))}")  # fmt: skip
+    model, url = value.get("model"), value.get("url")
+    if not isinstance(model, str) or not model.strip() or not isinstance(url, str):
+        raise BadInputError(f"{where}: url and model must both be given as strings")
+    return RemoteModel(
+        name=name,
+        url=clean_url(url, where),
+        model=model.strip(),
+        spec=name,
+        api_key_env=_env_name(where, value.get("api_key_env")),
+        max_concurrency=_number(where, value, "max_concurrency", DEFAULT_MAX_CONCURRENCY, int),
+        connect_timeout_s=_number(where, value, "connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S),
+        read_timeout_s=_number(where, value, "read_timeout_s", DEFAULT_READ_TIMEOUT_S),
+        hf_id=_optional_str(where, value.get("hf_id"), "hf_id"),
+    )
+
+
+def _env_name(where: str, value: Any) -> str | None:
+    """An environment variable's name (not a key: ``sk-…`` has a dash and is refused)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise BadInputError(f"{where}: api_key_env must be the NAME of an environment "
+                            "variable, like OPENAI_API_KEY")  # fmt: skip
+    return value
+
+
+def _number(where: str, entry: dict, key: str, default: float, kind: type = float) -> Any:
+    """A positive number field (an integer of at most 64 for ``max_concurrency``)."""
+    value = entry.get(key, default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    if kind is int:
+        ok = ok and isinstance(value, int) and value <= MAX_CONCURRENCY_CEILING
+    if not ok:
+        limit = f"an integer from 1 to {MAX_CONCURRENCY_CEILING}" if kind is int else "above 0"
+        raise BadInputError(f"{where}: {key} must be {limit}, got {value!r}")
+    return kind(value)
+
+
+def _optional_str(where: str, value: Any, key: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise BadInputError(f"{where}: {key} must be a string")
+    return value or None
+
+
+def remote_entries() -> list[dict[str, Any]]:
+    """``list_models()`` rows for the named remotes."""
+    return [
+        {"name": r.name, "path": r.url, "source": "remote", "size_bytes": None,
+         "quantization": None, "format": "openai", "model": r.model, "hf_id": r.hf_id}
+        for r in load_remotes().values()
+    ]  # fmt: skip
+
+
+def not_visible_message(remote: RemoteModel) -> str:
+    """What the inspector can say about a remote model."""
+    where = f"{remote.name} is served by {remote.url} (model {remote.model})"
+    if remote.hf_id:
+        return (f"{where}: its files are not visible from here. It is the Hugging Face "
+                f"model {remote.hf_id}: inspect {remote.hf_id} to check its tokenizer.")  # fmt: skip
+    return (f"{where}: its files are not visible from here, so its tokenizer cannot be "
+            f'inspected. Name its Hugging Face id as "hf_id" in {config_path()} to point to it.')  # fmt: skip

@@ -1,0 +1,4 @@
+"""HTML rendering shared by the dashboard and the HTML report, knowing nothing of Gradio:
+the grid of cards (``grid``), word diffs (``textdiff``) and the inspector's panels
+(``inspector``). Every value is escaped here.
+"""

@@ -1,0 +1,179 @@
+"""Pure HTML for the Tokenizer tab: the verdict banner, the special-token table, tokens as
+coloured spans, the fix diff and the before/after panes. Every string is escaped here."""
+
+from __future__ import annotations
+
+from html import escape
+
+from yilab.inspector.chat_template import TOKEN_LIKE
+from yilab.inspector.diagnose import InspectionReport, label
+from yilab.inspector.fix import FileEdit
+from yilab.inspector.token_view import TokenView
+from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
+from yilab.render.grid import GridView, render_grid
+
+VERDICT_KIND = {"ok": "ok", "tokenizer_eos_mismatch": "warn", "no_chat_template": "info"}
+
+
+def notice(message: str, kind: str = "info") -> str:
+    return f'<div class="yl-notice yl-notice-{escape(kind)}">{escape(message)}</div>'
+
+
+def render_verdict(report: InspectionReport) -> str:
+    """The coloured banner: the verdict in plain words, the summary, the stop set."""
+    kind = VERDICT_KIND.get(report.verdict, "error")
+    title = VERDICT_TITLES.get(report.verdict, report.verdict)
+    problems = "".join(
+        f'<li class="yl-tk-sev-{escape(p.severity)}"><b>{escape(p.code)}</b>'
+        f"{escape(f' [{p.file}]' if p.file else '')}: {escape(p.message)}</li>"
+        for p in report.problems
+        if p.code != report.verdict
+    )
+    return (
+        f'<div class="yl-tk-verdict yl-tk-verdict-{escape(kind)}" data-verdict="{escape(report.verdict)}">'
+        f'<div class="yl-tk-verdict-title">{escape(title)}'
+        f'<code class="yl-tk-verdict-code">{escape(report.verdict)}</code></div>'
+        f"<div>{escape(report.summary)}</div>"
+        f'<div class="yl-tk-verdict-stop">mlx-lm stops at: {escape(stop_set_line(report))}</div>'
+        + (f'<ul class="yl-tk-problems">{problems}</ul>' if problems else "")
+        + f'<div class="yl-tk-verdict-path">{escape(report.path)}</div></div>'
+    )
+
+
+def render_specials(report: InspectionReport) -> str:
+    """The special tokens file by file; settings that conflict are highlighted."""
+    rows = []
+    for file, settings in report.files.items():
+        for s in settings:
+            cls = ' class="yl-tk-conflict"' if s.conflict else ""
+            mark = "✗ " if s.conflict else ""
+            rows.append(
+                f"<tr{cls}><td>{escape(file)}</td><td>{escape(s.key)}</td>"
+                f"<td>{escape(mark + (s.token if s.token is not None else '?'))}</td>"
+                f"<td>{escape(str(s.id) if s.id is not None else '?')}</td></tr>"
+            )
+    t = report.chat_template
+    end = label(t.turn_end, t.turn_end_id) if t.turn_end else "none found"
+    return (
+        '<div class="yl-tk-h">Special tokens, file by file</div>'
+        '<table class="yl-tk-table"><thead><tr><th>file</th><th>setting</th><th>token</th>'
+        f"<th>id</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="yl-tk-meta">chat template: {escape(t.source or "none")} · '
+        f"assistant turn end: {escape(end)}</div>"
+    )
+
+
+def render_template(report: InspectionReport, view: TokenView | None) -> str:
+    """The chat template rendered on a short conversation, token by token when a tokenizer
+    is there (else with special-token strings highlighted)."""
+    head = '<div class="yl-tk-h">Chat template, rendered</div>'
+    t = report.chat_template
+    if t.example is None:
+        return head + notice("No chat template to render.")
+    if view is not None:
+        return head + render_tokens(view, turn_end_id=t.turn_end_id, stop_ids=report.stop_ids)
+    return head + _highlight_strings(t.example, t.turn_end, report.stop_tokens)
+
+
+def _highlight_strings(text: str, turn_end: str | None, stop_tokens) -> str:
+    """Special-token-looking strings highlighted in plain text (no tokenizer at hand)."""
+    stop_strings = {s.token for s in stop_tokens}
+    out, pos = [], 0
+    for match in TOKEN_LIKE.finditer(text):
+        out.append(escape(text[pos : match.start()]))
+        out.append(_special_span(match.group(), match.group() == turn_end,
+                                 match.group() in stop_strings, title=match.group()))  # fmt: skip
+        pos = match.end()
+    out.append(escape(text[pos:]))
+    return f'<pre class="yl-tk-tokens">{"".join(out)}</pre>'
+
+
+def _special_span(text: str, is_turn_end: bool, stops: bool, *, title: str) -> str:
+    cls = "yl-tk-t yl-tk-special"
+    if is_turn_end:
+        cls += " yl-tk-stops" if stops else " yl-tk-runs-on"
+        title += " · the turn end: " + ("mlx-lm stops here" if stops else "mlx-lm does NOT stop")
+    return f'<span class="{cls}" title="{escape(title)}">{escape(text)}</span>'
+
+
+def render_tokens(
+    view: TokenView, *, turn_end_id: int | None, stop_ids: list[int], summary: bool = False
+) -> str:
+    """Tokens as coloured spans (special ones highlighted, the turn end green when it stops
+    generation, red when it does not); with ``summary``, the count, ids and warnings."""
+    spans = []
+    for i, (tid, piece, text, special) in enumerate(
+        zip(view.ids, view.pieces, view.texts, view.special, strict=True)
+    ):
+        title = f"id {tid} · {piece}"
+        if special:
+            spans.append(_special_span(text, tid == turn_end_id, tid in stop_ids, title=title))
+            continue
+        shown = text.replace("\n", "↵\n")  # a newline token stays visible
+        spans.append(
+            f'<span class="yl-tk-t yl-tk-c{i % 4}" title="{escape(title)}">{escape(shown)}</span>'
+        )
+    html = f'<pre class="yl-tk-tokens">{"".join(spans)}</pre>'
+    if summary:
+        ids = " ".join(str(i) for i in view.ids)
+        html += (
+            f'<div class="yl-tk-meta">{view.count} tokens · ids: <code>{escape(ids)}</code></div>'
+        )
+    return html + "".join(notice(f"⚠ {w}", "warn") for w in view.warnings)
+
+
+def render_fix(report: InspectionReport, edits: list[FileEdit], saved: list[str]) -> str:
+    """The fix as a unified diff, its runtime equivalents, and what Undo would restore."""
+    head = '<div class="yl-tk-h">Fix</div>'
+    parts = []
+    if edits:
+        lines = "".join(_diff_line(line) for e in edits for line in e.diff.splitlines())
+        parts.append(f'<pre class="yl-tk-diff">{lines}</pre>')
+    elif report.verdict == "ok":
+        parts.append(notice("Nothing to fix: the turn end is a stop token.", "ok"))
+    else:
+        parts.append(notice("No file change planned for this verdict."))
+    runtime = runtime_lines(report)
+    if runtime:
+        items = "".join(f"<li><code>{escape(line)}</code></li>" for line in runtime)
+        parts.append(
+            f'<div class="yl-tk-meta">Or at run time, files untouched:</div><ul class="yl-tk-runtime">{items}</ul>'
+        )
+    if saved:
+        names = ", ".join(f"{n}.yilab-bak" for n in saved)
+        parts.append(f'<div class="yl-tk-meta">Backups: {escape(names)} (Undo restores them)</div>')
+    return head + "".join(parts)
+
+
+def _diff_line(line: str) -> str:
+    kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
+    if line.startswith(("+++", "---", "@@")):
+        kind = "hunk"
+    return f'<span class="yl-tk-diff-{kind}">{escape(line)}</span>\n'
+
+
+def render_before_after(
+    before: GridView | None, after: GridView | None, stops: dict[str, list[int]]
+) -> str:
+    """Two panes side by side, and the outcome once both are done."""
+    panes = []
+    for side, view, what in (("before", before, "as the files say"),
+                             ("after", after, "with the fix (runtime override)")):  # fmt: skip
+        ids = ", ".join(str(i) for i in stops[side]) or "nothing"
+        body = render_grid(view) if view is not None else '<div class="yl-status">waiting…</div>'
+        panes.append(
+            f'<div class="yl-tk-ba-pane" data-side="{side}"><div class="yl-tk-ba-title">'
+            f"{escape(side.capitalize())}: {escape(what)} · stops at ids {escape(ids)}</div>"
+            f"{body}</div>"
+        )
+    return f'<div class="yl-tk-ba">{"".join(panes)}</div>{_outcome(before, after)}'
+
+
+def _outcome(before: GridView | None, after: GridView | None) -> str:
+    """``length → stop``: say whether the fix did what it should."""
+    states = [v.cells[0].state if v and v.cells else None for v in (before, after)]
+    if None in states or {"waiting", "running"} & set(states):
+        return ""
+    if states == ["length", "stop"]:
+        return notice("length → stop: with the fix, generation ends at the turn end.", "ok")
+    return notice(f"{states[0]} → {states[1]}", "warn" if states[1] != "stop" else "info")

@@ -1,0 +1,112 @@
+"""The run log's schema, built and changed only by named migrations.
+
+Each migration is a small function appended to ``MIGRATIONS`` and never edited
+afterwards: a later change to the schema is a new migration at the end of this
+file. ``yilab.runlog.store.Store`` applies the pending ones every time it opens a db,
+so an old ``experiments.db`` is brought up to date on first use.
+
+The table and column names are a product contract (scripts and the CLI's
+``--json`` output rely on them): extend, never rename.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("yilab")
+
+
+def _table(db: Database, name: str):
+    """``db[name]`` as a Table (sqlite-utils types it as ``Table | View``)."""
+    return db.table(name)
+
+
+@MIGRATIONS()
+def m001_create_experiments(db: Database) -> None:
+    """One row per sweep: the prompt and the sweep spec that produced its runs."""
+    _table(db, "experiments").create(
+        {
+            "id": str,
+            "created_at": str,
+            "model": str,
+            "prompt": str,
+            "sweep_json": str,
+            "note": str,
+            "system_prompt": str,
+            "mode": str,
+        },
+        pk="id",
+    )
+
+
+@MIGRATIONS()
+def m002_create_runs(db: Database) -> None:
+    """One row per sweep cell: its settings, output, metrics and owning process."""
+    _table(db, "runs").create(
+        {
+            "id": str,
+            "experiment_id": str,
+            "created_at": str,
+            "finished_at": str,
+            "model": str,
+            "model_path": str,
+            "model_fingerprint": str,
+            "messages_json": str,
+            "rendered_prompt": str,
+            "temperature": float,
+            "seed": int,
+            "top_p": float,
+            "top_k": int,
+            "min_p": float,
+            "repetition_penalty": float,
+            "max_tokens": int,
+            "output": str,
+            "finish_reason": str,
+            "status": str,
+            "error": str,
+            "prompt_tokens": int,
+            "generation_tokens": int,
+            "ttft_s": float,
+            "prompt_tps": float,
+            "generation_tps": float,
+            "peak_memory_gb": float,
+            "stop_token_ids_json": str,
+            "versions_json": str,
+            "cell_index": int,
+            "engine_mode": str,
+            "owner_host": str,
+            "owner_pid": int,
+            "owner_started": str,
+            "starred": int,
+            "note": str,
+        },
+        pk="id",
+        not_null={"starred"},
+        defaults={"starred": 0},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+
+
+@MIGRATIONS()
+def m003_index_runs(db: Database) -> None:
+    """Indexes for what the history view filters and sorts on."""
+    runs = _table(db, "runs")
+    for column in ("experiment_id", "created_at", "model", "status"):
+        runs.create_index([column])
+
+
+@MIGRATIONS()
+def m004_enable_fts(db: Database) -> None:
+    """FTS5 over runs' prompt and output, and experiments' prompt, kept current by triggers."""
+    _table(db, "runs").enable_fts(
+        ["rendered_prompt", "output"], fts_version="FTS5", create_triggers=True
+    )
+    _table(db, "experiments").enable_fts(["prompt"], fts_version="FTS5", create_triggers=True)
+
+
+@MIGRATIONS()
+def m005_index_runs_model_created(db: Database) -> None:
+    """History filtered by model, newest first: without it SQLite sorts every run of the
+    model (114 ms at 100,000 runs; 0.2 ms with it)."""
+    _table(db, "runs").create_index(["model", "created_at"])

@@ -1,0 +1,650 @@
+"""The run log: experiments (one per sweep) and runs (one per cell) in SQLite.
+
+Storage lives behind this module; the schema is built and changed only by the
+named migrations in ``yilab.runlog.migrations``, applied on every open.
+
+Threads: a sqlite3 connection belongs to the thread that made it. The service
+writes from its worker thread while UI threads read, so a ``Store`` keeps one
+connection per thread (``threading.local``), each configured the same way:
+WAL (readers never wait for the writer), ``busy_timeout`` 5000 ms and
+``synchronous=NORMAL``. Every write runs in ``BEGIN IMMEDIATE``, so concurrent
+writers (threads or other processes) queue on the busy timeout rather than
+failing with "database is locked". ``":memory:"`` is the exception: a private
+in-memory db exists on one connection only, so all threads share it behind a lock.
+
+The db file alone is complete: the WAL is checkpointed into it when a sweep ends
+(:meth:`Store.checkpoint`) and when the process exits, so copying ``experiments.db``
+copies every finished run. A write also checks that the file at ``path`` is still the
+one that was opened: SQLite keeps writing happily into a deleted or replaced file,
+and those rows would be lost. Runs that cannot be written go to a spill file
+(:mod:`yilab.runlog.spill`), merged back by :meth:`Store.merge_spill` on the next open.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from yilab.errors import BadInputError, RunNotFoundError, StoreError
+from yilab.runlog.migrations import MIGRATIONS
+from yilab.runlog.spill import Spill
+
+BUSY_TIMEOUT_MS = 5000
+MIN_PREFIX = 6
+STATUSES = ("running", "done", "cancelled", "error", "interrupted")
+FINISHED_STATUSES = STATUSES[1:]
+MODES = ("chat", "raw")
+METRIC_COLUMNS = (
+    "prompt_tokens", "generation_tokens", "ttft_s", "prompt_tps", "generation_tps",
+    "peak_memory_gb",
+)  # fmt: skip
+# run columns that start_run accepts in ``settings`` as they are
+SETTING_COLUMNS = (
+    "model", "model_path", "model_fingerprint", "rendered_prompt", "temperature", "seed",
+    "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "engine_mode", "note",
+    *METRIC_COLUMNS,
+)  # fmt: skip
+# settings given as Python values, stored as JSON text in these columns
+JSON_SETTINGS = {
+    "messages": "messages_json",
+    "stop_token_ids": "stop_token_ids_json",
+    "versions": "versions_json",
+}
+
+
+@dataclass
+class MergeOutcome:
+    """What :meth:`Store.merge_rows` did with one table's rows: ids added, ids already
+    present and equal, and ids present with other content (id → the columns that differ)."""
+
+    added: list[str] = field(default_factory=list)
+    same: list[str] = field(default_factory=list)
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpillMerge:
+    """Runs recovered from one spill file into the run log."""
+
+    path: str
+    runs: int
+    damaged_lines: int = 0
+    at: float = field(default_factory=time.time)  # when it was merged
+
+    def message(self, db_path: str) -> str:
+        """e.g. ``recovered 4 runs from /x/e.db.spill.jsonl into /x/e.db``."""
+        runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
+        damaged = f" ({self.damaged_lines} damaged lines skipped)" if self.damaged_lines else ""
+        return f"recovered {runs} from {self.path} into {db_path}{damaged}"
+
+
+def utc_now() -> str:
+    """The current UTC time in ISO-8601, e.g. ``2025-01-31T12:00:00.123456+00:00``."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def fts_query(text: str) -> str:
+    """Quote each term so FTS5 syntax in user input is matched literally.
+
+    ``fts_query('cat OR -dog')`` → ``'"cat" "OR" "-dog"'`` (every term must match).
+    """
+    return " ".join('"' + term.replace('"', '""') + '"' for term in text.split())
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started, as an opaque string, so a reused pid is told apart.
+
+    Linux: field 22 of ``/proc/<pid>/stat``, e.g. ``"proc:123456"``; elsewhere
+    (macOS) ``ps -o lstart=``, e.g. ``"ps:Mon Jun 3 10:00:00 2025"``; None if unknown.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return "proc:" + stat.rsplit(")", 1)[1].split()[19]  # fields after "(comm)" start at 3
+    except (OSError, IndexError):
+        if sys.platform == "win32" or Path("/proc/self/stat").exists():
+            return None
+    try:
+        out = subprocess.run(
+            ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    started = " ".join(out.stdout.split())
+    return f"ps:{started}" if out.returncode == 0 and started else None
+
+
+@cache
+def _owner(pid: int) -> dict[str, Any]:
+    """The ``owner_*`` columns for this process (keyed by pid, so a fork gets its own)."""
+    return {
+        "owner_host": socket.gethostname(),
+        "owner_pid": pid,
+        "owner_started": process_started(pid),
+    }
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0 checks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but is not ours, or we cannot tell: assume alive
+    return True
+
+
+def _owner_gone(run: dict, host: str) -> bool:
+    """Whether a running run's process on this host has ended (another host: never)."""
+    pid = run["owner_pid"]
+    if run["owner_host"] != host or pid is None:
+        return False
+    if not _pid_alive(pid):
+        return True
+    started = process_started(pid)
+    return None not in (started, run["owner_started"]) and started != run["owner_started"]
+
+
+def experiment_row(
+    *,
+    model: str,
+    prompt: str,
+    sweep: dict,
+    system_prompt: str | None = None,
+    mode: str = "chat",
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A new experiment's row (a sweep, logged before its runs start), with a new uuid."""
+    if mode not in MODES:
+        raise BadInputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    return {
+        "id": str(uuid.uuid4()),
+        "created_at": utc_now(),
+        "model": model,
+        "prompt": prompt,
+        "sweep_json": json.dumps(sweep, ensure_ascii=False),
+        "note": note,
+        "system_prompt": system_prompt,
+        "mode": mode,
+    }
+
+
+def run_row(*, experiment_id: str, cell_index: int, settings: dict) -> dict[str, Any]:
+    """A new ``running`` run's row, owned by this process, with a new uuid.
+
+    ``settings`` holds columns known at start (``model``, ``temperature``, ``seed``,
+    ``rendered_prompt``...) plus ``messages``, ``stop_token_ids`` and ``versions``
+    as Python values (stored as JSON). None values are left out.
+    """
+    row: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "experiment_id": experiment_id,
+        "cell_index": cell_index,
+        "created_at": utc_now(),
+        "status": "running",
+        **_owner(os.getpid()),
+    }
+    for key, value in settings.items():
+        if key not in JSON_SETTINGS and key not in SETTING_COLUMNS:
+            raise ValueError(f"Unknown run setting {key!r}")
+        if value is None:
+            continue
+        if key in JSON_SETTINGS:
+            key, value = JSON_SETTINGS[key], json.dumps(value, ensure_ascii=False)
+        row[key] = value
+    return row
+
+
+def finish_values(
+    *,
+    status: str,
+    finish_reason: str | None,
+    output: str,
+    error: str | None = None,
+    metrics: dict | None = None,
+) -> dict[str, Any]:
+    """The columns that record how a run ended: status, final output, error and metrics."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"Unknown final status {status!r}: use one of {FINISHED_STATUSES}")
+    values: dict[str, Any] = {
+        "status": status,
+        "finish_reason": finish_reason,
+        "output": output,
+        "error": error,
+        "finished_at": utc_now(),
+    }
+    for key, value in (metrics or {}).items():
+        if key not in METRIC_COLUMNS:
+            raise ValueError(f"Unknown metric {key!r}: use one of {METRIC_COLUMNS}")
+        if value is not None:
+            values[key] = value
+    return values
+
+
+class Store:
+    """The run log at ``path`` (a file, or ``":memory:"`` for tests); see the module doc."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int | None = None) -> None:
+        """Open (creating if needed) the db, apply pending migrations, merge any spill
+        left by a failed write, mark orphaned runs. ``busy_timeout_ms``: how long a write
+        waits for another writer's lock (default :data:`BUSY_TIMEOUT_MS`)."""
+        self.path = str(path)
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+        self._memory = self.path == ":memory:"
+        self.spill = None if self._memory else Spill(self.path)
+        self.merged: list[SpillMerge] = []  # spills merged by this store, oldest first
+        self.merge_error: StoreError | None = None  # why the last merge failed, if it did
+        self._local = threading.local()
+        self._lock = threading.RLock()  # guards the one shared ":memory:" connection
+        self._all: weakref.WeakSet[Database] = weakref.WeakSet()
+        self._shared = self._connect() if self._memory else None
+        self._open()
+        if self.spill is not None and self.spill.pending():
+            try:
+                self.merge_spill()
+            except StoreError as err:  # still not writable: the spill waits for a later try
+                self.merge_error = err
+        self.mark_interrupted()
+        _OPEN_STORES.add(self)
+
+    def _open(self) -> None:
+        """Apply pending migrations and remember which file ``path`` is."""
+        with self._use() as db:
+            pending = MIGRATIONS.pending(db)
+        if pending:
+            with self._write(check_file=False) as db:  # racing openers apply them once
+                MIGRATIONS.apply(db)
+        self._identity = None if self._memory else _file_identity(self.path)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Checkpoint, then close every connection this store opened (call when no thread
+        is using it)."""
+        self.checkpoint()
+        for db in list(self._all):
+            db.close()
+        self._all = weakref.WeakSet()
+        self._local = threading.local()
+        _OPEN_STORES.discard(self)
+
+    # -- connections -------------------------------------------------------
+
+    def _error(self, err: sqlite3.Error) -> StoreError:
+        """A StoreError that says what is wrong with the db at ``self.path``."""
+        folder = Path(self.path).parent
+        if not self._memory and not folder.is_dir():
+            hint = f"the folder {folder} does not exist"
+        elif not self._memory and _disk_full(folder):
+            hint = f"the disk is full ({err})"
+        elif "not a database" in str(err):
+            hint = "the file is not a SQLite database (pick another --db path)"
+        else:
+            hint = str(err)
+        return StoreError(f"Cannot use the run log at {self.path}: {hint}", reason=hint)
+
+    def _connect(self) -> Database:
+        """A new connection configured for concurrent use (WAL, busy timeout)."""
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_ms / 1000,
+                isolation_level=None,  # no implicit BEGIN: writes say BEGIN IMMEDIATE
+                check_same_thread=False,  # used by one thread, but close() may run elsewhere
+            )
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode = wal")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as err:
+            raise self._error(err) from err
+        db = Database(conn, execute_plugins=False)
+        self._all.add(db)
+        return db
+
+    @contextmanager
+    def _use(self) -> Iterator[Database]:
+        """This thread's connection; sqlite errors come out as StoreError."""
+        guard: AbstractContextManager = self._lock if self._memory else nullcontext()
+        with guard:
+            db = self._shared or getattr(self._local, "db", None)
+            if db is None:
+                db = self._local.db = self._connect()
+            try:
+                yield db
+            except sqlite3.Error as err:
+                raise self._error(err) from err
+
+    @contextmanager
+    def _write(self, *, check_file: bool = True) -> Iterator[Database]:
+        """A write transaction that takes the write lock up front (waits, never fails fast)."""
+        with self._use() as db:
+            if check_file:
+                self._check_file()
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                raise
+            db.conn.execute("COMMIT")
+
+    def _check_file(self) -> None:
+        """Refuse to write into a file that was deleted or replaced since it was opened:
+        SQLite would write into the old file without a word, and the rows would be lost."""
+        if self._memory:
+            return
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return
+        folder = Path(self.path).parent
+        if not folder.is_dir():
+            reason = f"the folder {folder} does not exist"
+        else:
+            reason = "it was " + ("deleted" if now is None else "replaced by another file")
+        raise StoreError(f"Cannot use the run log at {self.path}: {reason}", reason)
+
+    def reopen(self) -> None:
+        """Start over on the file now at ``path`` (the old one was deleted or replaced):
+        new connections, migrations applied. :class:`StoreError` if it cannot be opened."""
+        if self._memory:
+            return
+        self.close()
+        self._open()
+        _OPEN_STORES.add(self)
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the db file, so the file alone holds every committed row.
+        Best effort (a reader may hold it back, the disk may be full): returns success."""
+        if self._memory or _file_identity(self.path) != getattr(self, "_identity", None):
+            return False
+        try:
+            with self._use() as db:
+                busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except (StoreError, sqlite3.Error):
+            return False
+        return busy == 0
+
+    # -- the spill ---------------------------------------------------------
+
+    def merge_spill(self) -> list[SpillMerge]:
+        """Merge the rows that writes left in spill files, each file in one transaction
+        (same ids: idempotent, nothing duplicated), and remove the files merged.
+
+        A deleted or replaced db file is reopened first. :class:`StoreError` when the
+        log still cannot be written; the spill is then kept.
+        """
+        if self.spill is None:
+            return []
+        if _file_identity(self.path) != self._identity:
+            self.reopen()
+        merged = []
+        for path in self.spill.pending():
+            try:
+                with self.spill.taken(path) as (rows, damaged):
+                    runs = self._merge_spilled(rows)
+            except FileNotFoundError:
+                continue  # another process merged it meanwhile
+            except StoreError as err:
+                self.merge_error = err
+                raise
+            merged.append(SpillMerge(str(path), runs, damaged))
+        self.merge_error = None
+        self.merged.extend(merged)
+        return merged
+
+    def _merge_spilled(self, rows: list[tuple[str, dict]]) -> int:
+        """Upsert spilled rows (the last copy of each id wins); returns the runs merged."""
+        latest: dict[tuple[str, str], dict] = {}
+        for table, row in rows:
+            latest[(table, row["id"])] = row
+        with self._write() as db:
+            columns = {t: {c.name for c in db.table(t).columns} for t in ("experiments", "runs")}
+            for (table, _), row in sorted(latest.items(), key=lambda kv: kv[0][0]):
+                row = {k: v for k, v in row.items() if k in columns[table]}
+                names, marks = ", ".join(row), ", ".join("?" * len(row))
+                updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != "id")
+                db.conn.execute(
+                    f"insert into {table} ({names}) values ({marks}) "
+                    f"on conflict(id) do update set {updates}",
+                    list(row.values()),
+                )
+        return sum(1 for table, _ in latest if table == "runs")
+
+    def _rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        """Rows of a query as dicts keyed by column name."""
+        with self._use() as db:
+            return list(db.query(sql, params))
+
+    def _resolve(self, table: str, ident: str) -> str:
+        """The full id in ``table`` that equals or starts with ``ident`` (>= 6 characters)."""
+        kind = table.rstrip("s")
+        ident = ident.strip().lower()
+        if len(ident) < MIN_PREFIX:
+            raise RunNotFoundError(
+                f"The {kind} id {ident!r} is too short: give at least {MIN_PREFIX} characters"
+            )
+        sql = f"select id from {table} where id >= ? and id < ? order by id limit 2"
+        ids = [r["id"] for r in self._rows(sql, (ident, ident + "\U0010ffff"))]
+        if ident in ids:
+            return ident
+        if not ids:
+            raise RunNotFoundError(f"No {kind} with id {ident!r} in {self.path}")
+        if len(ids) > 1:
+            raise RunNotFoundError(
+                f"The {kind} id {ident!r} matches several {table}: give more characters"
+            )
+        return ids[0]
+
+    def _update_run(self, run_id: str, values: dict[str, Any], where: str = "") -> int:
+        """Set ``values`` on one run; returns how many rows changed (0 or 1)."""
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        sql = f"update runs set {assignments} where id = ?{where}"
+        with self._write() as db:
+            return db.conn.execute(sql, [*values.values(), run_id]).rowcount
+
+    # -- writing -----------------------------------------------------------
+
+    def create_experiment(self, **fields: Any) -> str:
+        """Log a sweep before its runs start (fields as :func:`experiment_row`); its new uuid."""
+        row = experiment_row(**fields)
+        self.insert("experiments", row)
+        return row["id"]
+
+    def start_run(self, *, experiment_id: str, cell_index: int, settings: dict) -> str:
+        """Log one cell as ``running``, owned by this process (see :func:`run_row`); its uuid."""
+        row = run_row(experiment_id=experiment_id, cell_index=cell_index, settings=settings)
+        self.insert("runs", row)
+        return row["id"]
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Insert one complete row built by :func:`experiment_row` or :func:`run_row`."""
+        with self._write() as db:
+            db.table(table).insert(row)
+
+    def update_output(self, run_id: str, output: str, generation_tokens: int) -> None:
+        """Save partial output while a run streams (ignored once the run has finished)."""
+        values = {"output": output, "generation_tokens": generation_tokens}
+        self._update_run(run_id, values, where=" and status = 'running'")
+
+    def finish_run(self, run_id: str, **fields: Any) -> None:
+        """Record how a run ended (fields as :func:`finish_values`)."""
+        self.write_finish(run_id, finish_values(**fields))
+
+    def write_finish(self, run_id: str, values: dict[str, Any]) -> None:
+        """Set the columns :func:`finish_values` made on a run that must exist."""
+        if not self._update_run(run_id, values):
+            raise RunNotFoundError(f"No run with id {run_id!r} in {self.path}")
+
+    def mark_interrupted(self) -> int:
+        """Mark ``running`` runs whose process on this host has ended as ``interrupted``.
+
+        Runs of a live process, or of another host, are never touched. Returns the count.
+        """
+        running = self._rows(
+            "select id, owner_host, owner_pid, owner_started from runs where status = 'running'"
+        )
+        host = socket.gethostname()
+        gone = [run["id"] for run in running if _owner_gone(run, host)]
+        values = {"status": "interrupted", "finish_reason": "interrupted", "finished_at": utc_now()}
+        return sum(self._update_run(i, values, where=" and status = 'running'") for i in gone)
+
+    def set_star(self, run_id: str, starred: bool) -> None:
+        """Star or unstar a run (id or unique prefix)."""
+        self._update_run(self._resolve("runs", run_id), {"starred": int(starred)})
+
+    def set_note(self, run_id: str, note: str) -> None:
+        """Set a run's free-text note (id or unique prefix)."""
+        self._update_run(self._resolve("runs", run_id), {"note": note})
+
+    # -- reading -----------------------------------------------------------
+
+    def get_run(self, run_id: str) -> dict:
+        """One run's row, by id or unique prefix (>= 6 characters)."""
+        return self._rows("select * from runs where id = ?", (self._resolve("runs", run_id),))[0]
+
+    def get_experiment(self, experiment_id: str) -> dict:
+        """One experiment's row plus ``"runs"``: its runs ordered by ``cell_index``."""
+        full_id = self._resolve("experiments", experiment_id)
+        experiment = self._rows("select * from experiments where id = ?", (full_id,))[0]
+        experiment["runs"] = self._rows(
+            "select * from runs where experiment_id = ? order by cell_index, rowid", (full_id,)
+        )
+        return experiment
+
+    def list_runs(
+        self,
+        *,
+        search: str | None = None,
+        model: str | None = None,
+        experiment_id: str | None = None,
+        status: str | None = None,
+        finish_reason: str | None = None,
+        temperature: float | None = None,
+        limit: int = 50,
+    ) -> list[dict]:
+        """Runs newest first, filtered; ``search`` matches words in the prompt or output."""
+        clauses, params = ["1"], []
+        if search and search.split():
+            clauses.append("rowid in (select rowid from runs_fts where runs_fts match ?)")
+            params.append(fts_query(search))
+        filters = {
+            "model": model,
+            "experiment_id": experiment_id,
+            "status": status,
+            "finish_reason": finish_reason,
+        }
+        for column, value in filters.items():
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if temperature is not None:
+            clauses.append("abs(temperature - ?) < 1e-9")
+            params.append(temperature)
+        sql = f"select * from runs where {' and '.join(clauses)} order by created_at desc, rowid desc limit ?"
+        return self._rows(sql, [*params, limit])
+
+    def list_experiments(self, *, limit: int = 50, search: str | None = None) -> list[dict]:
+        """Experiments newest first with ``run_count``; ``search`` matches the prompt or outputs."""
+        where, params = "", []
+        if search and search.split():
+            where = """where e.rowid in (select rowid from experiments_fts where experiments_fts match ?)
+                or e.id in (select experiment_id from runs where rowid in
+                    (select rowid from runs_fts where runs_fts match ?))"""
+            params = [fts_query(search)] * 2
+        sql = f"""select e.*, (select count(*) from runs r where r.experiment_id = e.id) as run_count
+            from experiments e {where} order by e.created_at desc, e.rowid desc limit ?"""
+        return self._rows(sql, [*params, limit])
+
+    def columns(self, table: str) -> dict[str, str]:
+        """A table's columns and their declared types, e.g. ``{"id": "TEXT", "seed": "INTEGER"}``."""
+        return {r["name"]: r["type"] for r in self._rows(f"pragma table_info({table})")}
+
+    # -- merging -----------------------------------------------------------
+
+    def merge_rows(self, tables: dict[str, list[dict]]) -> dict[str, MergeOutcome]:
+        """Insert rows that carry their own ids, in one transaction (all or nothing).
+
+        ``tables`` maps a table name to complete rows (every column, validated by the
+        caller). A row whose id is new is inserted; one whose id exists is never
+        overwritten: it counts as ``same`` or, if any column differs, as a conflict.
+        """
+        outcomes = {}
+        with self._write() as db:
+            for table, rows in tables.items():
+                outcomes[table] = outcome = MergeOutcome()
+                existing = _rows_by_id(db, table, [row["id"] for row in rows])
+                for row in rows:
+                    old = existing.get(row["id"])
+                    if old is None:
+                        names = ", ".join(row)
+                        marks = ", ".join("?" * len(row))
+                        db.conn.execute(
+                            f"insert into {table} ({names}) values ({marks})", list(row.values())
+                        )
+                        outcome.added.append(row["id"])
+                    elif differing := [c for c in old if old[c] != row.get(c)]:
+                        outcome.conflicts[row["id"]] = differing
+                    else:
+                        outcome.same.append(row["id"])
+        return outcomes
+
+
+def _rows_by_id(db: Database, table: str, ids: list[str], chunk: int = 500) -> dict[str, dict]:
+    """The rows of ``table`` whose id is in ``ids``, keyed by id."""
+    found = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        sql = f"select * from {table} where id in ({', '.join('?' * len(part))})"
+        found.update((row["id"], row) for row in db.query(sql, part))
+    return found
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the filesystem holding ``folder`` has no room left for a few SQLite pages."""
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, or None if there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+_OPEN_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+@atexit.register
+def _checkpoint_open_stores() -> None:
+    """On exit, leave each run log's file complete (its WAL copied in)."""
+    for store in list(_OPEN_STORES):
+        store.checkpoint()

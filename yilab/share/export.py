@@ -1,0 +1,257 @@
+"""Share run history: export experiments as a bundle, JSONL, CSV or an HTML report;
+import a bundle back (:func:`yilab.share.bundle.import_bundle`).
+
+What the UI and the CLI call::
+
+    export_experiments(store, ["3f2a…"], "html", "report.html", truncate=2000)  # → Path
+    import_bundle(store, "colleague.yilab.json")  # → ImportResult
+
+Formats: ``bundle`` (a JSON document, see :mod:`yilab.share.bundle`), ``jsonl`` (one run per
+line, ``*_json`` columns decoded), ``csv`` (one run per row, for pandas and
+spreadsheets), ``html`` (one self-contained file, see :mod:`yilab.share.report`).
+Redaction applies to all of them: leave out system prompts, cut outputs to N characters.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from yilab.errors import BadInputError
+from yilab.files import write_atomic
+from yilab.runlog.store import Store, utc_now
+from yilab.share.bundle import (
+    ImportResult,
+    build_bundle,
+    dump_bundle,
+    import_bundle,
+    model_metadata,
+)
+from yilab.share.report import ReportAssets, ReportMeta, render_report
+
+FORMATS = ("bundle", "jsonl", "csv", "html")
+# columns of the experiment repeated on each run's line / row
+EXPERIMENT_FIELDS = ("prompt", "system_prompt", "mode")
+REDACTED = "[system prompt left out]"
+
+__all__ = ["FORMATS", "ExportResult", "Redaction", "export", "export_experiments", "import_bundle",
+           "ImportResult", "select_experiments", "redact"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What to leave out: system prompts, and output beyond ``truncate`` characters."""
+
+    system: bool = False
+    truncate: int | None = None
+
+    def to_dict(self) -> dict:
+        """As a bundle records it: ``{"system_prompts": False, "truncate_outputs": None}``."""
+        return {"system_prompts": self.system, "truncate_outputs": self.truncate}
+
+
+@dataclass
+class ExportResult:
+    """A written export; ``to_dict()`` is the ``export --json`` document."""
+
+    path: str
+    format: str
+    experiments: int
+    runs: int
+    bytes: int
+    redaction: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def select_experiments(
+    store: Store, ids: Sequence[str] | None = None, *, search: str | None = None
+) -> list[dict]:
+    """Experiments (each with ``runs``) oldest first: ``ids`` (full or 6+ character
+    prefixes), or all of them when ``ids`` is None; ``search`` keeps those whose prompt
+    or any output matches. Raises ``BadInputError`` when nothing is selected."""
+    matching = None
+    if search and search.split():
+        matching = [e["id"] for e in store.list_experiments(limit=-1, search=search)]
+    if ids is None:
+        chosen = (
+            matching
+            if matching is not None
+            else [e["id"] for e in store.list_experiments(limit=-1)]
+        )
+        chosen = chosen[::-1]
+    else:
+        chosen = list(dict.fromkeys(store.get_experiment(i)["id"] for i in ids))
+        if matching is not None:
+            found = set(matching)
+            chosen = [i for i in chosen if i in found]
+    if not chosen:
+        raise BadInputError(
+            "Nothing to export: no experiment matches" + (f" {search!r}" if search else "")
+        )
+    return [store.get_experiment(i) for i in chosen]
+
+
+def redact(experiments: list[dict], redaction: Redaction) -> list[dict]:
+    """Copies of ``experiments`` with system prompts and long outputs taken out.
+
+    A left-out system prompt is removed from the experiment, its sweep, each run's
+    messages, and each run's rendered prompt (replaced by a marker). A cut output
+    ends with "…".
+    """
+    if redaction == Redaction():
+        return experiments
+    out = copy.deepcopy(experiments)
+    for experiment in out:
+        system = experiment.get("system_prompt")
+        if redaction.system:
+            _drop_system(experiment)
+        for run in experiment["runs"]:
+            if redaction.system:
+                _drop_system_from_run(run, system)
+            if redaction.truncate is not None:
+                run["output"] = _cut(run.get("output"), redaction.truncate)
+    return out
+
+
+def _drop_system(experiment: dict) -> None:
+    experiment["system_prompt"] = None
+    sweep = json.loads(experiment.get("sweep_json") or "{}")
+    if sweep.get("system") is not None:
+        sweep["system"] = None
+        experiment["sweep_json"] = json.dumps(sweep, ensure_ascii=False)
+
+
+def _drop_system_from_run(run: dict, system: str | None) -> None:
+    if run.get("messages_json"):
+        messages = json.loads(run["messages_json"])
+        system = system or next((m["content"] for m in messages if m["role"] == "system"), None)
+        kept = [m for m in messages if m["role"] != "system"]
+        run["messages_json"] = json.dumps(kept, ensure_ascii=False)
+    rendered, system = run.get("rendered_prompt"), (system or "").strip()
+    if system and rendered:  # a template that reworded it leaves no safe way to cut it out
+        run["rendered_prompt"] = rendered.replace(system, REDACTED) if system in rendered else None
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    """``_cut("abcdef", 3)`` → ``'abc…'``; shorter text is kept as it is."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + "…"
+
+
+def flat_runs(experiments: list[dict]) -> list[dict]:
+    """One dict per run: the run's columns, then its experiment's prompt, system prompt, mode."""
+    rows = []
+    for experiment in experiments:
+        extra = {f: experiment.get(f) for f in EXPERIMENT_FIELDS}
+        rows += [{**run, **extra} for run in experiment["runs"]]
+    return rows
+
+
+def to_jsonl(experiments: list[dict]) -> str:
+    """One JSON object per run per line; ``messages_json`` becomes ``messages`` (decoded), etc."""
+    lines = []
+    for row in flat_runs(experiments):
+        decoded = {
+            (k[:-5] if k.endswith("_json") else k): (
+                json.loads(v) if k.endswith("_json") and v else v
+            )
+            for k, v in row.items()
+        }
+        lines.append(json.dumps(decoded, ensure_ascii=False))
+    return "".join(line + "\n" for line in lines)
+
+
+def to_csv(experiments: list[dict]) -> str:
+    """One run per row with a header; numbers stay numbers, None is an empty cell."""
+    rows = flat_runs(experiments)
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def export(
+    store: Store,
+    ids: Sequence[str] | None,
+    fmt: str,
+    out_path: str | Path,
+    *,
+    search: str | None = None,
+    redaction: Redaction = Redaction(),
+) -> ExportResult:
+    """Select, redact, render and write atomically; see :func:`export_experiments`."""
+    if fmt not in FORMATS:
+        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if redaction.truncate is not None and redaction.truncate < 0:
+        raise BadInputError("--truncate needs a number of characters, 0 or more")
+    out = _check_out_path(store, Path(out_path))
+    experiments = redact(select_experiments(store, ids, search=search), redaction)
+    text = render(experiments, fmt, redaction)
+    _write_atomic(out, text)
+    runs = sum(len(e["runs"]) for e in experiments)
+    return ExportResult(
+        str(out), fmt, len(experiments), runs, out.stat().st_size, redaction.to_dict()
+    )
+
+
+def export_experiments(
+    store: Store,
+    ids: Sequence[str] | None,
+    fmt: str,
+    out_path: str | Path,
+    *,
+    search: str | None = None,
+    redact_system: bool = False,
+    truncate: int | None = None,
+) -> Path:
+    """Write experiments ``ids`` (None: all) to ``out_path`` as ``fmt``; returns the path.
+
+    ``export_experiments(store, [exp_id], "html", "report.html")`` → ``Path("report.html")``
+    """
+    redaction = Redaction(system=redact_system, truncate=truncate)
+    return Path(export(store, ids, fmt, out_path, search=search, redaction=redaction).path)
+
+
+def render(experiments: list[dict], fmt: str, redaction: Redaction) -> str:
+    """The export's text in ``fmt``."""
+    if fmt == "jsonl":
+        return to_jsonl(experiments)
+    if fmt == "csv":
+        return to_csv(experiments)
+    runs = [run for e in experiments for run in e["runs"]]
+    now, models = utc_now(), model_metadata(runs)
+    if fmt == "html":
+        meta = ReportMeta(generated_at=now, redaction=redaction.to_dict(), models=models)
+        return render_report(experiments, meta, ReportAssets.load())
+    doc = build_bundle(experiments, models=models, redaction=redaction.to_dict(), exported_at=now)
+    return dump_bundle(doc)
+
+
+def _check_out_path(store: Store, out: Path) -> Path:
+    """The output file: its folder must exist, and it must not be the run log itself."""
+    out = out.expanduser()
+    if out.is_dir():
+        raise BadInputError(f"{out} is a folder: give a file name for --out")
+    if not out.parent.is_dir():
+        raise BadInputError(f"Cannot write {out}: the folder {out.parent} does not exist")
+    if store.path != ":memory:" and out.resolve() == Path(store.path).resolve():
+        raise BadInputError(f"{out} is the run log itself: choose another --out file")
+    return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write atomically (no half-written export is ever left); a failure is the user's to fix."""
+    try:
+        write_atomic(path, text)
+    except OSError as err:
+        raise BadInputError(f"Cannot write {path}: {err.strerror or err}") from None

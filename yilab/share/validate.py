@@ -1,0 +1,286 @@
+"""Pure: check a parsed bundle before anything of it reaches the run log.
+
+A bundle comes from someone else, so every value is checked against the run log's
+own schema (the columns and declared types of a fresh db) and a few rules of its
+own: ids are canonical UUIDs, times are ISO-8601, ``*_json`` columns hold JSON of
+the right shape, strings have a size limit, numbers are finite, model paths are
+plain absolute paths. The first problem raises :class:`BundleError` naming the
+place, e.g. ``runs[3].temperature: expected a number, got 'hot'``.
+
+HTML or JavaScript in an output is not a problem here: outputs are text, stored as
+text, and every view escapes them (see ``yilab.render.grid`` and ``yilab.share.report``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from yilab.errors import BundleError
+from yilab.runlog.store import MODES, STATUSES
+
+FORMAT = "yilab-bundle"
+VERSION = 1
+TABLES = ("experiments", "runs")
+MAX_LONG_TEXT = 2_000_000  # characters: prompts, outputs, rendered prompts, sweep specs
+MAX_SHORT_TEXT = 4_096  # ids, names, paths, times, statuses
+LONG_TEXT = frozenset({"prompt", "system_prompt", "sweep_json", "note", "rendered_prompt",
+                       "messages_json", "output", "error"})  # fmt: skip
+REQUIRED = {
+    "experiments": ("id", "created_at", "prompt"),
+    # the grid needs these to lay out and label a card
+    "runs": ("id", "experiment_id", "created_at", "status", "temperature", "seed", "max_tokens"),
+}
+INT64 = 2**63
+_FINISH_REASON = re.compile(r"[a-z_]{1,32}")
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+
+
+@dataclass
+class CheckedBundle:
+    """A bundle that passed every check: complete rows, ready for ``Store.merge_rows``."""
+
+    experiments: list[dict]
+    runs: list[dict]
+    models: list[str] = field(default_factory=list)
+    redaction: dict = field(default_factory=dict)
+
+
+def validate_bundle(doc: Any, columns: dict[str, dict[str, str]]) -> CheckedBundle:
+    """Check a parsed bundle against ``columns`` (table → column → declared SQL type).
+
+    ``validate_bundle({"format": "zip"}, cols)`` raises ``BundleError("not a yilab bundle …")``.
+    """
+    _check_header(doc)
+    rows = {
+        t: [check_row(t, i, r, columns[t]) for i, r in enumerate(_list(doc, t))] for t in TABLES
+    }
+    for table in TABLES:
+        _check_unique(table, rows[table])
+    experiment_ids = {row["id"] for row in rows["experiments"]}
+    for i, run in enumerate(rows["runs"]):
+        if run["experiment_id"] not in experiment_ids:
+            raise BundleError(f"runs[{i}].experiment_id: no experiment with that id in the bundle")
+    redaction = doc.get("redaction")
+    return CheckedBundle(
+        rows["experiments"],
+        rows["runs"],
+        models=_model_names(doc.get("models")),
+        redaction=redaction if isinstance(redaction, dict) else {},
+    )
+
+
+def _check_header(doc: Any) -> None:
+    """The format tag and version."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise BundleError(f'not a yilab bundle: it has no "format": "{FORMAT}"')
+    version = doc.get("version")
+    if type(version) is not int or version < 1:
+        raise BundleError(f"bad bundle version {_short(version)}: expected a whole number")
+    if version > VERSION:
+        raise BundleError(
+            f"this bundle is version {version}, newer than this yilab reads ({VERSION}): "
+            "upgrade yilab to import it"
+        )
+
+
+def _list(doc: dict, key: str) -> list:
+    """``doc[key]``, which must be a list."""
+    value = doc.get(key)
+    if not isinstance(value, list):
+        raise BundleError(f'the bundle has no "{key}" list')
+    return value
+
+
+def check_row(table: str, index: int, row: Any, columns: dict[str, str]) -> dict:
+    """One row made complete (every column, None where absent) and checked.
+
+    ``check_row("runs", 0, {"id": "x"}, cols)`` raises ``runs[0].id: not a UUID: 'x'``.
+    """
+    where = f"{table}[{index}]"
+    if not isinstance(row, dict):
+        raise BundleError(f"{where}: expected an object, got {type(row).__name__}")
+    unknown = [name for name in row if name not in columns]
+    if unknown:
+        names = ", ".join(_short(n) for n in unknown[:5])
+        raise BundleError(f"{where}: unknown column(s) {names} (from a newer yilab?)")
+    full = {name: row.get(name) for name in columns}
+    if "starred" in full and full["starred"] is None:
+        full["starred"] = 0
+    for name, sql_type in columns.items():
+        full[name] = check_value(f"{where}.{name}", name, full[name], sql_type)
+    for name in REQUIRED[table]:
+        if full.get(name) is None:
+            raise BundleError(f"{where}.{name}: missing")
+    return full
+
+
+def check_value(where: str, column: str, value: Any, sql_type: str) -> Any:
+    """One value checked against its column's SQL type and rule; returns it as stored."""
+    if value is None:
+        return None
+    if sql_type == "TEXT":
+        _check_text(where, column, value)
+    elif sql_type == "INTEGER":
+        if type(value) is not int or not -INT64 <= value < INT64:
+            raise BundleError(f"{where}: expected a whole number, got {_short(value)}")
+    elif sql_type in ("FLOAT", "REAL"):
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise BundleError(f"{where}: expected a number, got {_short(value)}")
+        value = float(value)
+    rule = RULES.get(column)
+    if rule is not None:
+        rule(where, value)
+    return value
+
+
+def _check_text(where: str, column: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise BundleError(f"{where}: expected text, got {_short(value)}")
+    limit = MAX_LONG_TEXT if column in LONG_TEXT else MAX_SHORT_TEXT
+    if len(value) > limit:
+        raise BundleError(f"{where}: {len(value):,} characters, more than the {limit:,} allowed")
+    if column not in LONG_TEXT and "\x00" in value:
+        raise BundleError(f"{where}: contains a NUL character")
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A value for an error message, cut short: ``_short("x" * 99)`` → ``'xxx…'``."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- column rules ----------------------------------------------------------------
+
+
+def _uuid(where: str, value: str) -> None:
+    try:
+        ok = str(uuid.UUID(value)) == value
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BundleError(f"{where}: not a UUID: {_short(value)}")
+
+
+def _timestamp(where: str, value: str) -> None:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise BundleError(f"{where}: not an ISO-8601 time: {_short(value)}") from None
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], None]:
+    def check(where: str, value: str) -> None:
+        if value not in choices:
+            raise BundleError(f"{where}: {_short(value)} is not one of {', '.join(choices)}")
+
+    return check
+
+
+def _finish_reason(where: str, value: str) -> None:
+    if not _FINISH_REASON.fullmatch(value):
+        raise BundleError(f"{where}: not a finish reason: {_short(value)}")
+
+
+def _flag(where: str, value: int) -> None:
+    if value not in (0, 1):
+        raise BundleError(f"{where}: expected 0 or 1, got {_short(value)}")
+
+
+def _not_negative(where: str, value: int) -> None:
+    if value < 0:
+        raise BundleError(f"{where}: expected 0 or more, got {value}")
+
+
+_REMOTE_URL = re.compile(r"^https?://[^/@\s]+(/[^@\s]*)?$")  # no user:password@
+
+
+def _model_path(where: str, value: str) -> None:
+    """A model as logged: an absolute local folder, or a remote endpoint's http(s) URL
+    without credentials (import never opens either)."""
+    if any(ord(c) < 32 for c in value):
+        raise BundleError(f"{where}: control characters in a path")
+    if _REMOTE_URL.match(value):
+        return
+    if "://" in value or value.startswith(("//", "\\\\")):
+        raise BundleError(f"{where}: not a local path: {_short(value)}")
+    if not (value.startswith("/") or _DRIVE.match(value)):
+        raise BundleError(f"{where}: not an absolute path: {_short(value)}")
+    if ".." in re.split(r"[\\/]", value):
+        raise BundleError(f"{where}: '..' in a path: {_short(value)}")
+
+
+def _json_of(shape: str, ok: Callable[[Any], bool]) -> Callable[[str, str], None]:
+    """A rule for a ``*_json`` column: valid JSON (no NaN) that ``ok`` accepts."""
+
+    def check(where: str, value: str) -> None:
+        try:
+            data = json.loads(value, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise BundleError(f"{where}: not valid JSON") from None
+        if not ok(data):
+            raise BundleError(f"{where}: expected JSON {shape}")
+
+    return check
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _is_messages(data: Any) -> bool:
+    return isinstance(data, list) and all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+        for m in data
+    )
+
+
+def _is_int_list(data: Any) -> bool:
+    return isinstance(data, list) and all(type(i) is int for i in data)
+
+
+def _is_flat_dict(data: Any) -> bool:
+    return isinstance(data, dict) and all(
+        v is None or isinstance(v, (str, int, float)) for v in data.values()
+    )
+
+
+RULES: dict[str, Callable[[str, Any], None]] = {
+    "id": _uuid,
+    "experiment_id": _uuid,
+    "created_at": _timestamp,
+    "finished_at": _timestamp,
+    "status": _one_of(STATUSES),
+    "mode": _one_of(MODES),
+    "finish_reason": _finish_reason,
+    "starred": _flag,
+    "cell_index": _not_negative,
+    "max_tokens": _not_negative,
+    "model_path": _model_path,
+    "sweep_json": _json_of("object", lambda d: isinstance(d, dict)),
+    "messages_json": _json_of("list of {role, content}", _is_messages),
+    "stop_token_ids_json": _json_of("list of token ids", _is_int_list),
+    "versions_json": _json_of("object of versions", _is_flat_dict),
+}
+
+
+def _check_unique(table: str, rows: list[dict]) -> None:
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if row["id"] in seen:
+            raise BundleError(f"{table}[{i}].id: the same id appears twice in the bundle")
+        seen.add(row["id"])
+
+
+def _model_names(models: Any) -> list[str]:
+    """The model names the bundle describes (informational: they are not imported)."""
+    if not isinstance(models, list):
+        return []
+    names = [m.get("name") for m in models if isinstance(m, dict)]
+    return [n for n in names if isinstance(n, str) and len(n) <= MAX_SHORT_TEXT]

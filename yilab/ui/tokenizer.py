@@ -1,0 +1,245 @@
+"""The Tokenizer tab: a model's special tokens file by file, the verdict in plain words,
+its chat template token by token, a token view of any text, the fix (diff, Apply, Undo)
+and a before/after run that shows the fix at work (``length`` → ``stop``).
+
+Handlers gather inputs and call yilab; the HTML is built by the pure functions of
+:mod:`yilab.render.inspector`, which escape every string that reaches the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from yilab.errors import YilabError
+from yilab.inspector.diagnose import InspectionReport, inspect_model
+from yilab.inspector.fix import apply_fix, backups, preview_fix, runtime_override, undo_fix
+from yilab.inspector.token_view import TokenView, tokenize_text
+from yilab.inspector.wording import model_dir, spells, token_view
+from yilab.models.resolve import DEFAULT_MODEL
+from yilab.render.grid import GridView
+from yilab.render.inspector import (
+    notice,
+    render_before_after,
+    render_fix,
+    render_specials,
+    render_template,
+    render_tokens,
+    render_verdict,
+)
+from yilab.sweep import SweepSpec
+from yilab.ui.compare import GENERATION, follow_sweep
+
+BEFORE_AFTER_PROMPT = "What is the capital of France?"
+BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
+
+
+@dataclass
+class TokenizerTab:
+    """The tab's components. ``model`` (elem_id ``yl-tok-model``) is a contract: another tab
+    shows a model here by setting ``model`` and selecting this tab, then chaining
+    ``.then(**tab.open_event)`` (which inspects it unless it is already shown)."""
+
+    model: gr.Dropdown
+    inspect: gr.Button
+    verdict: gr.HTML
+    specials: gr.HTML
+    template: gr.HTML
+    text: gr.Textbox
+    chat: gr.Checkbox
+    tokenize: gr.Button
+    tokens: gr.HTML
+    diff: gr.HTML
+    apply: gr.Button
+    undo: gr.Button
+    prompt: gr.Textbox
+    before_after: gr.Button
+    comparison: gr.HTML
+    session: gr.State
+    open_event: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Panels:
+    """What an inspection shows, as HTML, and which fix buttons are usable."""
+
+    verdict: str
+    specials: str
+    template: str
+    diff: str
+    can_apply: bool
+    can_undo: bool
+
+
+def build_tokenizer_tab(service, default_model: str | None, *, tab=None) -> TokenizerTab:
+    """Lay out the tab and wire it. Pass the enclosing ``gr.Tab`` as ``tab`` to inspect
+    the picked model when the tab is first shown."""
+    with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
+        model = gr.Dropdown(choices=_model_choices(default_model), scale=5,
+                            value=default_model or DEFAULT_MODEL, allow_custom_value=True,
+                            label="Model", elem_id="yl-tok-model",
+                            info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id")  # fmt: skip
+        inspect = gr.Button("Inspect", variant="primary", scale=1, elem_id="yl-tok-inspect")
+    verdict = gr.HTML(notice("Pick a model and click Inspect."), elem_id="yl-tok-verdict")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=360):
+            specials = gr.HTML("", elem_id="yl-tok-specials")
+            diff = gr.HTML("", elem_id="yl-tok-diff")
+            with gr.Row():
+                apply = gr.Button("Apply fix", interactive=False, size="sm", elem_id="yl-tok-apply")
+                undo = gr.Button("Undo fix", interactive=False, size="sm", elem_id="yl-tok-undo")
+        with gr.Column(scale=1, min_width=360):
+            template = gr.HTML("", elem_id="yl-tok-template")
+            text = gr.Textbox(label="Tokenize a text", lines=2, elem_id="yl-tok-text",
+                              placeholder="any text, special tokens included")  # fmt: skip
+            with gr.Row():
+                chat = gr.Checkbox(label="as a user message (templated)", elem_id="yl-tok-chat")
+                tokenize = gr.Button("Tokenize", size="sm", elem_id="yl-tok-tokenize")
+            tokens = gr.HTML("", elem_id="yl-tok-tokens")
+    with gr.Column(elem_classes=["yl-tk-ba-box"]):
+        with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
+            prompt = gr.Textbox(value=BEFORE_AFTER_PROMPT, label="Before / after prompt",
+                                scale=5, elem_id="yl-tok-prompt",
+                                info=f"run at T=0, {BEFORE_AFTER_MAX_TOKENS} tokens, with the "
+                                "stop set as it is and with the fix; both are logged")  # fmt: skip
+            before_after = gr.Button("Before / after", scale=1, elem_id="yl-tok-before-after")
+        comparison = gr.HTML("", elem_id="yl-tok-ba")
+    # per browser tab (State copies its value per session; a callable would be an API endpoint)
+    session = gr.State({})  # {"spec": the model spec, "path": its folder}
+    ui = TokenizerTab(model, inspect, verdict, specials, template, text, chat, tokenize, tokens,
+                      diff, apply, undo, prompt, before_after, comparison, session)  # fmt: skip
+    _wire(ui, service, tab)
+    return ui
+
+
+def _model_choices(default_model: str | None) -> list[str]:
+    from yilab.models.resolve import list_models
+
+    return list(
+        dict.fromkeys([default_model or DEFAULT_MODEL, *(m["name"] for m in list_models())])
+    )
+
+
+@contextmanager
+def _user_errors():
+    """yilab's own errors become readable messages in the page."""
+    try:
+        yield
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+
+
+def _wire(ui: TokenizerTab, service, tab) -> None:
+    outputs = [ui.verdict, ui.specials, ui.template, ui.diff, ui.apply, ui.undo, ui.session]
+    private = {"api_visibility": "private"}
+
+    def on_inspect(spec: str, state: dict, progress=gr.Progress()):
+        with _user_errors():
+            path = model_dir(spec, lambda f, m: progress(f, desc=m))
+        state.update(spec=spec, path=str(path))
+        return _outputs(path, state)
+
+    def on_show(spec: str, state: dict, progress=gr.Progress()):
+        if state.get("spec") == spec and state.get("path"):
+            return tuple(gr.skip() for _ in outputs)
+        return on_inspect(spec, state, progress)
+
+    def on_fix(state: dict, action):
+        with _user_errors():
+            result = action(_path(state))
+        gr.Info(f"{'Undone' if action is undo_fix else 'Fixed'}: {', '.join(result.files)}")
+        return _outputs(_path(state), state)
+
+    ui.inspect.click(on_inspect, [ui.model, ui.session], outputs, **private)
+    ui.model.change(on_inspect, [ui.model, ui.session], outputs, **private)
+    ui.open_event = {"fn": on_show, "inputs": [ui.model, ui.session], "outputs": outputs, **private}
+    if tab is not None:
+        tab.select(**ui.open_event)
+    ui.apply.click(lambda s: on_fix(s, apply_fix), ui.session, outputs, **private)
+    ui.undo.click(lambda s: on_fix(s, undo_fix), ui.session, outputs, **private)
+    ui.tokenize.click(lambda s, t, c: _tokenize(_path(s), t, c),
+                      [ui.session, ui.text, ui.chat], ui.tokens, **private)  # fmt: skip
+
+    def on_before_after(state: dict, prompt: str):  # a generator function: Gradio streams it
+        yield from before_after(service, _path(state), prompt)
+
+    ui.before_after.click(on_before_after, [ui.session, ui.prompt], ui.comparison,
+                          **GENERATION, **private)  # fmt: skip
+
+
+def _path(state: dict) -> Path:
+    if not state.get("path"):
+        raise gr.Error("Inspect a model first.")
+    return Path(state["path"])
+
+
+def _outputs(path: Path, state: dict) -> tuple:
+    with _user_errors():
+        p = inspect_panels(path)
+    return (p.verdict, p.specials, p.template, p.diff, gr.update(interactive=p.can_apply),
+            gr.update(interactive=p.can_undo), state)  # fmt: skip
+
+
+def _tokenize(path: Path, text: str, chat: bool) -> str:
+    with _user_errors():
+        view = token_view(path, text or "", chat=bool(chat))
+        report = inspect_model(path)
+    return render_tokens(view, turn_end_id=report.chat_template.turn_end_id,
+                         stop_ids=report.stop_ids, summary=True)  # fmt: skip
+
+
+def inspect_panels(path: Path) -> Panels:
+    """Inspect ``path`` and lay out what the tab shows."""
+    report = inspect_model(path)
+    edits = preview_fix(path, report.fix) if report.fix.changes else []
+    saved = backups(path)
+    return Panels(
+        verdict=render_verdict(report),
+        specials=render_specials(report),
+        template=render_template(report, _template_view(path, report)),
+        diff=render_fix(report, edits, saved),
+        can_apply=bool(edits),
+        can_undo=bool(saved),
+    )
+
+
+def _template_view(path: Path, report: InspectionReport) -> TokenView | None:
+    """The example conversation tokenized, or None when no usable tokenizer is there
+    (transformers "loads" a config-only folder: check the tokens spell the text)."""
+    example = report.chat_template.example
+    if example is None:
+        return None
+    try:
+        view = tokenize_text(path, example, add_special_tokens=False)
+    except YilabError:
+        return None
+    return view if spells(view, example) else None
+
+
+# ---- before / after ---------------------------------------------------------------------
+
+
+def before_after(service, path: Path, prompt: str) -> Iterator[str]:
+    """Run ``prompt`` with the model's stop set, then with the fixed one (the runtime
+    override), greedily; both are logged as experiments. Yields the two panes as HTML."""
+    with _user_errors():
+        report = inspect_model(path)
+    extra = runtime_override(report)
+    if not extra:
+        yield notice(f"Nothing to compare: {report.summary} (Undo a fix to see the difference.)")
+        return
+    views: dict[str, GridView | None] = {"before": None, "after": None}
+    stops = {"before": report.stop_ids, "after": sorted({*report.stop_ids, *extra})}
+    for side, ids in (("before", ()), ("after", tuple(extra))):
+        spec = SweepSpec(prompt=prompt or BEFORE_AFTER_PROMPT, models=(str(path),),
+                         temperatures=(0.0,), max_tokens=(BEFORE_AFTER_MAX_TOKENS,),
+                         extra_eos_ids=ids)  # fmt: skip
+        with _user_errors():
+            sweep = service.start_sweep(spec, note=f"{side} fix")
+        for view in follow_sweep(sweep):
+            views[side] = view
+            yield render_before_after(views["before"], views["after"], stops)
