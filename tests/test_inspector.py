@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yilab.errors import YilabError
-from yilab.inspector.diagnose import VERDICTS, InspectorError, inspect_model
+from yilab.errors import InspectorError, YilabError
+from yilab.inspector.diagnose import VERDICTS, inspect_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
 YI = Path(__file__).parent / "fixtures" / "yi-6b-chat-2023"

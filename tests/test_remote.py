@@ -14,13 +14,13 @@ import pytest
 
 from tests.remoteservers import RecordingServer, silent_listener, start_mlx_server
 from yilab.cli.main import main
-from yilab.errors import BadInputError
+from yilab.errors import BadInputError, InspectorError
 from yilab.events import Finished, Started, Token
-from yilab.inspector.diagnose import InspectorError
 from yilab.models.resolve import list_models
 from yilab.remote.config import config_path, find_remote, load_remotes, parse_remote_spec
 from yilab.sweep import SweepSpec
-from yilab.ui.compare import _model_choices, preview_prompt, stream_grid
+from yilab.ui.common import model_choices
+from yilab.ui.compare import preview_prompt, stream_grid
 from yilab.ui.models import refresh_table
 
 KEY = "sk-test-5f0c1d9e-never-logged"
@@ -257,8 +257,8 @@ def test_named_remotes_are_listed_and_inspect_says_what_it_can(service, recorder
     write_remotes({"bigmac": {"url": recorder.url, "model": "echo", "hf_id": "org/Model-8B"}})
     listed = {m["name"]: m for m in list_models()}
     assert listed["bigmac"]["source"] == "remote" and listed["bigmac"]["path"] == recorder.url
-    assert refresh_table()[-1] == ["bigmac", "remote", recorder.url, "", "", "server"]
-    assert "bigmac" in _model_choices(None)
+    assert refresh_table(service)[-1] == ["bigmac", "remote", recorder.url, "", "", "server"]
+    assert "bigmac" in model_choices(service, None)
     with pytest.raises(InspectorError, match="not visible from here.*org/Model-8B"):
         service.inspect("bigmac")
     with pytest.raises(InspectorError, match='Name its Hugging Face id as "hf_id"'):

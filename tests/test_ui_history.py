@@ -7,6 +7,7 @@ import gradio as gr
 import pytest
 
 from yilab.errors import BadInputError
+from yilab.render.text import short_time, snippet
 from yilab.service import Service
 from yilab.sweep import SweepSpec
 from yilab.ui import history as h
@@ -64,13 +65,13 @@ def _hostile_experiment(store) -> str:
 
 
 def test_snippet_and_short_time():
-    assert h.snippet("a\n  b", 10) == "a b"
-    assert h.snippet("x" * 100, 10) == "x" * 9 + "…"
-    assert h.short_time(None) == ""
+    assert snippet("a\n  b", 10) == "a b"
+    assert snippet("x" * 100, 10) == "x" * 9 + "…"
+    assert short_time(None) == ""
     iso = "2025-01-31T12:00:00.123456+00:00"
     local = datetime.fromisoformat(iso).astimezone()
-    assert h.short_time(iso, now=local) == local.strftime("%H:%M:%S")
-    assert h.short_time(iso, now=local + timedelta(days=2)) == local.strftime("%m-%d %H:%M")
+    assert short_time(iso, now=local) == local.strftime("%H:%M:%S")
+    assert short_time(iso, now=local + timedelta(days=2)) == local.strftime("%m-%d %H:%M")
 
 
 def test_runs_table_is_compact_and_in_order(logged):

@@ -92,8 +92,8 @@ def test_before_after_panes_and_outcome():
     assert "length → length" in odd and "yl-notice-warn" in odd
 
 
-def test_panels_before_and_after_a_fix(yi_like_copy):
-    panels = inspect_panels(yi_like_copy)
+def test_panels_before_and_after_a_fix(service, yi_like_copy):
+    panels = inspect_panels(service, yi_like_copy)
     assert panels.can_apply and not panels.can_undo
     assert (
         '<span class="yl-tk-diff-add">+  &quot;eos_token&quot;: &quot;&lt;|im_end|&gt;&quot;,'
@@ -102,14 +102,14 @@ def test_panels_before_and_after_a_fix(yi_like_copy):
     assert "--extra-eos-id 2" in panels.diff and "PARAMETER stop" in panels.diff
     assert "yl-tk-runs-on" in panels.template  # the turn end, tokenized, does not stop
     apply_fix(yi_like_copy)
-    panels = inspect_panels(yi_like_copy)
+    panels = inspect_panels(service, yi_like_copy)
     assert not panels.can_apply and panels.can_undo
     assert 'data-verdict="ok"' in panels.verdict and "Nothing to fix" in panels.diff
     assert "tokenizer_config.json.yilab-bak" in panels.diff and "yl-tk-stops" in panels.template
 
 
-def test_panels_without_a_tokenizer_highlight_the_template_strings(tmp_path):
-    panels = inspect_panels(Path(shutil.copytree(YI, tmp_path / "yi")))
+def test_panels_without_a_tokenizer_highlight_the_template_strings(service, tmp_path):
+    panels = inspect_panels(service, Path(shutil.copytree(YI, tmp_path / "yi")))
     assert 'data-verdict="eos_mismatch"' in panels.verdict
     assert '<span class="yl-tk-t yl-tk-special yl-tk-runs-on"' in panels.template
 

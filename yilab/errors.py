@@ -37,8 +37,12 @@ class RunNotFoundError(YilabError, KeyError):
         return str(self.args[0]) if self.args else "not found"
 
 
-class GenerationError(YilabError):
-    """Generation failed inside the worker; the run is logged with this message."""
+class InspectorError(YilabError):
+    """A model directory cannot be inspected at all (missing, not a directory, remote)."""
+
+
+class FixError(InspectorError):
+    """A fix cannot be applied or undone; nothing was written."""
 
 
 class BundleError(YilabError):

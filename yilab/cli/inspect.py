@@ -7,17 +7,11 @@ one JSON document, errors are ``{"error": …}`` with exit status 2.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 
-from yilab.inspector.diagnose import InspectionReport, inspect_model, label
-from yilab.inspector.wording import (
-    VERDICT_TITLES,
-    model_dir,
-    runtime_lines,
-    stop_set_line,
-    token_view,
-)
+from yilab.cli.common import open_service, progress
+from yilab.inspector.diagnose import InspectionReport, label
+from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
 
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
 
@@ -36,45 +30,39 @@ def add_inspect_commands(sub, common) -> None:
     tokens.add_argument("--chat", action="store_true", help="as a user message, templated")
 
 
-def _progress(fraction: float, message: str) -> None:
-    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
-
-
 def cmd_inspect(args) -> dict:
-    report = inspect_model(model_dir(args.model, _progress))
+    service = open_service(args)
+    report = service.inspect_folder(service.model_dir(args.model, progress))
     if not args.json:
         print("\n".join(format_report(report)))
     return report.to_dict()
 
 
 def cmd_fix(args) -> dict:
-    from yilab.inspector.fix import apply_fix, preview_fix, undo_fix
-
-    path = model_dir(args.model, _progress)
-    before = inspect_model(path)
+    service = open_service(args)
+    path = service.model_dir(args.model, progress)
+    before = service.inspection(path)
+    diff = "".join(e.diff for e in before.edits)
     if args.undo:
-        restored = undo_fix(path).files
+        restored = service.undo_fix(path).files
         doc = {"path": str(path), "undo": True, "files": restored, "backups": []}
     elif args.dry_run:
-        edits = preview_fix(path, before.fix)
-        files = [e.file for e in edits]
-        doc = {"path": str(path), "dry_run": True, "files": files, "backups": []}
-        doc["diff"] = "".join(e.diff for e in edits)
+        files = [e.file for e in before.edits]
+        doc = {"path": str(path), "dry_run": True, "files": files, "backups": [], "diff": diff}
     else:
-        edits = preview_fix(path, before.fix)
-        result = apply_fix(path, before.fix) if edits else None
+        result = service.apply_fix(path) if before.edits else None
         files, saved = (result.files, result.backups) if result else ([], [])
-        doc = {"path": str(path), "dry_run": False, "files": files, "backups": saved}
-        doc["diff"] = "".join(e.diff for e in edits)
-    after = inspect_model(path)
-    doc.update(verdict_before=before.verdict, verdict=after.verdict)
+        doc = {"path": str(path), "dry_run": False, "files": files, "backups": saved, "diff": diff}
+    after = service.inspect_folder(path)
+    doc.update(verdict_before=before.report.verdict, verdict=after.verdict)
     if not args.json:
         print("\n".join(format_fix(doc, after)))
     return doc
 
 
 def cmd_tokens(args) -> dict:
-    view = token_view(model_dir(args.model, _progress), args.text, chat=args.chat)
+    service = open_service(args)
+    view = service.token_view(service.model_dir(args.model, progress), args.text, chat=args.chat)
     if not args.json:
         print("\n".join(format_tokens(view)))
     return dataclasses.asdict(view)

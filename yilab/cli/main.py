@@ -10,27 +10,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
+from yilab.cli.common import LOG_FAILED, Outcome, open_service, progress
+from yilab.cli.display import follow_sweep, print_runs_table
 from yilab.cli.inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.cli.share import SHARE_COMMANDS, add_share_commands
 from yilab.errors import YilabError
 from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 
-LOG_FAILED = 3  # the sweep ran, but its runs could not be written to the run log
 RUN_JSON_FIELDS = (
     "id", "temperature", "seed", "top_p", "max_tokens", "output", "finish_reason", "status",
     "prompt_tokens", "generation_tokens", "ttft_s", "generation_tps",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a command printed as JSON (``--json``) and the exit status."""
-
-    document: Any
-    status: int = 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,38 +85,6 @@ def _fail(args, message: str, status: int = 2) -> int:
     return status
 
 
-def _service(args):
-    from yilab.service import Service
-
-    service = Service(args.db)
-    report_spill(service.store)
-    return service
-
-
-def open_store(args):
-    """The store alone (listing, showing, sharing load no model worker), its spill reported."""
-    from yilab.files import default_db_path
-    from yilab.runlog.store import Store
-
-    store = Store(args.db or default_db_path())
-    report_spill(store)
-    return store
-
-
-def report_spill(store) -> None:
-    """Say on stderr what opening the run log merged from its spill, or what still waits."""
-    from yilab.runlog.sweep_logger import spill_notice
-
-    for merge in store.merged:
-        print(f"yilab: {merge.message(store.path)}", file=sys.stderr)
-    if waiting := spill_notice(store):
-        print(f"yilab: {waiting}", file=sys.stderr)
-
-
-def _progress(fraction: float, message: str) -> None:
-    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
-
-
 def cmd_compare(args) -> dict:
     spec = SweepSpec(
         prompt=args.prompt,
@@ -142,12 +101,10 @@ def cmd_compare(args) -> dict:
         extra_eos_ids=tuple(args.extra_eos_id),
         engine=args.engine,
     )
-    service = _service(args)
-    sweep = service.start_sweep(spec, progress=_progress)
+    service = open_service(args)
+    sweep = service.start_sweep(spec, progress=progress)
     if len(spec.seeds) > 1 and 0 in spec.temperatures:
         print("note: temperature 0 is greedy; the seed has no effect there", file=sys.stderr)
-    from yilab.cli.display import follow_sweep
-
     try:
         follow_sweep(sweep, quiet=args.json)
     except KeyboardInterrupt:
@@ -160,8 +117,6 @@ def cmd_compare(args) -> dict:
     else:
         runs = sweep.runs()
     if not args.json:
-        from yilab.cli.display import print_runs_table
-
         print_runs_table(runs)
         if failure is None or failure.merged:
             print(f"experiment {sweep.experiment_id}")
@@ -178,16 +133,14 @@ def _run_json(run: dict) -> dict:
 
 
 def cmd_runs(args) -> list[dict]:
-    runs = open_store(args).list_runs(search=args.search, model=args.model, limit=args.limit)
+    runs = open_service(args).list_runs(search=args.search, model=args.model, limit=args.limit)
     if not args.json:
-        from yilab.cli.display import print_runs_table
-
         print_runs_table(runs, with_model=True)
     return [{**_run_json(r), "model": r["model"], "created_at": r["created_at"]} for r in runs]
 
 
 def cmd_show(args) -> dict:
-    run = open_store(args).get_run(args.run_id)
+    run = open_service(args).get_run(args.run_id)
     if not args.json:
         for key, value in run.items():
             if key not in ("output", "rendered_prompt"):
@@ -198,7 +151,7 @@ def cmd_show(args) -> dict:
 
 
 def cmd_replay(args) -> dict:
-    replay = _service(args).replay(args.run_id, progress=_progress)
+    replay = open_service(args).replay(args.run_id, progress=progress)
     if not args.json:
         verdict = "identical" if replay.identical else "DIFFERENT"
         print(f"replay of {replay.original['id']} → {replay.new['id']}: {verdict}")
@@ -218,9 +171,7 @@ def cmd_replay(args) -> dict:
 
 
 def cmd_models(args) -> list[dict]:
-    from yilab.models.resolve import list_models
-
-    models = list_models()
+    models = open_service(args).list_models()
     if not args.json:
         for m in models:
             where = m.get("path") or "(converted on first use)"

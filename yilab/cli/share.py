@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from yilab.share.export import FORMATS
+from yilab.cli.common import open_service
+from yilab.service import EXPORT_FORMATS
 
 
 def add_share_commands(sub, common) -> None:
@@ -20,7 +21,7 @@ def add_share_commands(sub, common) -> None:
                        help="experiment ids (or 6+ character prefixes)")  # fmt: skip
     which.add_argument("--all", action="store_true", help="every experiment in the run log")
     export.add_argument("--search", help="only experiments whose prompt or outputs match")
-    export.add_argument("--format", choices=FORMATS, required=True,
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True,
                         help="bundle (to import elsewhere), jsonl, csv, html (a report)")  # fmt: skip
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     export.add_argument("--redact-system", action="store_true", help="leave out system prompts")
@@ -29,19 +30,16 @@ def add_share_commands(sub, common) -> None:
     imp.add_argument("file", metavar="FILE", help="a bundle written by export --format bundle")
 
 
-def _store(args):
-    from yilab.cli.main import open_store
-
-    return open_store(args)
-
-
 def cmd_export(args) -> dict:
-    from yilab.share.export import Redaction, export
-
-    redaction = Redaction(system=args.redact_system, truncate=args.truncate)
     ids = None if args.all else args.experiment
-    result = export(_store(args), ids, args.format, args.out, search=args.search,
-                    redaction=redaction)  # fmt: skip
+    result = open_service(args).export(
+        ids,
+        args.format,
+        args.out,
+        search=args.search,
+        redact_system=args.redact_system,
+        truncate=args.truncate,
+    )
     if not args.json:
         print(f"wrote {result.experiments} experiment(s), {result.runs} run(s) to {result.path} "
               f"({result.bytes / 1024:,.1f} KiB, {result.format})")  # fmt: skip
@@ -49,9 +47,7 @@ def cmd_export(args) -> dict:
 
 
 def cmd_import(args) -> dict:
-    from yilab.share.bundle import import_bundle
-
-    result = import_bundle(_store(args), args.file)
+    result = open_service(args).import_bundle(args.file)
     if not args.json:
         for name in ("experiments", "runs"):
             c = getattr(result, name)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yilab.errors import YilabError
+from yilab.errors import InspectorError, YilabError
 from yilab.inspector.chat_template import find_chat_template, find_turn_end, readable
 from yilab.inspector.fix_plan import FixPlan, plan_fix
 from yilab.inspector.model_files import (
@@ -44,10 +44,6 @@ INVALID_CODES = frozenset({"invalid_json", "unreadable_file", "invalid_value", "
 ROLES = ("bos", "eos", "pad", "unk")
 TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json")
 ID_FILES = ("generation_config.json", "config.json")
-
-
-class InspectorError(YilabError):
-    """The model directory cannot be inspected at all (missing, not a directory)."""
 
 
 @dataclass

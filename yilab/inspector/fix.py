@@ -18,8 +18,9 @@ from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
+from yilab.errors import FixError
 from yilab.files import write_atomic
-from yilab.inspector.diagnose import InspectionReport, InspectorError, inspect_model
+from yilab.inspector.diagnose import InspectionReport, inspect_model
 from yilab.inspector.fix_plan import FileChange, FixPlan
 
 BACKUP_SUFFIX = ".yilab-bak"
@@ -30,10 +31,6 @@ _BOM = b"\xef\xbb\xbf"
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _MISSING = object()
-
-
-class FixError(InspectorError):
-    """A fix cannot be applied or undone; nothing was written."""
 
 
 @dataclass

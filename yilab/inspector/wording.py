@@ -1,6 +1,6 @@
 """What the CLI and the Tokenizer tab both show of an inspection: the verdict in plain
-words, a model spec turned into the directory to inspect, and the token view of a text
-or a chat message (with the double-bos warning either way).
+words, the stop set and the fix's runtime equivalents as lines, and the token view of a
+text or a chat message (with the double-bos warning either way).
 
 >>> VERDICT_TITLES["eos_mismatch"]
 'EOS mismatch: generation will not stop at the end of a turn'
@@ -13,7 +13,6 @@ from pathlib import Path
 from yilab.errors import ModelLoadError
 from yilab.inspector.diagnose import InspectionReport, inspect_model, label
 from yilab.inspector.token_view import TokenView, tokenize_chat, tokenize_text
-from yilab.models.resolve import Progress, resolve_model
 
 VERDICT_TITLES = {
     "ok": "OK: generation stops at the end of each assistant turn",
@@ -22,16 +21,6 @@ VERDICT_TITLES = {
     "no_chat_template": "No chat template: this looks like a base model",
     "invalid_config": "Invalid config: a file cannot be used",
 }
-
-
-def model_dir(spec: str | None, progress: Progress | None = None) -> Path:
-    """The directory to inspect for a model spec. A folder is taken as it is (the
-    inspector needs only its JSON files); anything else goes through the resolver,
-    which may convert a GGUF or download a repo."""
-    path = Path(spec or "").expanduser()
-    if spec and path.is_dir():
-        return path.absolute()
-    return resolve_model(spec or None, progress=progress).path
 
 
 def double_bos_warning(ids: list[int], bos_id: int | None, bos_token: str | None) -> str | None:

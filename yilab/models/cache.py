@@ -15,6 +15,7 @@ from pathlib import Path
 from yilab.errors import ConversionError, ModelNotFoundError
 from yilab.files import read_json, write_json_atomic, yilab_home
 from yilab.generation.mlx_thread import compute_device
+from yilab.models.gguf import convert
 from yilab.models.gguf.reader import file_sha256
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -117,12 +118,13 @@ def _convert_into(
     gguf: Path, target: Path, dequantize: bool, sha256: str, progress: Progress | None
 ) -> None:
     """Convert into a private temp dir, then rename; if another writer won, keep theirs."""
-    from yilab.models.gguf.convert import convert_gguf
 
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        convert_gguf(gguf, tmp, dequantize=dequantize, progress=progress, source_sha256=sha256)
+        convert.convert_gguf(
+            gguf, tmp, dequantize=dequantize, progress=progress, source_sha256=sha256
+        )
         try:
             os.rename(tmp, target)
         except OSError:

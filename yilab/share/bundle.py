@@ -27,6 +27,8 @@ from typing import Any
 
 from yilab import __version__
 from yilab.errors import BundleError, YilabError
+from yilab.files import model_fingerprint
+from yilab.inspector.diagnose import inspect_model
 from yilab.runlog.store import MergeOutcome, Store
 from yilab.share.validate import FORMAT, TABLES, VERSION, validate_bundle
 
@@ -132,8 +134,6 @@ def special_tokens(path: str | None, fingerprint: str | None) -> dict | None:
     """bos/eos/pad/unk, the template's turn end and the verdict of the model at ``path``."""
     if not path or not Path(path).is_dir():
         return None
-    from yilab.files import model_fingerprint
-    from yilab.inspector.diagnose import inspect_model
 
     try:
         if fingerprint and model_fingerprint(Path(path)) != fingerprint:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.render.grid import cell_label, render_grid, view_from_runs
+from yilab.render.text import snippet
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 TOC_OPEN_MAX = 12  # longer tables of contents start folded
@@ -139,7 +140,7 @@ def _contents(experiments: list[dict]) -> str:
     if len(experiments) < 2:
         return ""
     items = "".join(
-        f'<li><a href="#exp-{n}">#{n}</a> {escape(_snippet(e.get("prompt") or ""))}</li>'
+        f'<li><a href="#exp-{n}">#{n}</a> {escape(snippet(e.get("prompt"), 90))}</li>'
         for n, e in enumerate(experiments, 1)
     )
     opened = " open" if len(experiments) <= TOC_OPEN_MAX else ""
@@ -147,12 +148,6 @@ def _contents(experiments: list[dict]) -> str:
         f'<nav class="yr-toc"><details{opened}><summary>{len(experiments)} experiments</summary>'
         f"<ol>{items}</ol></details></nav>"
     )
-
-
-def _snippet(text: str, limit: int = 90) -> str:
-    """One line of at most ``limit`` characters: ``_snippet("a\\nb")`` → ``'a b'``."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _experiment(n: int, experiment: dict, models: list[dict]) -> str:

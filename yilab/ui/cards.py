@@ -13,6 +13,7 @@ import gradio as gr
 
 from yilab.errors import YilabError
 from yilab.render.grid import cell_label
+from yilab.render.textdiff import render_diff_html
 
 
 @dataclass
@@ -69,7 +70,7 @@ def open_in_history(service, value: str) -> tuple:
     if kind != "history":
         return gr.skip(), gr.skip()
     try:
-        experiment_id = service.store.get_run(run_id)["experiment_id"]
+        experiment_id = service.get_run(run_id)["experiment_id"]
     except YilabError as err:
         raise gr.Error(str(err)) from None
     return gr.Tabs(selected="history"), experiment_id
@@ -92,8 +93,6 @@ def replay_html(service, run_id: str) -> str:
     head = f"Replay of run {run_id[:8]} → {replay.new['id'][:8]}: {verdict}"
     if replay.identical:
         return notice_html(head, kind="ok")
-    from yilab.render.textdiff import render_diff_html
-
     return notice_html(head, kind="warn") + render_diff_html(
         replay.original["output"] or "", replay.new["output"] or ""
     )
@@ -102,10 +101,8 @@ def replay_html(service, run_id: str) -> str:
 def diff_html(service, base: str | None, other: str | None) -> str:
     if not base or not other:
         return notice_html("No other finished card to diff against.")
-    from yilab.render.textdiff import render_diff_html
-
     try:
-        a, b = service.store.get_run(base), service.store.get_run(other)
+        a, b = service.get_run(base), service.get_run(other)
     except YilabError as err:
         return notice_html(str(err), kind="error")
     title = f"{_label(a)}  vs  {_label(b)}"

@@ -10,10 +10,11 @@ import gradio as gr
 
 from yilab.errors import YilabError
 from yilab.events import JobDone
-from yilab.models.resolve import DEFAULT_MODEL
 from yilab.render.grid import GridView, render_grid
+from yilab.service import DEFAULT_MODEL
 from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 from yilab.ui import cards
+from yilab.ui.common import model_choices
 
 REFRESH_S = 0.1  # at most ten page updates a second, however fast tokens come
 # The worker runs one sweep at a time and tells the others they are queued; this only
@@ -46,7 +47,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
     """Lay out the tab and wire it to the service."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300, elem_id="yl-compare-form"):
-            model = gr.Dropdown(choices=_model_choices(default_model),
+            model = gr.Dropdown(choices=model_choices(service, default_model),
                                 value=default_model or DEFAULT_MODEL, allow_custom_value=True,
                                 label="Model", elem_id="yl-model",
                                 info="a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
@@ -88,13 +89,6 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
                outputs=preview, api_visibility="private")  # fmt: skip
     cards.wire_card_panel(panel, service, session, GENERATION)
     return tab
-
-
-def _model_choices(default_model: str | None) -> list[str]:
-    from yilab.models.resolve import list_models
-
-    names = [m["name"] for m in list_models()]
-    return list(dict.fromkeys([default_model or DEFAULT_MODEL, *names]))
 
 
 def _wire(tab: CompareTab, service) -> None:

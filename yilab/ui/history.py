@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from functools import wraps
 from html import escape
 
 import gradio as gr
@@ -21,16 +19,17 @@ from gradio.context import get_render_context
 
 from yilab.errors import BadInputError, YilabError
 from yilab.render.grid import GridView, render_grid, view_from_runs
+from yilab.render.text import short_time, snippet
 from yilab.render.textdiff import render_diff_html
-from yilab.runlog.store import STATUSES
+from yilab.service import FINISH_REASONS, STATUSES
+from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
+from yilab.ui.share_panel import build_share_panel
 
 ANY = "any"
 TABLE_LIMIT = 200
-SNIPPET_CHARS = 70
 RUN_HEADERS = ["★", "time", "model", "T", "seed", "finish", "tokens", "tok/s", "output", "note"]
 EXPERIMENT_HEADERS = ["time", "model", "prompt", "runs"]
-FINISH_REASONS = ("stop", "length", "cancelled", "error", "interrupted")
 STAR, UNSTAR = "☆ Star", "★ Starred"
 
 
@@ -59,25 +58,6 @@ class HistoryTab:
 
 
 # -- pure shaping -------------------------------------------------------------
-
-
-def short_time(iso: str | None, now: datetime | None = None) -> str:
-    """A logged UTC timestamp in local time: the time of day if it is today, else date and time.
-
-    ``short_time("2025-01-31T12:00:00.5+00:00")`` → ``"12:00:00"`` on that day (UTC machine),
-    ``"01-31 12:00"`` on a later day.
-    """
-    if not iso:
-        return ""
-    when = datetime.fromisoformat(iso).astimezone()
-    today = (now or datetime.now().astimezone()).date()
-    return when.strftime("%H:%M:%S" if when.date() == today else "%m-%d %H:%M")
-
-
-def snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
-    """The start of a text on one line: ``snippet("a\\n  b", 10)`` → ``"a b"``."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def runs_table(runs: list[dict]) -> list[list]:
@@ -266,26 +246,13 @@ def build_history_tab(service) -> HistoryTab:
 # -- handlers (service in, component values out) ------------------------------
 
 
-def readable_errors(fn):
-    """Turn a YilabError raised by ``fn`` into a ``gr.Error`` toast (never a stack trace)."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except YilabError as err:
-            raise gr.Error(str(err)) from None
-
-    return wrapper
-
-
 @readable_errors
 def load_tables(service, search, model, temperature, finish, status) -> tuple:
     """Both tables for the current search and filters, and the full ids behind their rows."""
     filters = filter_values(model, temperature, finish, status)
     query = (search or "").strip() or None
-    runs = service.store.list_runs(search=query, limit=TABLE_LIMIT, **filters)
-    experiments = service.store.list_experiments(search=query, limit=TABLE_LIMIT)
+    runs = service.list_runs(search=query, limit=TABLE_LIMIT, **filters)
+    experiments = service.list_experiments(search=query, limit=TABLE_LIMIT)
     if any(value is not None for value in filters.values()):
         wanted = {run["experiment_id"] for run in runs}
         experiments = [e for e in experiments if e["id"] in wanted]
@@ -300,7 +267,7 @@ def load_tables(service, search, model, temperature, finish, status) -> tuple:
 
 def load_choices(service) -> tuple:
     """The model and temperature filters' choices, from recent runs."""
-    models, temps = filter_choices(service.store.list_runs(limit=500))
+    models, temps = filter_choices(service.list_runs(limit=500))
     return gr.Dropdown(choices=models), gr.Dropdown(choices=temps)
 
 
@@ -320,7 +287,7 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     if not experiment_id:
         return _closed(message_html("Select an experiment or a run above."))
     try:
-        experiment = service.store.get_experiment(experiment_id)
+        experiment = service.get_experiment(experiment_id)
     except YilabError as err:
         return _closed(message_html(str(err), error=True))
     runs = experiment["runs"]
@@ -348,7 +315,7 @@ def diff_runs(service, run_a: str | None, run_b: str | None) -> str:
     """The word diff of two runs (ids or prefixes), side by side."""
     if not run_a or not run_b:
         raise BadInputError("Pick two runs to diff.")
-    return _diff_html(service.store.get_run(run_a), service.store.get_run(run_b))
+    return _diff_html(service.get_run(run_a), service.get_run(run_b))
 
 
 @readable_errors
@@ -356,22 +323,22 @@ def pick_run(service, run_id: str | None) -> tuple:
     """The picked run's note and the star button's label."""
     if not run_id:
         return "", STAR
-    run = service.store.get_run(run_id)
+    run = service.get_run(run_id)
     return run.get("note") or "", UNSTAR if run.get("starred") else STAR
 
 
 @readable_errors
 def toggle_star(service, run_id: str | None, *filters) -> tuple:
     """Star or unstar a run; returns the button's new label and the refreshed tables."""
-    run = service.store.get_run(_need(run_id))
-    service.store.set_star(run["id"], not run["starred"])
+    run = service.get_run(_need(run_id))
+    service.set_star(run["id"], not run["starred"])
     return (STAR if run["starred"] else UNSTAR, *load_tables(service, *filters))
 
 
 @readable_errors
 def save_note(service, run_id: str | None, note: str | None, *filters) -> tuple:
     """Save a run's note; returns the refreshed tables."""
-    service.store.set_note(_need(run_id), (note or "").strip())
+    service.set_note(_need(run_id), (note or "").strip())
     gr.Info("Note saved.")
     return load_tables(service, *filters)
 
@@ -436,10 +403,13 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     tab.rerun.click(rerun, tab.experiment_box, [tab.grid, tab.experiment_box],
                     **GENERATION, **quiet,
                     ).then(refresh, filters, tables, **quiet)  # fmt: skip
-    from yilab.ui.share_panel import build_share_panel  # (it imports this module)
-
     # the Share accordion lays out here, at the tab's foot; an import reloads the tables
-    build_share_panel(service, tab, refresh={"fn": reload, "inputs": filters, "outputs": reloaded})
+    build_share_panel(
+        service,
+        experiment_box=tab.experiment_box,
+        search=tab.search,
+        refresh={"fn": reload, "inputs": filters, "outputs": reloaded},
+    )
 
 
 def _row_experiment(ids: list[str], evt: gr.SelectData) -> str:

@@ -10,9 +10,7 @@ from html import escape
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.generation.mlx_thread import compute_device
-from yilab.models.resolve import ResolvedModel, list_models
-from yilab.remote.config import config_path
+from yilab.service import Service
 
 COLUMNS = ["name", "source", "path", "size", "quantization", "device"]
 # Imports convert (minutes for a big GGUF) and downloads fill the disk: one at a time.
@@ -31,17 +29,17 @@ class ModelsTab:
     status: gr.HTML
 
 
-def build_models_tab(service, *, tab=None) -> ModelsTab:
+def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
     """Lay out the tab and wire it. Pass the enclosing ``gr.Tab`` as ``tab`` to refresh the
     table whenever the tab is shown."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
                 gr.HTML(f'<div class="yl-tk-h">Models on this machine · MLX computes on the '
-                        f"{escape(compute_device().upper())} · remote models come from "
-                        f"{escape(str(config_path()))}</div>")  # fmt: skip
+                        f"{escape(service.compute_device().upper())} · remote models come from "
+                        f"{escape(str(service.remotes_path()))}</div>")  # fmt: skip
                 refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="yl-models-refresh")
-            table = gr.Dataframe(value=model_rows(list_models(), compute_device()),
+            table = gr.Dataframe(value=refresh_table(service),
                                  headers=COLUMNS, interactive=False, wrap=True,
                                  column_widths=["22%", "10%", "36%", "10%", "12%", "10%"],
                                  elem_id="yl-models-table")  # fmt: skip
@@ -60,7 +58,7 @@ def build_models_tab(service, *, tab=None) -> ModelsTab:
     return ui
 
 
-def _wire(ui: ModelsTab, service, tab) -> None:
+def _wire(ui: ModelsTab, service: Service, tab) -> None:
     private = {"api_visibility": "private"}
 
     def on_import(spec: str, upload, progress=gr.Progress()):
@@ -69,16 +67,16 @@ def _wire(ui: ModelsTab, service, tab) -> None:
     def on_download(repo: str, progress=gr.Progress()):
         return resolve_and_report(service, (repo or "").strip(), progress)
 
-    ui.refresh.click(refresh_table, None, ui.table, **private)
+    ui.refresh.click(lambda: refresh_table(service), None, ui.table, **private)
     if tab is not None:
-        tab.select(refresh_table, None, ui.table, **private)
+        tab.select(lambda: refresh_table(service), None, ui.table, **private)
     ui.import_button.click(on_import, [ui.import_spec, ui.upload], [ui.status, ui.table],
                            **CONVERSION, **private)  # fmt: skip
     ui.download.click(on_download, ui.repo_id, [ui.status, ui.table], **CONVERSION, **private)
 
 
-def refresh_table() -> list[list[str]]:
-    return model_rows(list_models(), compute_device())
+def refresh_table(service: Service) -> list[list[str]]:
+    return model_rows(service.list_models(), service.compute_device())
 
 
 def import_target(spec: str | None, upload) -> str:
@@ -88,7 +86,7 @@ def import_target(spec: str | None, upload) -> str:
     return (spec or "").strip()
 
 
-def resolve_and_report(service, spec: str, progress) -> tuple[str, list[list[str]]]:
+def resolve_and_report(service: Service, spec: str, progress) -> tuple[str, list[list[str]]]:
     """Resolve (convert or download) ``spec`` with a progress bar; a message and the table."""
     if not spec:
         return status_html(
@@ -97,15 +95,15 @@ def resolve_and_report(service, spec: str, progress) -> tuple[str, list[list[str
     try:
         resolved = service.resolve(spec, lambda f, m: progress(f, desc=m))
     except YilabError as err:
-        return status_html(str(err), "error"), refresh_table()
-    return status_html(resolved_message(resolved), "ok"), refresh_table()
+        return status_html(str(err), "error"), refresh_table(service)
+    return status_html(resolved_message(resolved), "ok"), refresh_table(service)
 
 
-def resolved_message(model: ResolvedModel) -> str:
-    """What an import or a download gave.
+def resolved_message(model) -> str:
+    """What an import or a download gave (a resolved model: name, source, path, spec).
 
-    >>> from pathlib import Path
-    >>> resolved_message(ResolvedModel("m.gguf", Path("/h/models/gguf-1a"), "gguf", "m.gguf"))
+    >>> from types import SimpleNamespace as Model
+    >>> resolved_message(Model(name="m.gguf", source="gguf", path="/h/models/gguf-1a", spec="m.gguf"))
     'Ready: m.gguf (gguf) in /h/models/gguf-1a. Pick it in Compare or Tokenizer as m.gguf.'
     """
     return (

@@ -16,7 +16,7 @@ import pandas as pd
 from gradio.context import get_render_context
 
 from yilab.errors import YilabError
-from yilab.ui.history import short_time, snippet
+from yilab.render.text import short_time, snippet
 
 EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
@@ -110,7 +110,7 @@ def experiment_plots(service, experiment_id: str | None) -> tuple[gr.ScatterPlot
     runs = []
     if experiment_id:
         try:
-            runs = service.store.get_experiment(experiment_id)["runs"]
+            runs = service.get_experiment(experiment_id)["runs"]
         except YilabError as err:
             raise gr.Error(str(err)) from None
     frame = experiment_frame(runs)
@@ -120,10 +120,10 @@ def experiment_plots(service, experiment_id: str | None) -> tuple[gr.ScatterPlot
 
 def all_plots(service, current: str | None) -> tuple:
     """The picker (keeping ``current`` if it still exists, else the newest) and all three plots."""
-    experiments = service.store.list_experiments(limit=EXPERIMENT_LIMIT)
+    experiments = service.list_experiments(limit=EXPERIMENT_LIMIT)
     ids = [e["id"] for e in experiments]
     picked = current if current in ids else (ids[0] if ids else None)
-    history = history_frame(service.store.list_runs(limit=HISTORY_LIMIT))
+    history = history_frame(service.list_runs(limit=HISTORY_LIMIT))
     picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
     return picker, *experiment_plots(service, picked), history
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import gradio as gr
 
 from yilab.errors import BadInputError, YilabError
-from yilab.share.export import FORMATS, ImportResult, export_experiments, import_bundle
-from yilab.ui.history import HistoryTab, readable_errors
+from yilab.service import EXPORT_FORMATS, Service
+from yilab.ui.common import readable_errors
 
 SCOPES = ("this experiment", "search results", "all")
 EXTENSIONS = {"bundle": ".yilab.json", "jsonl": ".jsonl", "csv": ".csv", "html": ".html"}
@@ -79,7 +79,7 @@ def export_name(fmt: str, scope: str, experiment_id: str | None, today: date) ->
     """The download's file name: ``export_name("html", "this experiment", "82bb1b56-…", d)``
     → ``"yilab-82bb1b56.html"``; ``("bundle", "all", …)`` → ``"yilab-export-2025-01-31.yilab.json"``."""
     if fmt not in EXTENSIONS:
-        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     if scope == "this experiment":
         stem = id_prefix(experiment_id)
     else:
@@ -97,7 +97,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def import_message(result: ImportResult, name: str) -> str:
+def import_message(result, name: str) -> str:
     """One line on what an import did:
     ``"colleague.yilab.json: added 1 experiment / 4 runs · skipped 0 / 0 (already here) · no conflicts"``."""
     e, r = result.experiments, result.runs
@@ -130,7 +130,7 @@ def _write(service, ids, fmt, name, **options) -> str:
     """Export into a fresh temporary folder; the folder goes again if the export fails."""
     folder = Path(tempfile.mkdtemp(prefix="yilab-share-"))
     try:
-        return str(export_experiments(service.store, ids, fmt, folder / name, **options))
+        return str(service.export(ids, fmt, folder / name, **options).path)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -166,7 +166,7 @@ def import_upload(service, path: str | None) -> str:
     if not path:
         return gr.skip()
     try:
-        result = import_bundle(service.store, path)
+        result = service.import_bundle(path)
     except YilabError as err:
         raise gr.Error(upload_error(err, path)) from None
     return status_html(import_message(result, Path(path).name))
@@ -180,16 +180,22 @@ def status_html(message: str) -> str:
 
 
 def build_share_panel(
-    service, history_tab: HistoryTab, *, refresh: dict | None = None
+    service: Service,
+    *,
+    experiment_box: gr.Textbox,
+    search: gr.Textbox,
+    refresh: dict | None = None,
 ) -> SharePanel:
-    """Lay out the Share accordion where it is called and wire it to ``history_tab``.
+    """Lay out the Share accordion where it is called (History's foot).
 
+    :param experiment_box: History's open experiment (exported, shared as HTML).
+    :param search: History's search box (the "search results" scope).
     :param refresh: ``fn``/``inputs``/``outputs`` of the History tables' reload, run
         after a successful import.
     """
     with gr.Accordion("Share: export, HTML report, import", open=True, elem_id="yl-share"):
         with gr.Row(elem_classes="yl-hrow"):
-            fmt = gr.Dropdown(list(FORMATS), value="bundle", label="Format", min_width=120,
+            fmt = gr.Dropdown(list(EXPORT_FORMATS), value="bundle", label="Format", min_width=120,
                               scale=1, elem_id="yl-share-format")  # fmt: skip
             scope = gr.Dropdown(list(SCOPES), value=SCOPES[0], label="Export", min_width=200,
                                 scale=1, elem_id="yl-share-scope")  # fmt: skip
@@ -208,20 +214,22 @@ def build_share_panel(
                                      scale=0, min_width=150, elem_id="yl-share-import")  # fmt: skip
             status = gr.HTML(status_html(IMPORT_HINT), elem_id="yl-share-status", scale=3)
     panel = SharePanel(fmt, scope, redact, truncate, export, html, exported, upload, status)
-    _wire(panel, service, history_tab, refresh)
+    _wire(panel, service, experiment_box, search, refresh)
     return panel
 
 
-def _wire(panel: SharePanel, service, tab: HistoryTab, refresh: dict | None) -> None:
+def _wire(
+    panel: SharePanel, service: Service, experiment_box, search, refresh: dict | None
+) -> None:
     quiet = {"api_visibility": "private"}
     redaction = [panel.redact_system, panel.truncate]
     panel.export.click(
         lambda *values: export_file(service, *values),
-        [panel.format, panel.scope, tab.experiment_box, tab.search, *redaction], panel.exported,
+        [panel.format, panel.scope, experiment_box, search, *redaction], panel.exported,
         **quiet,
     )  # fmt: skip
-    gr.on([tab.experiment_box.change, panel.redact_system.change, panel.truncate.change],
-          lambda *values: share_html(service, *values), [tab.experiment_box, *redaction],
+    gr.on([experiment_box.change, panel.redact_system.change, panel.truncate.change],
+          lambda *values: share_html(service, *values), [experiment_box, *redaction],
           panel.share_html, trigger_mode="always_last", **quiet)  # fmt: skip
     imported = panel.upload.upload(lambda p: import_upload(service, p), panel.upload,
                                    panel.status, show_progress="hidden", **quiet)  # fmt: skip

@@ -9,18 +9,11 @@ Handlers gather inputs and call yilab; the HTML is built by the pure functions o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 
-from yilab.errors import YilabError
-from yilab.inspector.diagnose import InspectionReport, inspect_model
-from yilab.inspector.fix import apply_fix, backups, preview_fix, runtime_override, undo_fix
-from yilab.inspector.token_view import TokenView, tokenize_text
-from yilab.inspector.wording import model_dir, spells, token_view
-from yilab.models.resolve import DEFAULT_MODEL
 from yilab.render.grid import GridView
 from yilab.render.inspector import (
     notice,
@@ -31,7 +24,9 @@ from yilab.render.inspector import (
     render_tokens,
     render_verdict,
 )
+from yilab.service import DEFAULT_MODEL, Service
 from yilab.sweep import SweepSpec
+from yilab.ui.common import model_choices, user_errors
 from yilab.ui.compare import GENERATION, follow_sweep
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
@@ -75,11 +70,11 @@ class Panels:
     can_undo: bool
 
 
-def build_tokenizer_tab(service, default_model: str | None, *, tab=None) -> TokenizerTab:
+def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None) -> TokenizerTab:
     """Lay out the tab and wire it. Pass the enclosing ``gr.Tab`` as ``tab`` to inspect
     the picked model when the tab is first shown."""
     with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
-        model = gr.Dropdown(choices=_model_choices(default_model), scale=5,
+        model = gr.Dropdown(choices=model_choices(service, default_model), scale=5,
                             value=default_model or DEFAULT_MODEL, allow_custom_value=True,
                             label="Model", elem_id="yl-tok-model",
                             info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id")  # fmt: skip
@@ -116,52 +111,36 @@ def build_tokenizer_tab(service, default_model: str | None, *, tab=None) -> Toke
     return ui
 
 
-def _model_choices(default_model: str | None) -> list[str]:
-    from yilab.models.resolve import list_models
-
-    return list(
-        dict.fromkeys([default_model or DEFAULT_MODEL, *(m["name"] for m in list_models())])
-    )
-
-
-@contextmanager
-def _user_errors():
-    """yilab's own errors become readable messages in the page."""
-    try:
-        yield
-    except YilabError as err:
-        raise gr.Error(str(err)) from None
-
-
-def _wire(ui: TokenizerTab, service, tab) -> None:
+def _wire(ui: TokenizerTab, service: Service, tab) -> None:
     outputs = [ui.verdict, ui.specials, ui.template, ui.diff, ui.apply, ui.undo, ui.session]
     private = {"api_visibility": "private"}
 
     def on_inspect(spec: str, state: dict, progress=gr.Progress()):
-        with _user_errors():
-            path = model_dir(spec, lambda f, m: progress(f, desc=m))
+        with user_errors():
+            path = service.model_dir(spec, lambda f, m: progress(f, desc=m))
         state.update(spec=spec, path=str(path))
-        return _outputs(path, state)
+        return _outputs(service, path, state)
 
     def on_show(spec: str, state: dict, progress=gr.Progress()):
         if state.get("spec") == spec and state.get("path"):
             return tuple(gr.skip() for _ in outputs)
         return on_inspect(spec, state, progress)
 
-    def on_fix(state: dict, action):
-        with _user_errors():
-            result = action(_path(state))
-        gr.Info(f"{'Undone' if action is undo_fix else 'Fixed'}: {', '.join(result.files)}")
-        return _outputs(_path(state), state)
+    def on_fix(state: dict, undo: bool):
+        with user_errors():
+            fix = service.undo_fix if undo else service.apply_fix
+            result = fix(_path(state))
+        gr.Info(f"{'Undone' if undo else 'Fixed'}: {', '.join(result.files)}")
+        return _outputs(service, _path(state), state)
 
     ui.inspect.click(on_inspect, [ui.model, ui.session], outputs, **private)
     ui.model.change(on_inspect, [ui.model, ui.session], outputs, **private)
     ui.open_event = {"fn": on_show, "inputs": [ui.model, ui.session], "outputs": outputs, **private}
     if tab is not None:
         tab.select(**ui.open_event)
-    ui.apply.click(lambda s: on_fix(s, apply_fix), ui.session, outputs, **private)
-    ui.undo.click(lambda s: on_fix(s, undo_fix), ui.session, outputs, **private)
-    ui.tokenize.click(lambda s, t, c: _tokenize(_path(s), t, c),
+    ui.apply.click(lambda s: on_fix(s, undo=False), ui.session, outputs, **private)
+    ui.undo.click(lambda s: on_fix(s, undo=True), ui.session, outputs, **private)
+    ui.tokenize.click(lambda s, t, c: _tokenize(service, _path(s), t, c),
                       [ui.session, ui.text, ui.chat], ui.tokens, **private)  # fmt: skip
 
     def on_before_after(state: dict, prompt: str):  # a generator function: Gradio streams it
@@ -177,58 +156,43 @@ def _path(state: dict) -> Path:
     return Path(state["path"])
 
 
-def _outputs(path: Path, state: dict) -> tuple:
-    with _user_errors():
-        p = inspect_panels(path)
+def _outputs(service: Service, path: Path, state: dict) -> tuple:
+    with user_errors():
+        p = inspect_panels(service, path)
     return (p.verdict, p.specials, p.template, p.diff, gr.update(interactive=p.can_apply),
             gr.update(interactive=p.can_undo), state)  # fmt: skip
 
 
-def _tokenize(path: Path, text: str, chat: bool) -> str:
-    with _user_errors():
-        view = token_view(path, text or "", chat=bool(chat))
-        report = inspect_model(path)
+def _tokenize(service: Service, path: Path, text: str, chat: bool) -> str:
+    with user_errors():
+        view = service.token_view(path, text or "", chat=bool(chat))
+        report = service.inspect_folder(path)
     return render_tokens(view, turn_end_id=report.chat_template.turn_end_id,
                          stop_ids=report.stop_ids, summary=True)  # fmt: skip
 
 
-def inspect_panels(path: Path) -> Panels:
+def inspect_panels(service: Service, path: Path) -> Panels:
     """Inspect ``path`` and lay out what the tab shows."""
-    report = inspect_model(path)
-    edits = preview_fix(path, report.fix) if report.fix.changes else []
-    saved = backups(path)
+    seen = service.inspection(path)
     return Panels(
-        verdict=render_verdict(report),
-        specials=render_specials(report),
-        template=render_template(report, _template_view(path, report)),
-        diff=render_fix(report, edits, saved),
-        can_apply=bool(edits),
-        can_undo=bool(saved),
+        verdict=render_verdict(seen.report),
+        specials=render_specials(seen.report),
+        template=render_template(seen.report, seen.template_view),
+        diff=render_fix(seen.report, seen.edits, seen.backups),
+        can_apply=bool(seen.edits),
+        can_undo=bool(seen.backups),
     )
-
-
-def _template_view(path: Path, report: InspectionReport) -> TokenView | None:
-    """The example conversation tokenized, or None when no usable tokenizer is there
-    (transformers "loads" a config-only folder: check the tokens spell the text)."""
-    example = report.chat_template.example
-    if example is None:
-        return None
-    try:
-        view = tokenize_text(path, example, add_special_tokens=False)
-    except YilabError:
-        return None
-    return view if spells(view, example) else None
 
 
 # ---- before / after ---------------------------------------------------------------------
 
 
-def before_after(service, path: Path, prompt: str) -> Iterator[str]:
+def before_after(service: Service, path: Path, prompt: str) -> Iterator[str]:
     """Run ``prompt`` with the model's stop set, then with the fixed one (the runtime
     override), greedily; both are logged as experiments. Yields the two panes as HTML."""
-    with _user_errors():
-        report = inspect_model(path)
-    extra = runtime_override(report)
+    with user_errors():
+        seen = service.inspection(path)
+    report, extra = seen.report, seen.runtime_extra
     if not extra:
         yield notice(f"Nothing to compare: {report.summary} (Undo a fix to see the difference.)")
         return
@@ -238,7 +202,7 @@ def before_after(service, path: Path, prompt: str) -> Iterator[str]:
         spec = SweepSpec(prompt=prompt or BEFORE_AFTER_PROMPT, models=(str(path),),
                          temperatures=(0.0,), max_tokens=(BEFORE_AFTER_MAX_TOKENS,),
                          extra_eos_ids=ids)  # fmt: skip
-        with _user_errors():
+        with user_errors():
             sweep = service.start_sweep(spec, note=f"{side} fix")
         for view in follow_sweep(sweep):
             views[side] = view

@@ -23,6 +23,7 @@ from yilab import __version__
 from yilab.errors import ConversionError
 from yilab.generation.mlx_thread import on_mlx_thread
 from yilab.models.gguf.reader import GGUFHeader, file_sha256, read_gguf_header, read_gguf_metadata
+from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
 
 __all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata"]
 
@@ -270,7 +271,6 @@ def _write_model(
     progress: Progress,
 ) -> None:
     """Everything but the atomic rename: weights, configs, tokenizer, provenance."""
-    from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
 
     meta, types = header.metadata, header.tensor_types
     config = llama_config(meta)
