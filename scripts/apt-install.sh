@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Best-effort install of Debian packages: as root, or with passwordless sudo.
-# Used for Chromium (browser tests) and BLIS (the Linux CPU fast path, see yilab/fastpath.py).
+# Used for Chromium (browser tests) and BLIS (the Linux CPU fast path, see yilab/generation/fastpath.py).
 # Where it cannot install, it says so and exits 0: yilab works without them.
 #   scripts/apt-install.sh CHECK_PATH PACKAGE...   (skips when CHECK_PATH exists)
 set -euo pipefail

@@ -4,7 +4,7 @@ from yilab.generation.fastpath import reexec_with_fast_blas
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no tokenizer-length chatter
 
-reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
+reexec_with_fast_blas()  # before MLX is imported: see yilab/generation/fastpath.py
 
 from yilab.cli.main import main  # noqa: E402
 

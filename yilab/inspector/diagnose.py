@@ -12,8 +12,8 @@ invalid); ``eos_mismatch``, ``tokenizer_eos_mismatch``, ``bos_mismatch``, ``doub
 ``unknown_token_id``, ``no_turn_end``, ``no_generation_prompt``, ``no_system_role``,
 ``template_choice``, ``no_config_json``.
 
->>> report = inspect_model("shared/fixtures/yi-6b-chat-2023")  # doctest: +SKIP
->>> report.verdict, report.chat_template.turn_end  # doctest: +SKIP
+>>> report = inspect_model("tests/fixtures/yi-6b-chat-2023")
+>>> report.verdict, report.chat_template.turn_end
 ('eos_mismatch', '<|im_end|>')
 """
 

@@ -53,7 +53,7 @@ class FixResult:
 def runtime_override(report: InspectionReport) -> list[int]:
     """The extra eos ids the generation worker adds to the stop set instead of a file fix.
 
-    >>> runtime_override(inspect_model("shared/fixtures/yi-6b-chat-2023"))  # doctest: +SKIP
+    >>> runtime_override(inspect_model("tests/fixtures/yi-6b-chat-2023"))
     [7]
     """
     return list(report.fix.extra_eos_ids)

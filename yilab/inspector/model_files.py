@@ -160,7 +160,7 @@ def describe(value: Any, limit: int = 60) -> str:
     """A short printable form of a config value for messages.
 
     >>> describe("x" * 100, limit=10)
-    '"xxxxxxxxx…'
+    '"xxxxxxxx…'
     """
     try:
         text = json.dumps(value, ensure_ascii=False)

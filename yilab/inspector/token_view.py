@@ -114,11 +114,8 @@ def _view(backend: _Backend, text: str, add_special_tokens: bool) -> TokenView:
 def tokenize_text(
     model_dir: str | Path, text: str, *, add_special_tokens: bool = True
 ) -> TokenView:
-    """Tokenize a plain text as ``tokenizer.encode(text)`` would.
-
-    >>> tokenize_text(tiny, "the").pieces  # doctest: +SKIP
-    ['Ġthe']
-    """
+    """Tokenize a plain text as ``tokenizer.encode(text)`` would: for a byte-level BPE
+    model, ``tokenize_text(folder, "the").pieces`` is ``['Ġthe']``."""
     return _view(load_tokenizer(model_dir), text, add_special_tokens)
 
 

