@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from yilab.generation.fastpath import reexec_with_fast_blas
 
-    reexec_with_fast_blas()  # before MLX is imported: see yilab/fastpath.py
+    reexec_with_fast_blas()  # before MLX is imported: see yilab/generation/fastpath.py
     if args.host not in LOOPBACK:
         who = "anyone with the password" if args.auth else "anyone who can reach this machine"
         print(
