@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> None:
             "Use --host 127.0.0.1 to keep it local" + ("." if args.auth else ", or --auth."),
             file=sys.stderr,
         )
+    from yilab.runlog.store import exit_cleanly_on_sigterm
     from yilab.service import Service
     from yilab.ui.app import build_app, launch_kwargs
+
+    exit_cleanly_on_sigterm()  # so `kill` leaves experiments.db complete (its WAL copied in)
 
     service = Service(args.db)
     demo = build_app(service, default_model=args.model)

@@ -274,23 +274,34 @@ def test_finished_runs_are_in_the_db_file_alone(tmp_path, tiny_model_dir):
 
 
 EXIT_CHECKPOINT = """
-import sys
-from yilab.runlog.store import Store, experiment_row
+import os, signal, sys
+from yilab.runlog.store import Store, exit_cleanly_on_sigterm, experiment_row
+if sys.argv[2] == "handled":
+    exit_cleanly_on_sigterm()
 store = Store(sys.argv[1])
 for i in range(8):
     store.insert("experiments", experiment_row(model="m", prompt=f"p{i}", sweep={}))
-import os
-os._exit(0) if sys.argv[2] == "hard" else sys.exit(0)
+os.kill(os.getpid(), signal.SIGTERM)
 """
 
 
-def test_exit_checkpoints_the_wal(tmp_path):
+@pytest.mark.parametrize("handled", [True, False])
+def test_kill_checkpoints_the_wal_where_the_entry_points_ask(tmp_path, handled):
+    """The app and the CLI turn SIGTERM into a clean exit, so the WAL is copied into the
+    db file; without that, a killed app leaves its newest rows in experiments.db-wal."""
     db = tmp_path / "e.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-c", EXIT_CHECKPOINT, str(db), "soft"], check=True, env=env)
+    args = [sys.executable, "-c", EXIT_CHECKPOINT, str(db), "handled" if handled else "default"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert done.returncode == (143 if handled else -15), done.stderr
     copy = tmp_path / "copy.db"
-    shutil.copy(db, copy)
-    assert sqlite3.connect(copy).execute("select count(*) from experiments").fetchone()[0] == 8
+    shutil.copy(db, copy)  # the file alone, as people share it
+    tables = sqlite3.connect(copy).execute("select name from sqlite_master").fetchall()
+    if handled:
+        count = sqlite3.connect(copy).execute("select count(*) from experiments").fetchone()[0]
+        assert count == 8
+    else:  # everything, the schema too, is still in e.db-wal
+        assert tables == []
 
 
 CLI_WITH_A_FULL_DISK = """

@@ -26,6 +26,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -414,6 +415,8 @@ class Store:
             merged.append(SpillMerge(str(path), runs, damaged))
         self.merge_error = None
         self.merged.extend(merged)
+        if merged:
+            self.checkpoint()
         return merged
 
     def _merge_spilled(self, rows: list[tuple[str, dict]]) -> int:
@@ -610,6 +613,7 @@ class Store:
                         outcome.conflicts[row["id"]] = differing
                     else:
                         outcome.same.append(row["id"])
+        self.checkpoint()  # an import is shared as the db file alone, too
         return outcomes
 
 
@@ -648,3 +652,15 @@ def _checkpoint_open_stores() -> None:
     """On exit, leave each run log's file complete (its WAL copied in)."""
     for store in list(_OPEN_STORES):
         store.checkpoint()
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a service manager stopping the app) a normal exit, so the
+    exit checkpoint runs; by default it ends the process on the spot. For entry points
+    (the app, the CLI), from the main thread; a handler someone else set is kept."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
