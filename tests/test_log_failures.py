@@ -382,7 +382,9 @@ def test_a_real_full_filesystem_end_to_end(tmp_path, tiny_model_dir):
         compare += ["--model", str(tiny_model_dir), "--temps", "0.7,1.0", "--seeds", "1,2"]
         out = subprocess.run([*compare, "--max-tokens", "200"], capture_output=True, text=True)
         assert out.returncode == 3, out.stderr
-        assert [line for line in out.stderr.splitlines() if "run log" in line] != []
+        (said,) = [line for line in out.stderr.splitlines() if "run log" in line]
+        assert said.startswith(f"yilab: run log {db} is full (") and "4 runs kept in" in said
+        assert "(the disk is full" not in said  # the cause is said once
         assert len(out.stdout.splitlines()) == 5  # the table's header and four runs
         (mnt / "filler").unlink()
         listed = subprocess.run(

@@ -139,23 +139,6 @@ def parse_token(value: Any) -> TokenValue | None:
     return None
 
 
-def parse_token_list(value: Any) -> tuple[list[TokenValue], bool]:
-    """Tokens from a value that may be one token or a flat list; ``(tokens, ok)``.
-
-    ``None`` and ``[]`` give no tokens and are fine; a nested list, a bool, a
-    float or an empty string make ``ok`` False.
-
-    >>> parse_token_list([128001, 128009])
-    ([TokenValue(token=None, id=128001), TokenValue(token=None, id=128009)], True)
-    """
-    if value is None:
-        return [], True
-    items = value if isinstance(value, list) else [value]
-    tokens = [parse_token(item) for item in items]
-    good = [tok for tok in tokens if tok is not None]
-    return good, len(good) == len(tokens)
-
-
 def describe(value: Any, limit: int = 60) -> str:
     """A short printable form of a config value for messages.
 

@@ -299,8 +299,8 @@ class Store:
         folder = Path(self.path).parent
         if not self._memory and not folder.is_dir():
             hint = f"the folder {folder} does not exist"
-        elif not self._memory and _disk_full(folder):
-            hint = f"the disk is full ({err})"
+        elif not self._memory and "full" not in str(err) and _disk_full(folder):
+            hint = f"the disk is full ({err})"  # SQLite may say "disk I/O error" instead
         elif "not a database" in str(err):
             hint = "the file is not a SQLite database (pick another --db path)"
         else:

@@ -62,8 +62,12 @@ def describe_cause(err: Exception) -> str:
 
     >>> describe_cause(StoreError("…", reason="database or disk is full"))
     'is full (database or disk is full)'
+    >>> describe_cause(StoreError("…", reason="the disk is full (disk I/O error)"))
+    'is full (disk I/O error)'
     """
     reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
+    if reason.startswith("the disk is full"):
+        return "is full" + reason.removeprefix("the disk is full")
     if "full" in reason:
         return f"is full ({reason})"
     if reason.startswith("it was "):
