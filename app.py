@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     exit_cleanly_on_sigterm()  # so `kill` leaves experiments.db complete (its WAL copied in)
 
     service = Service(args.db)
+    service.start_worker()
     demo = build_app(service, default_model=args.model)
     print(f"yilab: run log {service.db_path.resolve()}", file=sys.stderr)
     demo.queue(default_concurrency_limit=4).launch(

@@ -109,6 +109,12 @@ class Service:
                 self._worker = GenerationWorker()
             return self._worker
 
+    def start_worker(self) -> GenerationWorker:
+        """Start the MLX worker now rather than on the first local sweep. A server calls this
+        before it serves: importing mlx-lm (and transformers) from a request thread while
+        another thread imports transformers can fail half-way ("cannot import name")."""
+        return self.worker
+
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
