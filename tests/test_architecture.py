@@ -20,7 +20,7 @@ PACKAGE = ROOT / "yilab"
 # Shared by every layer: sweep, events, errors, files. This is the README's "Layout" map.
 SHARED = {"sweep", "events", "errors", "files"}
 ALLOWED = {
-    "__main__": {"cli", "generation"},  # the BLAS fast path re-executes before anything loads
+    "__main__": {"cli", "generation", "runlog"},  # BLAS fast path first; SIGTERM exits cleanly
     "ui": {"service", "render", "sweep", "events", "errors"},
     "cli": {"service", "inspector", "runlog"} | SHARED,
     "service": {"generation", "models", "remote", "inspector", "runlog", "share"} | SHARED,

@@ -3,16 +3,12 @@ run log's queries, model lists, inspection and fixes, sharing. ``core.Service`` 
 entry point; ``sweeps.Sweep`` is a running sweep.
 """
 
-from yilab.service.core import (
-    DEFAULT_MODEL,
-    EXPORT_FORMATS,
-    FINISH_REASONS,
-    FLUSH_INTERVAL_S,
-    STATUSES,
-    Replay,
-    Service,
-)
+from yilab.models.cache import DEFAULT_MODEL
+from yilab.runlog.store import STATUSES
+from yilab.runlog.sweep_logger import FLUSH_INTERVAL_S
+from yilab.service.core import FINISH_REASONS, Replay, Service
 from yilab.service.sweeps import Sweep, replay_spec
+from yilab.share.export import FORMATS as EXPORT_FORMATS
 
 __all__ = [
     "DEFAULT_MODEL",

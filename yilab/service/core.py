@@ -30,13 +30,12 @@ from yilab.inspector.fix import FixResult, apply_fix, undo_fix
 from yilab.inspector.overview import Inspection, inspect_folder
 from yilab.inspector.token_view import TokenView, tokenize_chat
 from yilab.inspector.wording import token_view
-from yilab.models.cache import DEFAULT_MODEL
 from yilab.models.listing import list_models
 from yilab.models.resolve import ResolvedModel, resolve_model
 from yilab.remote.config import RemoteModel, config_path, find_remote, not_visible_message
 from yilab.remote.runner import RemoteCall, RemoteRunner
-from yilab.runlog.store import STATUSES, SpillMerge, Store, experiment_row
-from yilab.runlog.sweep_logger import FLUSH_INTERVAL_S, SweepLogger, spill_notice
+from yilab.runlog.store import SpillMerge, Store, experiment_row
+from yilab.runlog.sweep_logger import SweepLogger, spill_notice
 from yilab.service.sweeps import (
     RunSettings,
     Sweep,
@@ -46,7 +45,6 @@ from yilab.service.sweeps import (
     request_for,
 )
 from yilab.share.bundle import ImportResult, import_bundle
-from yilab.share.export import FORMATS as EXPORT_FORMATS
 from yilab.share.export import ExportResult, Redaction
 from yilab.share.export import export as export_to_file
 from yilab.sweep import SweepSpec, expand_sweep
@@ -54,15 +52,6 @@ from yilab.sweep import SweepSpec, expand_sweep
 if TYPE_CHECKING:  # the worker's module imports MLX: loaded on the first local sweep
     from yilab.generation.worker import GenerationWorker
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "EXPORT_FORMATS",
-    "FINISH_REASONS",
-    "FLUSH_INTERVAL_S",
-    "STATUSES",
-    "Replay",
-    "Service",
-]
 FINISH_REASONS = ("stop", "length", "cancelled", "error", "interrupted")
 RECOVERED_NOTICE_S = 600  # how long History says that runs were recovered from a spill
 Progress = Callable[[float, str], None]
