@@ -63,20 +63,9 @@ METRIC_COLUMNS = (
 )
 # run columns that start_run accepts in ``settings`` as they are
 SETTING_COLUMNS = (
-    "model",
-    "model_path",
-    "model_fingerprint",
-    "rendered_prompt",
-    "temperature",
-    "seed",
-    "top_p",
-    "top_k",
-    "min_p",
-    "repetition_penalty",
-    "max_tokens",
-    "engine_mode",
-    "note",
-    *METRIC_COLUMNS,
+    *("model", "model_path", "model_fingerprint", "rendered_prompt"),
+    *("temperature", "seed", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens"),
+    *("engine_mode", "note", *METRIC_COLUMNS),
 )
 # settings given as Python values, stored as JSON text in these columns
 JSON_SETTINGS = {

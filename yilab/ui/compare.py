@@ -47,14 +47,17 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
     """Lay out the tab and wire it to the service."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300, elem_id="yl-compare-form"):
+            info = (
+                "a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
+                "or a server: openai+http://host:8080/v1#model"
+            )
             model = gr.Dropdown(
                 choices=model_choices(service, default_model),
                 value=default_model or DEFAULT_MODEL,
                 allow_custom_value=True,
                 label="Model",
                 elem_id="yl-model",
-                info="a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
-                "or a server: openai+http://host:8080/v1#model",
+                info=info,
             )
             eos_warning = gr.HTML("", elem_id="yl-eos-warning", visible=False)
             open_tokenizer = gr.Button(
@@ -91,13 +94,9 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
                 max_tokens = gr.Textbox(
                     label="max_tokens", value="64", elem_id="yl-max-tokens", min_width=120
                 )
+            info = "batch decodes the cells together: faster; rounding may differ from single runs"
             engine = gr.Radio(
-                list(ENGINES),
-                value=DEFAULT_ENGINE,
-                label="Engine",
-                elem_id="yl-engine",
-                info="batch decodes the cells together: faster; "
-                "rounding may differ from single runs",
+                list(ENGINES), value=DEFAULT_ENGINE, label="Engine", elem_id="yl-engine", info=info
             )
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="yl-run")
@@ -107,23 +106,23 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
             panel = cards.build_card_panel()
     session = gr.State({})  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
     tab = CompareTab(
-        model,
-        eos_warning,
-        open_tokenizer,
-        mode,
-        system,
-        prompt,
-        preview,
-        temps,
-        seeds,
-        top_p,
-        max_tokens,
-        engine,
-        run,
-        stop,
-        grid,
-        panel,
-        session,
+        model=model,
+        eos_warning=eos_warning,
+        open_tokenizer=open_tokenizer,
+        mode=mode,
+        system=system,
+        prompt=prompt,
+        preview=preview,
+        temps=temps,
+        seeds=seeds,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        engine=engine,
+        run=run,
+        stop=stop,
+        grid=grid,
+        panel=panel,
+        session=session,
     )
     _wire(tab, service)
     box.expand(

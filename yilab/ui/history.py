@@ -284,26 +284,26 @@ def build_history_tab(service) -> HistoryTab:
         )
     diff = gr.HTML("", elem_id="yl-diff")
     tab = HistoryTab(
-        search,
-        model,
-        temperature,
-        finish,
-        status,
-        refresh,
-        experiments,
-        runs,
-        experiment_box,
-        rerun,
-        summary,
-        grid,
-        diff_a,
-        diff_b,
-        diff,
-        run,
-        star,
-        note,
-        save_note,
-        banner,
+        search=search,
+        model=model,
+        temperature=temperature,
+        finish=finish,
+        status=status,
+        refresh=refresh,
+        experiments=experiments,
+        runs=runs,
+        experiment_box=experiment_box,
+        rerun=rerun,
+        summary=summary,
+        grid=grid,
+        diff_a=diff_a,
+        diff_b=diff_b,
+        diff=diff,
+        run=run,
+        star=star,
+        note=note,
+        save_note=save_note,
+        log_banner=banner,
     )
     _wire(tab, service, get_render_context())
     return tab
@@ -454,19 +454,8 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     reloaded = [*tables, tab.model, tab.temperature, tab.log_banner]
     gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY), outputs=reloaded, **quiet)  # page load
     gr.on([tab.refresh.click, *shown], reload, filters, reloaded, **quiet)
-    gr.on(
-        [
-            tab.search.submit,
-            tab.model.input,
-            tab.temperature.input,
-            tab.finish.input,
-            tab.status.input,
-        ],
-        refresh,
-        filters,
-        tables,
-        **quiet,
-    )
+    edited = [tab.search.submit, *(f.input for f in filters[1:])]  # Enter, or a filter picked
+    gr.on(edited, refresh, filters, tables, **quiet)
     tab.experiments.select(_row_experiment, exp_ids, tab.experiment_box, **quiet)
     tab.runs.select(_row_run, run_keys, [tab.experiment_box, tab.run], **quiet)
     tab.experiment_box.change(

@@ -69,7 +69,16 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
             )
             download = gr.Button("Download", elem_id="yl-models-download")
             status = gr.HTML("", elem_id="yl-models-status")
-    ui = ModelsTab(table, refresh, import_spec, upload, import_button, repo_id, download, status)
+    ui = ModelsTab(
+        table=table,
+        refresh=refresh,
+        import_spec=import_spec,
+        upload=upload,
+        import_button=import_button,
+        repo_id=repo_id,
+        download=download,
+        status=status,
+    )
     _wire(ui, service, tab)
     return ui
 

@@ -267,7 +267,17 @@ def build_share_panel(
                 elem_id="yl-share-import",
             )
             status = gr.HTML(status_html(IMPORT_HINT), elem_id="yl-share-status", scale=3)
-    panel = SharePanel(fmt, scope, redact, truncate, export, html, exported, upload, status)
+    panel = SharePanel(
+        format=fmt,
+        scope=scope,
+        redact_system=redact,
+        truncate=truncate,
+        export=export,
+        share_html=html,
+        exported=exported,
+        upload=upload,
+        status=status,
+    )
     _wire(panel, service, experiment_box, search, refresh)
     return panel
 

@@ -106,35 +106,38 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
             tokens = gr.HTML("", elem_id="yl-tok-tokens")
     with gr.Column(elem_classes=["yl-tk-ba-box"]):
         with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
+            info = (
+                f"run at T=0, {BEFORE_AFTER_MAX_TOKENS} tokens, with the "
+                "stop set as it is and with the fix; both are logged"
+            )
             prompt = gr.Textbox(
                 value=BEFORE_AFTER_PROMPT,
                 label="Before / after prompt",
                 scale=5,
                 elem_id="yl-tok-prompt",
-                info=f"run at T=0, {BEFORE_AFTER_MAX_TOKENS} tokens, with the "
-                "stop set as it is and with the fix; both are logged",
+                info=info,
             )
             before_after = gr.Button("Before / after", scale=1, elem_id="yl-tok-before-after")
         comparison = gr.HTML("", elem_id="yl-tok-ba")
     # per browser tab (State copies its value per session; a callable would be an API endpoint)
     session = gr.State({})  # {"spec": the model spec, "path": its folder}
     ui = TokenizerTab(
-        model,
-        inspect,
-        verdict,
-        specials,
-        template,
-        text,
-        chat,
-        tokenize,
-        tokens,
-        diff,
-        apply,
-        undo,
-        prompt,
-        before_after,
-        comparison,
-        session,
+        model=model,
+        inspect=inspect,
+        verdict=verdict,
+        specials=specials,
+        template=template,
+        text=text,
+        chat=chat,
+        tokenize=tokenize,
+        tokens=tokens,
+        diff=diff,
+        apply=apply,
+        undo=undo,
+        prompt=prompt,
+        before_after=before_after,
+        comparison=comparison,
+        session=session,
     )
     _wire(ui, service, tab)
     return ui
