@@ -19,9 +19,19 @@ from yilab.errors import YilabError
 from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 
 RUN_JSON_FIELDS = (
-    "id", "temperature", "seed", "top_p", "max_tokens", "output", "finish_reason", "status",
-    "prompt_tokens", "generation_tokens", "ttft_s", "generation_tps",
-)  # fmt: skip
+    "id",
+    "temperature",
+    "seed",
+    "top_p",
+    "max_tokens",
+    "output",
+    "finish_reason",
+    "status",
+    "prompt_tokens",
+    "generation_tokens",
+    "ttft_s",
+    "generation_tps",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--top-k", type=int, default=0)
     compare.add_argument("--min-p", type=float, default=0.0)
     compare.add_argument("--repetition-penalty", type=float)
-    compare.add_argument("--extra-eos-id", type=int, action="append", default=[],
-                         help="extra stop token id for this sweep (repeatable)")  # fmt: skip
+    compare.add_argument(
+        "--extra-eos-id",
+        type=int,
+        action="append",
+        default=[],
+        help="extra stop token id for this sweep (repeatable)",
+    )
     compare.add_argument("--raw", action="store_true", help="send the prompt as-is, no template")
-    compare.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
-                         help="single: one stream at a time; batch: cells decode together")  # fmt: skip
+    compare.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="single: one stream at a time; batch: cells decode together",
+    )
 
     runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")
     runs.add_argument("--search", help="full-text search over prompts and outputs")

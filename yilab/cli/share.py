@@ -17,12 +17,21 @@ def add_share_commands(sub, common) -> None:
     """Add ``export`` and ``import`` to the CLI's subparsers."""
     export = sub.add_parser("export", parents=[common], help="write experiments to a file")
     which = export.add_mutually_exclusive_group(required=True)
-    which.add_argument("--experiment", nargs="+", action="extend", metavar="ID",
-                       help="experiment ids (or 6+ character prefixes)")  # fmt: skip
+    which.add_argument(
+        "--experiment",
+        nargs="+",
+        action="extend",
+        metavar="ID",
+        help="experiment ids (or 6+ character prefixes)",
+    )
     which.add_argument("--all", action="store_true", help="every experiment in the run log")
     export.add_argument("--search", help="only experiments whose prompt or outputs match")
-    export.add_argument("--format", choices=EXPORT_FORMATS, required=True,
-                        help="bundle (to import elsewhere), jsonl, csv, html (a report)")  # fmt: skip
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        required=True,
+        help="bundle (to import elsewhere), jsonl, csv, html (a report)",
+    )
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     export.add_argument("--redact-system", action="store_true", help="leave out system prompts")
     export.add_argument("--truncate", type=int, metavar="N", help="cut outputs to N characters")
@@ -41,8 +50,10 @@ def cmd_export(args) -> dict:
         truncate=args.truncate,
     )
     if not args.json:
-        print(f"wrote {result.experiments} experiment(s), {result.runs} run(s) to {result.path} "
-              f"({result.bytes / 1024:,.1f} KiB, {result.format})")  # fmt: skip
+        print(
+            f"wrote {result.experiments} experiment(s), {result.runs} run(s) to {result.path} "
+            f"({result.bytes / 1024:,.1f} KiB, {result.format})"
+        )
     return result.to_dict()
 
 
@@ -53,8 +64,11 @@ def cmd_import(args) -> dict:
             c = getattr(result, name)
             print(f"{name:>11}: {c.added} added, {c.skipped} already here, {c.conflicts} conflicts")
         for conflict in result.conflicts:
-            print(f"conflict: {conflict.table[:-1]} {conflict.id} differs in "
-                  f"{', '.join(conflict.columns)} (kept the local one)", file=sys.stderr)  # fmt: skip
+            print(
+                f"conflict: {conflict.table[:-1]} {conflict.id} differs in "
+                f"{', '.join(conflict.columns)} (kept the local one)",
+                file=sys.stderr,
+            )
     return result.to_dict()
 
 

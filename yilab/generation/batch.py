@@ -53,8 +53,12 @@ def run_batch(runs: list[CellRun], model, tokenizer, prefixes: PrefixCache) -> d
     prefix = prefixes.get(model, tokens)
     mx.reset_peak_memory()
     start = time.perf_counter()
-    generator = BatchGenerator(model, stop_tokens=[[t] for t in runs[0].stop_ids],
-                               completion_batch_size=len(runs), prefill_batch_size=len(runs))  # fmt: skip
+    generator = BatchGenerator(
+        model,
+        stop_tokens=[[t] for t in runs[0].stop_ids],
+        completion_batch_size=len(runs),
+        prefill_batch_size=len(runs),
+    )
     uids = generator.insert(
         [tokens[-1:]] * len(runs),
         max_tokens=[r.request.max_tokens for r in runs],

@@ -58,9 +58,15 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
         prefix = prefixes.get(model, run.tokens)
         prompt, extra = run.tokens[-1:], {"prompt_cache": prefix.copy_cache()}
     ttft, last, parts, reason = None, None, [], None
-    for response in stream_generate(model, tokenizer, prompt, max_tokens=request.max_tokens,
-                                    sampler=sampler_for(request), logits_processors=processors,
-                                    **extra):  # fmt: skip
+    for response in stream_generate(
+        model,
+        tokenizer,
+        prompt,
+        max_tokens=request.max_tokens,
+        sampler=sampler_for(request),
+        logits_processors=processors,
+        **extra,
+    ):
         ttft = ttft if ttft is not None else time.perf_counter() - start
         last = response
         if response.text:

@@ -124,16 +124,21 @@ class GenerationWorker:
         for _, request in group:
             check_context(len(tokens), request.max_tokens, loaded.context_length)
         batched = first.engine == "batch" and len(tokens) > 1  # a batch needs a prompt prefix
-        check_sweep_fits(Path(first.model_path), rows=len(group) if batched else 1,
-                         tokens=len(tokens), max_tokens=max(r.max_tokens for _, r in group))  # fmt: skip
+        check_sweep_fits(
+            Path(first.model_path),
+            rows=len(group) if batched else 1,
+            tokens=len(tokens),
+            max_tokens=max(r.max_tokens for _, r in group),
+        )
         with eos_override(loaded.tokenizer, first.extra_eos_ids) as stop_ids:
             runs = [CellRun(job, cell, req, rendered, tokens, stop_ids) for cell, req in group]
             for run in runs:
                 job.emit(Started(run.cell, rendered, len(tokens), stop_ids))
             if batched:
                 return run_batch(runs, loaded.model, loaded.tokenizer, prefixes)
-            return {run.cell: stream_cell(run, loaded.model, loaded.tokenizer, prefixes)
-                    for run in runs}  # fmt: skip
+            return {
+                run.cell: stream_cell(run, loaded.model, loaded.tokenizer, prefixes) for run in runs
+            }
 
     def _load(self, model_path: str, job: Job) -> LoadedModel:
         """Load (or reuse) a model on this thread; evict the least recently used.

@@ -141,9 +141,20 @@ def _inspect(model_dir: Path) -> InspectionReport:
         problems.append(Problem(verdict, severity, specials["eos"].source, summary))
     plan = plan_fix(files, verdict, template.turn_end, template.turn_end_id, stop_ids(stop))
     return InspectionReport(
-        str(model_dir), verdict, summary, template, *(specials[r] for r in ROLES),
-        adds_bos, stop, problems, plan, settings,
-    )  # fmt: skip
+        path=str(model_dir),
+        verdict=verdict,
+        summary=summary,
+        chat_template=template,
+        bos=specials["bos"],
+        eos=specials["eos"],
+        pad=specials["pad"],
+        unk=specials["unk"],
+        adds_bos=adds_bos,
+        stop_tokens=stop,
+        problems=problems,
+        fix=plan,
+        files=settings,
+    )
 
 
 def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:

@@ -32,8 +32,15 @@ DEFAULT_MAX_CONCURRENCY = 4
 MAX_CONCURRENCY_CEILING = 64
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_READ_TIMEOUT_S = 300.0  # a queued request may wait this long for its first byte
-CONFIG_KEYS = {"url", "model", "api_key_env", "max_concurrency", "connect_timeout_s",
-               "read_timeout_s", "hf_id"}  # fmt: skip
+CONFIG_KEYS = {
+    "url",
+    "model",
+    "api_key_env",
+    "max_concurrency",
+    "connect_timeout_s",
+    "read_timeout_s",
+    "hf_id",
+}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -153,12 +160,16 @@ def _entry(path: Path, name: str, value: Any) -> RemoteModel:
     if not name.strip() or name.startswith(SPEC_PREFIX) or not isinstance(value, dict):
         raise BadInputError(f"{where}: expected a name and an object with url and model")
     if "api_key" in value:
-        raise BadInputError(f"{where}: keys are never stored here; set api_key_env to the name "
-                            "of an environment variable that holds it")  # fmt: skip
+        raise BadInputError(
+            f"{where}: keys are never stored here; set api_key_env to the name "
+            "of an environment variable that holds it"
+        )
     unknown = sorted(set(value) - CONFIG_KEYS)
     if unknown:
-        raise BadInputError(f"{where}: unknown field(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(sorted(CONFIG_KEYS))}")  # fmt: skip
+        raise BadInputError(
+            f"{where}: unknown field(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(CONFIG_KEYS))}"
+        )
     model, url = value.get("model"), value.get("url")
     if not isinstance(model, str) or not model.strip() or not isinstance(url, str):
         raise BadInputError(f"{where}: url and model must both be given as strings")
@@ -180,8 +191,9 @@ def _env_name(where: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
-        raise BadInputError(f"{where}: api_key_env must be the NAME of an environment "
-                            "variable, like OPENAI_API_KEY")  # fmt: skip
+        raise BadInputError(
+            f"{where}: api_key_env must be the NAME of an environment variable, like OPENAI_API_KEY"
+        )
     return value
 
 
@@ -206,17 +218,29 @@ def _optional_str(where: str, value: Any, key: str) -> str | None:
 def remote_entries() -> list[dict[str, Any]]:
     """``list_models()`` rows for the named remotes."""
     return [
-        {"name": r.name, "path": r.url, "source": "remote", "size_bytes": None,
-         "quantization": None, "format": "openai", "model": r.model, "hf_id": r.hf_id}
+        {
+            "name": r.name,
+            "path": r.url,
+            "source": "remote",
+            "size_bytes": None,
+            "quantization": None,
+            "format": "openai",
+            "model": r.model,
+            "hf_id": r.hf_id,
+        }
         for r in load_remotes().values()
-    ]  # fmt: skip
+    ]
 
 
 def not_visible_message(remote: RemoteModel) -> str:
     """What the inspector can say about a remote model."""
     where = f"{remote.name} is served by {remote.url} (model {remote.model})"
     if remote.hf_id:
-        return (f"{where}: its files are not visible from here. It is the Hugging Face "
-                f"model {remote.hf_id}: inspect {remote.hf_id} to check its tokenizer.")  # fmt: skip
-    return (f"{where}: its files are not visible from here, so its tokenizer cannot be "
-            f'inspected. Name its Hugging Face id as "hf_id" in {config_path()} to point to it.')  # fmt: skip
+        return (
+            f"{where}: its files are not visible from here. It is the Hugging Face "
+            f"model {remote.hf_id}: inspect {remote.hf_id} to check its tokenizer."
+        )
+    return (
+        f"{where}: its files are not visible from here, so its tokenizer cannot be "
+        f'inspected. Name its Hugging Face id as "hf_id" in {config_path()} to point to it.'
+    )

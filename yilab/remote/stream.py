@@ -71,9 +71,15 @@ def request_body(model: str, request) -> dict:
     >>> body["prompt"], body["seed"], body["max_tokens"], "top_k" in body
     ('Hi', 3, 8, False)
     """
-    body: dict = {"model": model, "stream": True, "stream_options": {"include_usage": True},
-                  "temperature": request.temperature, "top_p": request.top_p,
-                  "max_tokens": request.max_tokens, "seed": request.seed}  # fmt: skip
+    body: dict = {
+        "model": model,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+    }
     if request.messages is None:
         body["prompt"] = request.prompt or ""
     else:
@@ -120,8 +126,10 @@ class CellStream:
                 self.last_at = time.perf_counter()
 
     def _start(self, chunk: dict) -> None:
-        info = {"server_model": chunk.get("model"), "system_fingerprint":
-                chunk.get("system_fingerprint")}  # fmt: skip
+        info = {
+            "server_model": chunk.get("model"),
+            "system_fingerprint": chunk.get("system_fingerprint"),
+        }
         self.job.backends[self.cell] = {k: str(v) for k, v in info.items() if v}
         self.job.emit(Started(self.cell, self.rendered, 0, []))
         self.started = True
@@ -179,20 +187,27 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
         try:
             conn.connect()
         except TimeoutError:
-            raise RemoteFailure(f"could not connect within "
-                                f"{remote.connect_timeout_s:g} s (connect_timeout_s)") from None  # fmt: skip
+            raise RemoteFailure(
+                f"could not connect within {remote.connect_timeout_s:g} s (connect_timeout_s)"
+            ) from None
         sock = conn.sock  # kept: http.client lets go of it once a response owns the stream
         sock.settimeout(remote.read_timeout_s)
         sockets.add(sock)
         if state.job.cancelled.is_set():
             raise Cancelled
         body = json.dumps(request_body(remote.model, request)).encode()
-        conn.request("POST", path + (f"?{parts.query}" if parts.query else ""), body=body,
-                     headers=_headers(key))  # fmt: skip
+        conn.request(
+            "POST",
+            path + (f"?{parts.query}" if parts.query else ""),
+            body=body,
+            headers=_headers(key),
+        )
         response = conn.getresponse()
         if response.status != 200:
-            raise RemoteFailure(f"{remote.url}{path} answered HTTP {response.status} "
-                                f"{response.reason}: {_error_text(response)}")  # fmt: skip
+            raise RemoteFailure(
+                f"{remote.url}{path} answered HTTP {response.status} "
+                f"{response.reason}: {_error_text(response)}"
+            )
         _read_stream(response, state)
     finally:
         sockets.discard(sock)
@@ -204,8 +219,9 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
 def _connection(parts, timeout: float) -> http.client.HTTPConnection:
     if parts.scheme == "https":
         context = ssl.create_default_context()
-        return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
-                                           context=context)  # fmt: skip
+        return http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, context=context
+        )
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
 
@@ -230,8 +246,10 @@ def _read_stream(response, state: CellStream) -> None:
         if isinstance(chunk, dict):
             state.on_chunk(chunk)
     if state.finish_reason is None:
-        raise RemoteFailure(f"the stream stopped after {state.chunks} chunk(s), before the run "
-                            "finished (did the server stop or crash?)")  # fmt: skip
+        raise RemoteFailure(
+            f"the stream stopped after {state.chunks} chunk(s), before the run "
+            "finished (did the server stop or crash?)"
+        )
 
 
 def sse_payloads(response, cancelled: threading.Event) -> Iterator[str]:
@@ -285,8 +303,10 @@ def _describe(err: Exception, remote, state: CellStream) -> str:
     if isinstance(err, RemoteFailure):
         message = str(err)
     elif isinstance(err, TimeoutError):
-        message = (f"sent nothing for {remote.read_timeout_s:g} s (read_timeout_s): "
-                   "the server may be stuck or overloaded")  # fmt: skip
+        message = (
+            f"sent nothing for {remote.read_timeout_s:g} s (read_timeout_s): "
+            "the server may be stuck or overloaded"
+        )
     elif isinstance(err, ConnectionRefusedError):
         message = "could not connect: connection refused (is the server running?)"
     elif isinstance(err, socket.gaierror):

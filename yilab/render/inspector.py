@@ -81,8 +81,14 @@ def _highlight_strings(text: str, turn_end: str | None, stop_tokens) -> str:
     out, pos = [], 0
     for match in TOKEN_LIKE.finditer(text):
         out.append(escape(text[pos : match.start()]))
-        out.append(_special_span(match.group(), match.group() == turn_end,
-                                 match.group() in stop_strings, title=match.group()))  # fmt: skip
+        out.append(
+            _special_span(
+                match.group(),
+                match.group() == turn_end,
+                match.group() in stop_strings,
+                title=match.group(),
+            )
+        )
         pos = match.end()
     out.append(escape(text[pos:]))
     return f'<pre class="yl-tk-tokens">{"".join(out)}</pre>'
@@ -157,8 +163,10 @@ def render_before_after(
 ) -> str:
     """Two panes side by side, and the outcome once both are done."""
     panes = []
-    for side, view, what in (("before", before, "as the files say"),
-                             ("after", after, "with the fix (runtime override)")):  # fmt: skip
+    for side, view, what in (
+        ("before", before, "as the files say"),
+        ("after", after, "with the fix (runtime override)"),
+    ):
         ids = ", ".join(str(i) for i in stops[side]) or "nothing"
         body = render_grid(view) if view is not None else '<div class="yl-status">waiting…</div>'
         panes.append(

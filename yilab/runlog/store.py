@@ -55,15 +55,19 @@ STATUSES = ("running", "done", "cancelled", "error", "interrupted")
 FINISHED_STATUSES = STATUSES[1:]
 MODES = ("chat", "raw")
 METRIC_COLUMNS = (
-    "prompt_tokens", "generation_tokens", "ttft_s", "prompt_tps", "generation_tps",
+    "prompt_tokens",
+    "generation_tokens",
+    "ttft_s",
+    "prompt_tps",
+    "generation_tps",
     "peak_memory_gb",
-)  # fmt: skip
+)
 # run columns that start_run accepts in ``settings`` as they are
 SETTING_COLUMNS = (
-    "model", "model_path", "model_fingerprint", "rendered_prompt", "temperature", "seed",
-    "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "engine_mode", "note",
-    *METRIC_COLUMNS,
-)  # fmt: skip
+    *("model", "model_path", "model_fingerprint", "rendered_prompt"),
+    *("temperature", "seed", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens"),
+    *("engine_mode", "note", *METRIC_COLUMNS),
+)
 # settings given as Python values, stored as JSON text in these columns
 JSON_SETTINGS = {
     "messages": "messages_json",

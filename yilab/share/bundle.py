@@ -120,8 +120,9 @@ def model_metadata(runs: list[dict]) -> list[dict]:
     models: dict[tuple, dict] = {}
     for run in runs:
         key = (run.get("model"), run.get("model_path"), run.get("model_fingerprint"))
-        entry = models.setdefault(key, {"name": key[0], "path": key[1], "fingerprint": key[2],
-                                        "stop_token_ids": []})  # fmt: skip
+        entry = models.setdefault(
+            key, {"name": key[0], "path": key[1], "fingerprint": key[2], "stop_token_ids": []}
+        )
         for token_id in json.loads(run.get("stop_token_ids_json") or "[]"):
             if token_id not in entry["stop_token_ids"]:
                 entry["stop_token_ids"].append(token_id)

@@ -39,8 +39,17 @@ FORMATS = ("bundle", "jsonl", "csv", "html")
 EXPERIMENT_FIELDS = ("prompt", "system_prompt", "mode")
 REDACTED = "[system prompt left out]"
 
-__all__ = ["FORMATS", "ExportResult", "Redaction", "export", "export_experiments", "import_bundle",
-           "ImportResult", "select_experiments", "redact"]  # fmt: skip
+__all__ = [
+    "FORMATS",
+    "ExportResult",
+    "Redaction",
+    "export",
+    "export_experiments",
+    "import_bundle",
+    "ImportResult",
+    "select_experiments",
+    "redact",
+]
 
 
 @dataclass(frozen=True)

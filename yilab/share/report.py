@@ -30,10 +30,15 @@ from yilab.render.text import snippet
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 TOC_OPEN_MAX = 12  # longer tables of contents start folded
 SWEEP_FIELDS = (
-    ("temperatures", "temperatures"), ("seeds", "seeds"), ("top_ps", "top_p"),
-    ("max_tokens", "max_tokens"), ("top_k", "top_k"), ("min_p", "min_p"),
-    ("repetition_penalty", "repetition penalty"), ("extra_eos_ids", "extra eos ids"),
-)  # fmt: skip
+    ("temperatures", "temperatures"),
+    ("seeds", "seeds"),
+    ("top_ps", "top_p"),
+    ("max_tokens", "max_tokens"),
+    ("top_k", "top_k"),
+    ("min_p", "min_p"),
+    ("repetition_penalty", "repetition penalty"),
+    ("extra_eos_ids", "extra eos ids"),
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,10 @@ def _run_data(experiments: list[dict]) -> dict[str, dict]:
 
 def _header(experiments: list[dict], meta: ReportMeta, logo: str) -> str:
     runs = sum(len(e["runs"]) for e in experiments)
-    facts = [f"{len(experiments)} experiment{'s' * (len(experiments) != 1)}",
-             f"{runs} run{'s' * (runs != 1)}"]  # fmt: skip
+    facts = [
+        f"{len(experiments)} experiment{'s' * (len(experiments) != 1)}",
+        f"{runs} run{'s' * (runs != 1)}",
+    ]
     if meta.generated_at:
         facts.append(f"exported {meta.generated_at[:19].replace('T', ' ')} UTC")
     notes = redaction_notes(meta.redaction)

@@ -30,8 +30,18 @@ VERSION = 1
 TABLES = ("experiments", "runs")
 MAX_LONG_TEXT = 2_000_000  # characters: prompts, outputs, rendered prompts, sweep specs
 MAX_SHORT_TEXT = 4_096  # ids, names, paths, times, statuses
-LONG_TEXT = frozenset({"prompt", "system_prompt", "sweep_json", "note", "rendered_prompt",
-                       "messages_json", "output", "error"})  # fmt: skip
+LONG_TEXT = frozenset(
+    {
+        "prompt",
+        "system_prompt",
+        "sweep_json",
+        "note",
+        "rendered_prompt",
+        "messages_json",
+        "output",
+        "error",
+    }
+)
 REQUIRED = {
     "experiments": ("id", "created_at", "prompt"),
     # the grid needs these to lay out and label a card

@@ -33,14 +33,25 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
                 build_models_tab(service, tab=models_tab)
             with gr.Tab("Tokenizer", id="tokenizer", elem_id="yl-tab-tokenizer") as tokenizer_tab:
                 tokenizer = build_tokenizer_tab(service, default_model, tab=tokenizer_tab)
-        demo.load(partial(eos_check, service), inputs=compare.model,
-                  outputs=[compare.eos_warning, compare.open_tokenizer], api_visibility="private")  # fmt: skip
-        compare.open_tokenizer.click(lambda m: (gr.Tabs(selected="tokenizer"), m), compare.model,
-                                     [tabs, tokenizer.model], api_visibility="private",
-                                     ).then(**tokenizer.open_event)  # fmt: skip
+        demo.load(
+            partial(eos_check, service),
+            inputs=compare.model,
+            outputs=[compare.eos_warning, compare.open_tokenizer],
+            api_visibility="private",
+        )
+        compare.open_tokenizer.click(
+            lambda m: (gr.Tabs(selected="tokenizer"), m),
+            compare.model,
+            [tabs, tokenizer.model],
+            api_visibility="private",
+        ).then(**tokenizer.open_event)
         # a card's "history" button opens its experiment in History
-        compare.panel.go.click(partial(open_in_history, service), compare.panel.action,
-                               [tabs, history.experiment_box], api_visibility="private")  # fmt: skip
+        compare.panel.go.click(
+            partial(open_in_history, service),
+            compare.panel.action,
+            [tabs, history.experiment_box],
+            api_visibility="private",
+        )
         # /?experiment=ID opens that experiment in History
         demo.load(deep_link, None, [tabs, history.experiment_box], api_visibility="private")
     return demo

@@ -28,8 +28,9 @@ def build_card_panel() -> CardPanel:
     """The hidden action bridge and the panel under the grid that shows a card's result."""
     action = gr.Textbox(elem_id="yl-card-action", elem_classes=["yl-hidden"], show_label=False)
     go = gr.Button("go", elem_id="yl-card-go", elem_classes=["yl-hidden"])
-    diff_against = gr.Dropdown(label="Diff against", choices=[], visible=False,
-                               elem_id="yl-diff-against")  # fmt: skip
+    diff_against = gr.Dropdown(
+        label="Diff against", choices=[], visible=False, elem_id="yl-diff-against"
+    )
     html = gr.HTML("", elem_id="yl-card-panel")
     return CardPanel(action, go, html, diff_against)
 
@@ -50,12 +51,18 @@ def wire_card_panel(panel: CardPanel, service, session: gr.State, generation: di
             state["diff_base"] = run_id
             choices = other_cells(state.get("view"), run_id)
             first = choices[0][1] if choices else None
-            yield diff_html(service, run_id, first), gr.update(choices=choices, value=first,
-                                                               visible=bool(choices))  # fmt: skip
+            yield (
+                diff_html(service, run_id, first),
+                gr.update(choices=choices, value=first, visible=bool(choices)),
+            )
 
-    panel.go.click(on_action, inputs=[panel.action, session],
-                   outputs=[panel.html, panel.diff_against], api_visibility="private",
-                   **generation)  # fmt: skip
+    panel.go.click(
+        on_action,
+        inputs=[panel.action, session],
+        outputs=[panel.html, panel.diff_against],
+        api_visibility="private",
+        **generation,
+    )
     panel.diff_against.input(
         lambda other, state: diff_html(service, state.get("diff_base"), other),
         inputs=[panel.diff_against, session],
@@ -80,8 +87,11 @@ def other_cells(view, run_id: str) -> list[tuple[str, str]]:
     """(label, run id) of the other finished cards of the grid."""
     if view is None:
         return []
-    return [(cell_label(c.settings), c.run_id) for c in view.cells
-            if c.run_id and c.run_id != run_id and c.state not in ("waiting", "running")]  # fmt: skip
+    return [
+        (cell_label(c.settings), c.run_id)
+        for c in view.cells
+        if c.run_id and c.run_id != run_id and c.state not in ("waiting", "running")
+    ]
 
 
 def replay_html(service, run_id: str) -> str:

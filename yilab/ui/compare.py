@@ -47,34 +47,57 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
     """Lay out the tab and wire it to the service."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300, elem_id="yl-compare-form"):
-            model = gr.Dropdown(choices=model_choices(service, default_model),
-                                value=default_model or DEFAULT_MODEL, allow_custom_value=True,
-                                label="Model", elem_id="yl-model",
-                                info="a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
-                                "or a server: openai+http://host:8080/v1#model")  # fmt: skip
+            info = (
+                "a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
+                "or a server: openai+http://host:8080/v1#model"
+            )
+            model = gr.Dropdown(
+                choices=model_choices(service, default_model),
+                value=default_model or DEFAULT_MODEL,
+                allow_custom_value=True,
+                label="Model",
+                elem_id="yl-model",
+                info=info,
+            )
             eos_warning = gr.HTML("", elem_id="yl-eos-warning", visible=False)
-            open_tokenizer = gr.Button("Check its eos in the Tokenizer tab", size="sm",
-                                       visible=False, elem_id="yl-open-tokenizer")  # fmt: skip
+            open_tokenizer = gr.Button(
+                "Check its eos in the Tokenizer tab",
+                size="sm",
+                visible=False,
+                elem_id="yl-open-tokenizer",
+            )
             mode = gr.Radio(["chat", "raw"], value="chat", label="Mode", elem_id="yl-mode")
-            system = gr.Textbox(label="System prompt", lines=1, placeholder="(none)",
-                                elem_id="yl-system")  # fmt: skip
-            prompt = gr.Textbox(label="Prompt", lines=3, elem_id="yl-prompt",
-                                value="What is the capital of France?")  # fmt: skip
+            system = gr.Textbox(
+                label="System prompt", lines=1, placeholder="(none)", elem_id="yl-system"
+            )
+            prompt = gr.Textbox(
+                label="Prompt", lines=3, elem_id="yl-prompt", value="What is the capital of France?"
+            )
             with gr.Accordion("Rendered prompt", open=False, elem_id="yl-preview-box") as box:
-                preview = gr.Textbox(show_label=False, lines=4, max_lines=12, interactive=False,
-                                     elem_id="yl-preview", elem_classes=["yl-mono"])  # fmt: skip
+                preview = gr.Textbox(
+                    show_label=False,
+                    lines=4,
+                    max_lines=12,
+                    interactive=False,
+                    elem_id="yl-preview",
+                    elem_classes=["yl-mono"],
+                )
             with gr.Row():
-                temps = gr.Textbox(label="Temperatures", value="0, 0.7", elem_id="yl-temps",
-                                   min_width=120)  # fmt: skip
-                seeds = gr.Textbox(label="Seeds or '3 random'", value="1, 2",
-                                   elem_id="yl-seeds", min_width=120)  # fmt: skip
+                temps = gr.Textbox(
+                    label="Temperatures", value="0, 0.7", elem_id="yl-temps", min_width=120
+                )
+                seeds = gr.Textbox(
+                    label="Seeds or '3 random'", value="1, 2", elem_id="yl-seeds", min_width=120
+                )
             with gr.Row():
                 top_p = gr.Textbox(label="top_p", value="1.0", elem_id="yl-top-p", min_width=120)
-                max_tokens = gr.Textbox(label="max_tokens", value="64", elem_id="yl-max-tokens",
-                                        min_width=120)  # fmt: skip
-            engine = gr.Radio(list(ENGINES), value=DEFAULT_ENGINE, label="Engine", elem_id="yl-engine",
-                              info="batch decodes the cells together: faster; "
-                              "rounding may differ from single runs")  # fmt: skip
+                max_tokens = gr.Textbox(
+                    label="max_tokens", value="64", elem_id="yl-max-tokens", min_width=120
+                )
+            info = "batch decodes the cells together: faster; rounding may differ from single runs"
+            engine = gr.Radio(
+                list(ENGINES), value=DEFAULT_ENGINE, label="Engine", elem_id="yl-engine", info=info
+            )
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="yl-run")
                 stop = gr.Button("Stop", variant="stop", elem_id="yl-stop")
@@ -82,18 +105,50 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
             grid = gr.HTML(render_grid(GridView([], status="Ready.")), elem_id="yl-grid")
             panel = cards.build_card_panel()
     session = gr.State({})  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
-    tab = CompareTab(model, eos_warning, open_tokenizer, mode, system, prompt, preview, temps,
-                     seeds, top_p, max_tokens, engine, run, stop, grid, panel, session)  # fmt: skip
+    tab = CompareTab(
+        model=model,
+        eos_warning=eos_warning,
+        open_tokenizer=open_tokenizer,
+        mode=mode,
+        system=system,
+        prompt=prompt,
+        preview=preview,
+        temps=temps,
+        seeds=seeds,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        engine=engine,
+        run=run,
+        stop=stop,
+        grid=grid,
+        panel=panel,
+        session=session,
+    )
     _wire(tab, service)
-    box.expand(lambda *a: preview_prompt(service, *a), inputs=[model, mode, system, prompt],
-               outputs=preview, api_visibility="private")  # fmt: skip
+    box.expand(
+        lambda *a: preview_prompt(service, *a),
+        inputs=[model, mode, system, prompt],
+        outputs=preview,
+        api_visibility="private",
+    )
     cards.wire_card_panel(panel, service, session, GENERATION)
     return tab
 
 
 def _wire(tab: CompareTab, service) -> None:
-    def run_sweep(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine, state,
-                  progress=gr.Progress()):  # fmt: skip
+    def run_sweep(
+        model,
+        mode,
+        system,
+        prompt,
+        temps,
+        seeds,
+        top_p,
+        max_tokens,
+        engine,
+        state,
+        progress=gr.Progress(),
+    ):
         spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine)
         try:
             sweep = service.start_sweep(spec, progress=lambda f, m: progress(f, desc=m))
@@ -102,17 +157,37 @@ def _wire(tab: CompareTab, service) -> None:
         state["sweep"] = sweep
         yield from stream_grid(sweep, state)
 
-    sweep_inputs = [tab.model, tab.mode, tab.system, tab.prompt, tab.temps, tab.seeds, tab.top_p,
-                    tab.max_tokens, tab.engine, tab.session]  # fmt: skip
-    tab.run.click(run_sweep, inputs=sweep_inputs, outputs=tab.grid, api_name="compare",
-                  **GENERATION)  # fmt: skip
+    sweep_inputs = [
+        tab.model,
+        tab.mode,
+        tab.system,
+        tab.prompt,
+        tab.temps,
+        tab.seeds,
+        tab.top_p,
+        tab.max_tokens,
+        tab.engine,
+        tab.session,
+    ]
+    tab.run.click(
+        run_sweep, inputs=sweep_inputs, outputs=tab.grid, api_name="compare", **GENERATION
+    )
     tab.stop.click(_stop, inputs=tab.session, outputs=None, queue=False, api_visibility="private")
     preview_inputs = [tab.model, tab.mode, tab.system, tab.prompt]
     for source in (tab.model, tab.mode, tab.system, tab.prompt):
-        source.change(lambda *a: preview_prompt(service, *a), inputs=preview_inputs,
-                      outputs=tab.preview, trigger_mode="always_last", api_visibility="private")  # fmt: skip
-    tab.model.change(lambda m: eos_check(service, m), inputs=tab.model,
-                     outputs=[tab.eos_warning, tab.open_tokenizer], api_visibility="private")  # fmt: skip
+        source.change(
+            lambda *a: preview_prompt(service, *a),
+            inputs=preview_inputs,
+            outputs=tab.preview,
+            trigger_mode="always_last",
+            api_visibility="private",
+        )
+    tab.model.change(
+        lambda m: eos_check(service, m),
+        inputs=tab.model,
+        outputs=[tab.eos_warning, tab.open_tokenizer],
+        api_visibility="private",
+    )
 
 
 def _stop(state: dict) -> None:

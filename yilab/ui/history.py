@@ -143,8 +143,12 @@ def experiment_html(experiment: dict) -> str:
         ("max_tokens", sweep.get("max_tokens")),
     ]
     shown = " · ".join(f"{k} {', '.join(map(str, v))}" for k, v in settings if v)
-    head = [short_time(experiment.get("created_at")), experiment.get("model") or "",
-            experiment.get("mode") or "", f"{len(experiment.get('runs') or [])} runs"]  # fmt: skip
+    head = [
+        short_time(experiment.get("created_at")),
+        experiment.get("model") or "",
+        experiment.get("mode") or "",
+        f"{len(experiment.get('runs') or [])} runs",
+    ]
     parts = [
         f'<div class="yl-exp-head"><code>{escape(experiment["id"])}</code> '
         f"{escape(' · '.join(p for p in head if p))}</div>",
@@ -194,38 +198,80 @@ def build_history_tab(service) -> HistoryTab:
     """Lay out the tab (inside a ``gr.Tab``) and wire it to ``service``."""
     banner = gr.HTML("", visible=False, elem_id="yl-history-log")
     with gr.Row(elem_classes="yl-hrow"):
-        search = gr.Textbox(label="Search prompts and outputs", placeholder="words… (Enter)",
-                            scale=3, elem_id="yl-history-search")  # fmt: skip
-        model = gr.Dropdown([ANY], value=ANY, label="Model", allow_custom_value=True, scale=2,
-                            elem_id="yl-history-model")  # fmt: skip
-        temperature = gr.Dropdown([ANY], value=ANY, label="T", allow_custom_value=True,
-                                  min_width=90, elem_id="yl-history-temp")  # fmt: skip
-        finish = gr.Dropdown([ANY, *FINISH_REASONS], value=ANY, label="Finish", min_width=110,
-                             elem_id="yl-history-finish")  # fmt: skip
-        status = gr.Dropdown([ANY, *STATUSES], value=ANY, label="Status", min_width=110,
-                             elem_id="yl-history-status")  # fmt: skip
+        search = gr.Textbox(
+            label="Search prompts and outputs",
+            placeholder="words… (Enter)",
+            scale=3,
+            elem_id="yl-history-search",
+        )
+        model = gr.Dropdown(
+            [ANY],
+            value=ANY,
+            label="Model",
+            allow_custom_value=True,
+            scale=2,
+            elem_id="yl-history-model",
+        )
+        temperature = gr.Dropdown(
+            [ANY],
+            value=ANY,
+            label="T",
+            allow_custom_value=True,
+            min_width=90,
+            elem_id="yl-history-temp",
+        )
+        finish = gr.Dropdown(
+            [ANY, *FINISH_REASONS],
+            value=ANY,
+            label="Finish",
+            min_width=110,
+            elem_id="yl-history-finish",
+        )
+        status = gr.Dropdown(
+            [ANY, *STATUSES], value=ANY, label="Status", min_width=110, elem_id="yl-history-status"
+        )
         refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-history-refresh")
     with gr.Row():
         experiments = gr.Dataframe(
-            headers=EXPERIMENT_HEADERS, label="Experiments", interactive=False, max_height=250,
-            column_widths=["21%", "20%", "47%", "12%"], scale=2, elem_id="yl-history-experiments",
+            headers=EXPERIMENT_HEADERS,
+            label="Experiments",
+            interactive=False,
+            max_height=250,
+            column_widths=["21%", "20%", "47%", "12%"],
+            scale=2,
+            elem_id="yl-history-experiments",
             elem_classes="yl-table",
-        )  # fmt: skip
+        )
         runs = gr.Dataframe(
-            headers=RUN_HEADERS, label="Runs", interactive=False, max_height=250, scale=4,
+            headers=RUN_HEADERS,
+            label="Runs",
+            interactive=False,
+            max_height=250,
+            scale=4,
             column_widths=["3%", "9%", "9%", "4%", "6%", "7%", "7%", "7%", "36%", "12%"],
-            elem_id="yl-history-runs", elem_classes="yl-table",
-        )  # fmt: skip
+            elem_id="yl-history-runs",
+            elem_classes="yl-table",
+        )
     with gr.Row(elem_classes="yl-hrow"):
-        experiment_box = gr.Textbox(label="Experiment id", scale=4, elem_id="yl-history-experiment",
-                                    placeholder="select a row above, or paste an id")  # fmt: skip
+        experiment_box = gr.Textbox(
+            label="Experiment id",
+            scale=4,
+            elem_id="yl-history-experiment",
+            placeholder="select a row above, or paste an id",
+        )
         rerun = gr.Button("Re-run", variant="primary", scale=0, min_width=110, elem_id="yl-rerun")
-    summary = gr.HTML(message_html("Select an experiment or a run above."),
-                      elem_id="yl-history-summary")  # fmt: skip
+    summary = gr.HTML(
+        message_html("Select an experiment or a run above."), elem_id="yl-history-summary"
+    )
     grid = gr.HTML(render_grid(GridView([])), elem_id="yl-history-grid")
     with gr.Row(elem_classes="yl-hrow"):
-        run = gr.Dropdown([], label="Run to star / note", allow_custom_value=True, scale=2,
-                          elem_id="yl-history-run")  # fmt: skip
+        run = gr.Dropdown(
+            [],
+            label="Run to star / note",
+            allow_custom_value=True,
+            scale=2,
+            elem_id="yl-history-run",
+        )
         star = gr.Button(STAR, scale=0, min_width=110, elem_id="yl-star")
         note = gr.Textbox(
             label="Note", placeholder="a note on this run", scale=3, elem_id="yl-note"
@@ -233,12 +279,32 @@ def build_history_tab(service) -> HistoryTab:
         save_note = gr.Button("Save note", scale=0, min_width=110, elem_id="yl-save-note")
     with gr.Row(elem_classes="yl-hrow"):
         diff_a = gr.Dropdown([], label="Diff run A", allow_custom_value=True, elem_id="yl-diff-a")
-        diff_b = gr.Dropdown([], label="against run B", allow_custom_value=True,
-                             elem_id="yl-diff-b")  # fmt: skip
+        diff_b = gr.Dropdown(
+            [], label="against run B", allow_custom_value=True, elem_id="yl-diff-b"
+        )
     diff = gr.HTML("", elem_id="yl-diff")
-    tab = HistoryTab(search, model, temperature, finish, status, refresh, experiments, runs,
-                     experiment_box, rerun, summary, grid, diff_a, diff_b, diff, run, star, note,
-                     save_note, banner)  # fmt: skip
+    tab = HistoryTab(
+        search=search,
+        model=model,
+        temperature=temperature,
+        finish=finish,
+        status=status,
+        refresh=refresh,
+        experiments=experiments,
+        runs=runs,
+        experiment_box=experiment_box,
+        rerun=rerun,
+        summary=summary,
+        grid=grid,
+        diff_a=diff_a,
+        diff_b=diff_b,
+        diff=diff,
+        run=run,
+        star=star,
+        note=note,
+        save_note=save_note,
+        log_banner=banner,
+    )
     _wire(tab, service, get_render_context())
     return tab
 
@@ -296,8 +362,14 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     grid = render_grid(view_from_runs(runs, status=grid_status(runs)))
     diff = _diff_html(runs[0], runs[1]) if len(runs) > 1 else ""
     picked = current_run if current_run in ids else a
-    return (experiment_html(experiment), grid, gr.Dropdown(choices=choices, value=a),
-            gr.Dropdown(choices=choices, value=b), diff, gr.Dropdown(choices=choices, value=picked))  # fmt: skip
+    return (
+        experiment_html(experiment),
+        grid,
+        gr.Dropdown(choices=choices, value=a),
+        gr.Dropdown(choices=choices, value=b),
+        diff,
+        gr.Dropdown(choices=choices, value=picked),
+    )
 
 
 def _closed(summary: str) -> tuple:
@@ -306,8 +378,9 @@ def _closed(summary: str) -> tuple:
 
 
 def _diff_html(a: dict, b: dict) -> str:
-    return render_diff_html(a.get("output") or "", b.get("output") or "",
-                            labels=(run_label(a), run_label(b)))  # fmt: skip
+    return render_diff_html(
+        a.get("output") or "", b.get("output") or "", labels=(run_label(a), run_label(b))
+    )
 
 
 @readable_errors
@@ -381,28 +454,44 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     reloaded = [*tables, tab.model, tab.temperature, tab.log_banner]
     gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY), outputs=reloaded, **quiet)  # page load
     gr.on([tab.refresh.click, *shown], reload, filters, reloaded, **quiet)
-    gr.on([tab.search.submit, tab.model.input, tab.temperature.input, tab.finish.input,
-           tab.status.input], refresh, filters, tables, **quiet)  # fmt: skip
+    edited = [tab.search.submit, *(f.input for f in filters[1:])]  # Enter, or a filter picked
+    gr.on(edited, refresh, filters, tables, **quiet)
     tab.experiments.select(_row_experiment, exp_ids, tab.experiment_box, **quiet)
     tab.runs.select(_row_run, run_keys, [tab.experiment_box, tab.run], **quiet)
     tab.experiment_box.change(
-        lambda e, r: open_experiment(service, e, r), [tab.experiment_box, tab.run],
-        [tab.summary, tab.grid, tab.diff_a, tab.diff_b, tab.diff, tab.run], **quiet,
-    )  # fmt: skip
-    gr.on([tab.diff_a.input, tab.diff_b.input], lambda a, b: diff_runs(service, a, b),
-          [tab.diff_a, tab.diff_b], tab.diff, **quiet)  # fmt: skip
+        lambda e, r: open_experiment(service, e, r),
+        [tab.experiment_box, tab.run],
+        [tab.summary, tab.grid, tab.diff_a, tab.diff_b, tab.diff, tab.run],
+        **quiet,
+    )
+    gr.on(
+        [tab.diff_a.input, tab.diff_b.input],
+        lambda a, b: diff_runs(service, a, b),
+        [tab.diff_a, tab.diff_b],
+        tab.diff,
+        **quiet,
+    )
     tab.run.change(lambda r: pick_run(service, r), tab.run, [tab.note, tab.star], **quiet)
-    tab.star.click(lambda r, *f: toggle_star(service, r, *f), [tab.run, *filters],
-                   [tab.star, *tables], **quiet)  # fmt: skip
-    tab.save_note.click(lambda r, n, *f: save_note(service, r, n, *f), [tab.run, tab.note, *filters],
-                        tables, **quiet)  # fmt: skip
+    tab.star.click(
+        lambda r, *f: toggle_star(service, r, *f), [tab.run, *filters], [tab.star, *tables], **quiet
+    )
+    tab.save_note.click(
+        lambda r, n, *f: save_note(service, r, n, *f),
+        [tab.run, tab.note, *filters],
+        tables,
+        **quiet,
+    )
 
     def rerun(experiment_id, progress=gr.Progress()):
         yield from rerun_experiment(service, experiment_id, progress)
 
-    tab.rerun.click(rerun, tab.experiment_box, [tab.grid, tab.experiment_box],
-                    **GENERATION, **quiet,
-                    ).then(refresh, filters, tables, **quiet)  # fmt: skip
+    tab.rerun.click(
+        rerun,
+        tab.experiment_box,
+        [tab.grid, tab.experiment_box],
+        **GENERATION,
+        **quiet,
+    ).then(refresh, filters, tables, **quiet)
     # the Share accordion lays out here, at the tab's foot; an import reloads the tables
     build_share_panel(
         service,

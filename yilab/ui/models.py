@@ -35,25 +35,50 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
-                gr.HTML(f'<div class="yl-tk-h">Models on this machine · MLX computes on the '
-                        f"{escape(service.compute_device().upper())} · remote models come from "
-                        f"{escape(str(service.remotes_path()))}</div>")  # fmt: skip
+                gr.HTML(
+                    f'<div class="yl-tk-h">Models on this machine · MLX computes on the '
+                    f"{escape(service.compute_device().upper())} · remote models come from "
+                    f"{escape(str(service.remotes_path()))}</div>"
+                )
                 refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="yl-models-refresh")
-            table = gr.Dataframe(value=refresh_table(service),
-                                 headers=COLUMNS, interactive=False, wrap=True,
-                                 column_widths=["22%", "10%", "36%", "10%", "12%", "10%"],
-                                 elem_id="yl-models-table")  # fmt: skip
+            table = gr.Dataframe(
+                value=refresh_table(service),
+                headers=COLUMNS,
+                interactive=False,
+                wrap=True,
+                column_widths=["22%", "10%", "36%", "10%", "12%", "10%"],
+                elem_id="yl-models-table",
+            )
         with gr.Column(scale=1, min_width=300):
-            import_spec = gr.Textbox(label="Import a GGUF or an Ollama model", elem_id="yl-models-import-spec",
-                                     placeholder="~/Downloads/model.Q4_K_M.gguf or yi:6b-chat")  # fmt: skip
-            upload = gr.File(label="…or upload a .gguf", file_types=[".gguf"], height=120,
-                             elem_id="yl-models-upload")  # fmt: skip
+            import_spec = gr.Textbox(
+                label="Import a GGUF or an Ollama model",
+                elem_id="yl-models-import-spec",
+                placeholder="~/Downloads/model.Q4_K_M.gguf or yi:6b-chat",
+            )
+            upload = gr.File(
+                label="…or upload a .gguf",
+                file_types=[".gguf"],
+                height=120,
+                elem_id="yl-models-upload",
+            )
             import_button = gr.Button("Import (convert to MLX)", elem_id="yl-models-import")
-            repo_id = gr.Textbox(label="Download from Hugging Face", elem_id="yl-models-repo",
-                                 placeholder="mlx-community/Qwen2.5-0.5B-Instruct-4bit")  # fmt: skip
+            repo_id = gr.Textbox(
+                label="Download from Hugging Face",
+                elem_id="yl-models-repo",
+                placeholder="mlx-community/Qwen2.5-0.5B-Instruct-4bit",
+            )
             download = gr.Button("Download", elem_id="yl-models-download")
             status = gr.HTML("", elem_id="yl-models-status")
-    ui = ModelsTab(table, refresh, import_spec, upload, import_button, repo_id, download, status)
+    ui = ModelsTab(
+        table=table,
+        refresh=refresh,
+        import_spec=import_spec,
+        upload=upload,
+        import_button=import_button,
+        repo_id=repo_id,
+        download=download,
+        status=status,
+    )
     _wire(ui, service, tab)
     return ui
 
@@ -70,8 +95,9 @@ def _wire(ui: ModelsTab, service: Service, tab) -> None:
     ui.refresh.click(lambda: refresh_table(service), None, ui.table, **private)
     if tab is not None:
         tab.select(lambda: refresh_table(service), None, ui.table, **private)
-    ui.import_button.click(on_import, [ui.import_spec, ui.upload], [ui.status, ui.table],
-                           **CONVERSION, **private)  # fmt: skip
+    ui.import_button.click(
+        on_import, [ui.import_spec, ui.upload], [ui.status, ui.table], **CONVERSION, **private
+    )
     ui.download.click(on_download, ui.repo_id, [ui.status, ui.table], **CONVERSION, **private)
 
 

@@ -22,8 +22,14 @@ EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
 EXPERIMENT_COLUMNS = ["cell", "T", "seed", "finish", "tokens", "tok/s"]
 HISTORY_COLUMNS = ["time", "model", "tok/s", "tokens", "finish"]
-FINISH_COLORS = {"stop": "#16a34a", "length": "#d97706", "cancelled": "#6b7280",
-                 "error": "#dc2626", "interrupted": "#7c3aed", "running": "#2563eb"}  # fmt: skip
+FINISH_COLORS = {
+    "stop": "#16a34a",
+    "length": "#d97706",
+    "cancelled": "#6b7280",
+    "error": "#dc2626",
+    "interrupted": "#7c3aed",
+    "running": "#2563eb",
+}
 
 
 @dataclass
@@ -136,17 +142,39 @@ def build_plots_tab(service) -> PlotsTab:
         refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-plots-refresh")
     with gr.Row():
         length = gr.ScatterPlot(
-            x="T", y="tokens", color="finish", color_map=FINISH_COLORS, y_lim=[0, None],
-            title="Output length by temperature", y_title="generated tokens", height=260,
-            tooltip="all", elem_id="yl-plot-length",
-        )  # fmt: skip
+            x="T",
+            y="tokens",
+            color="finish",
+            color_map=FINISH_COLORS,
+            y_lim=[0, None],
+            title="Output length by temperature",
+            y_title="generated tokens",
+            height=260,
+            tooltip="all",
+            elem_id="yl-plot-length",
+        )
         speed = gr.BarPlot(
-            x="cell", y="tok/s", color="finish", color_map=FINISH_COLORS, sort=None,
-            title="Tokens/s per cell", x_title="", x_label_angle=-30, height=260,
-            tooltip="all", elem_id="yl-plot-speed",
-        )  # fmt: skip
-    history = gr.ScatterPlot(x="time", y="tok/s", color="model", title="Tokens/s by model over time",
-                             height=240, tooltip="all", elem_id="yl-plot-history")  # fmt: skip
+            x="cell",
+            y="tok/s",
+            color="finish",
+            color_map=FINISH_COLORS,
+            sort=None,
+            title="Tokens/s per cell",
+            x_title="",
+            x_label_angle=-30,
+            height=260,
+            tooltip="all",
+            elem_id="yl-plot-speed",
+        )
+    history = gr.ScatterPlot(
+        x="time",
+        y="tok/s",
+        color="model",
+        title="Tokens/s by model over time",
+        height=240,
+        tooltip="all",
+        elem_id="yl-plot-history",
+    )
     tab = PlotsTab(experiment, refresh, length, speed, history)
     everything = [experiment, length, speed, history]
     shown = [parent.select] if isinstance(parent, gr.Tab) else []

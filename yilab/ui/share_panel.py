@@ -31,8 +31,10 @@ from yilab.ui.common import readable_errors
 SCOPES = ("this experiment", "search results", "all")
 EXTENSIONS = {"bundle": ".yilab.json", "jsonl": ".jsonl", "csv": ".csv", "html": ".html"}
 SHOWN_CONFLICTS = 3
-IMPORT_HINT = ("Import merges a bundle (.json) into this run log: rows already here are "
-               "skipped, rows that differ are reported and yours are kept.")  # fmt: skip
+IMPORT_HINT = (
+    "Import merges a bundle (.json) into this run log: rows already here are "
+    "skipped, rows that differ are reported and yours are kept."
+)
 
 
 @dataclass
@@ -107,8 +109,10 @@ def import_message(result, name: str) -> str:
     )
     if not result.conflicts:
         return line + "no conflicts"
-    shown = [f"{c.table[:-1]} {c.id[:8]} ({', '.join(c.columns)})"
-             for c in result.conflicts[:SHOWN_CONFLICTS]]  # fmt: skip
+    shown = [
+        f"{c.table[:-1]} {c.id[:8]} ({', '.join(c.columns)})"
+        for c in result.conflicts[:SHOWN_CONFLICTS]
+    ]
     more = len(result.conflicts) - len(shown)
     return (
         line
@@ -141,8 +145,15 @@ def export_file(service, fmt, scope, experiment_id, search, redact_system, trunc
     """Write the chosen export and show it as a file to download."""
     ids, query = export_selection(scope, experiment_id, search)
     name = export_name(fmt, scope, experiment_id, date.today())
-    path = _write(service, ids, fmt, name, search=query, redact_system=bool(redact_system),
-                  truncate=truncate_value(truncate))  # fmt: skip
+    path = _write(
+        service,
+        ids,
+        fmt,
+        name,
+        search=query,
+        redact_system=bool(redact_system),
+        truncate=truncate_value(truncate),
+    )
     return gr.File(value=path, visible=True)
 
 
@@ -154,8 +165,14 @@ def share_html(service, experiment_id, redact_system, truncate) -> gr.DownloadBu
     experiment_id = (experiment_id or "").strip()
     try:
         name = export_name("html", "this experiment", experiment_id, date.today())
-        path = _write(service, [experiment_id], "html", name,
-                      redact_system=bool(redact_system), truncate=truncate_value(truncate))  # fmt: skip
+        path = _write(
+            service,
+            [experiment_id],
+            "html",
+            name,
+            redact_system=bool(redact_system),
+            truncate=truncate_value(truncate),
+        )
     except (YilabError, ValueError):
         return gr.DownloadButton(value=None, interactive=False)
     return gr.DownloadButton(value=path, interactive=True)
@@ -195,25 +212,72 @@ def build_share_panel(
     """
     with gr.Accordion("Share: export, HTML report, import", open=True, elem_id="yl-share"):
         with gr.Row(elem_classes="yl-hrow"):
-            fmt = gr.Dropdown(list(EXPORT_FORMATS), value="bundle", label="Format", min_width=120,
-                              scale=1, elem_id="yl-share-format")  # fmt: skip
-            scope = gr.Dropdown(list(SCOPES), value=SCOPES[0], label="Export", min_width=200,
-                                scale=1, elem_id="yl-share-scope")  # fmt: skip
-            redact = gr.Checkbox(label="leave out system prompts", min_width=200, scale=1,
-                                 elem_id="yl-share-redact")  # fmt: skip
-            truncate = gr.Number(0, label="Cut outputs at N chars (0: keep all)", precision=0,
-                                 minimum=0, min_width=300, scale=1,
-                                 elem_id="yl-share-truncate")  # fmt: skip
+            fmt = gr.Dropdown(
+                list(EXPORT_FORMATS),
+                value="bundle",
+                label="Format",
+                min_width=120,
+                scale=1,
+                elem_id="yl-share-format",
+            )
+            scope = gr.Dropdown(
+                list(SCOPES),
+                value=SCOPES[0],
+                label="Export",
+                min_width=200,
+                scale=1,
+                elem_id="yl-share-scope",
+            )
+            redact = gr.Checkbox(
+                label="leave out system prompts", min_width=200, scale=1, elem_id="yl-share-redact"
+            )
+            truncate = gr.Number(
+                0,
+                label="Cut outputs at N chars (0: keep all)",
+                precision=0,
+                minimum=0,
+                min_width=300,
+                scale=1,
+                elem_id="yl-share-truncate",
+            )
             export = gr.Button("Export", scale=0, min_width=90, elem_id="yl-share-export")
-            html = gr.DownloadButton("Share as HTML", variant="primary", interactive=False,
-                                     scale=0, min_width=140, elem_id="yl-share-html")  # fmt: skip
+            html = gr.DownloadButton(
+                "Share as HTML",
+                variant="primary",
+                interactive=False,
+                scale=0,
+                min_width=140,
+                elem_id="yl-share-html",
+            )
         with gr.Row(elem_classes="yl-share-out"):
-            exported = gr.File(label="Exported", interactive=False, visible=False, height=60,
-                               scale=2, elem_id="yl-share-file")  # fmt: skip
-            upload = gr.UploadButton("Import bundle…", file_types=[".json"], type="filepath",
-                                     scale=0, min_width=150, elem_id="yl-share-import")  # fmt: skip
+            exported = gr.File(
+                label="Exported",
+                interactive=False,
+                visible=False,
+                height=60,
+                scale=2,
+                elem_id="yl-share-file",
+            )
+            upload = gr.UploadButton(
+                "Import bundle…",
+                file_types=[".json"],
+                type="filepath",
+                scale=0,
+                min_width=150,
+                elem_id="yl-share-import",
+            )
             status = gr.HTML(status_html(IMPORT_HINT), elem_id="yl-share-status", scale=3)
-    panel = SharePanel(fmt, scope, redact, truncate, export, html, exported, upload, status)
+    panel = SharePanel(
+        format=fmt,
+        scope=scope,
+        redact_system=redact,
+        truncate=truncate,
+        export=export,
+        share_html=html,
+        exported=exported,
+        upload=upload,
+        status=status,
+    )
     _wire(panel, service, experiment_box, search, refresh)
     return panel
 
@@ -225,13 +289,24 @@ def _wire(
     redaction = [panel.redact_system, panel.truncate]
     panel.export.click(
         lambda *values: export_file(service, *values),
-        [panel.format, panel.scope, experiment_box, search, *redaction], panel.exported,
+        [panel.format, panel.scope, experiment_box, search, *redaction],
+        panel.exported,
         **quiet,
-    )  # fmt: skip
-    gr.on([experiment_box.change, panel.redact_system.change, panel.truncate.change],
-          lambda *values: share_html(service, *values), [experiment_box, *redaction],
-          panel.share_html, trigger_mode="always_last", **quiet)  # fmt: skip
-    imported = panel.upload.upload(lambda p: import_upload(service, p), panel.upload,
-                                   panel.status, show_progress="hidden", **quiet)  # fmt: skip
+    )
+    gr.on(
+        [experiment_box.change, panel.redact_system.change, panel.truncate.change],
+        lambda *values: share_html(service, *values),
+        [experiment_box, *redaction],
+        panel.share_html,
+        trigger_mode="always_last",
+        **quiet,
+    )
+    imported = panel.upload.upload(
+        lambda p: import_upload(service, p),
+        panel.upload,
+        panel.status,
+        show_progress="hidden",
+        **quiet,
+    )
     if refresh:
         imported.success(**refresh, **quiet)

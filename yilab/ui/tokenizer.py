@@ -74,10 +74,15 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
     """Lay out the tab and wire it. Pass the enclosing ``gr.Tab`` as ``tab`` to inspect
     the picked model when the tab is first shown."""
     with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
-        model = gr.Dropdown(choices=model_choices(service, default_model), scale=5,
-                            value=default_model or DEFAULT_MODEL, allow_custom_value=True,
-                            label="Model", elem_id="yl-tok-model",
-                            info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id")  # fmt: skip
+        model = gr.Dropdown(
+            choices=model_choices(service, default_model),
+            scale=5,
+            value=default_model or DEFAULT_MODEL,
+            allow_custom_value=True,
+            label="Model",
+            elem_id="yl-tok-model",
+            info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id",
+        )
         inspect = gr.Button("Inspect", variant="primary", scale=1, elem_id="yl-tok-inspect")
     verdict = gr.HTML(notice("Pick a model and click Inspect."), elem_id="yl-tok-verdict")
     with gr.Row(equal_height=False):
@@ -89,24 +94,51 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
                 undo = gr.Button("Undo fix", interactive=False, size="sm", elem_id="yl-tok-undo")
         with gr.Column(scale=1, min_width=360):
             template = gr.HTML("", elem_id="yl-tok-template")
-            text = gr.Textbox(label="Tokenize a text", lines=2, elem_id="yl-tok-text",
-                              placeholder="any text, special tokens included")  # fmt: skip
+            text = gr.Textbox(
+                label="Tokenize a text",
+                lines=2,
+                elem_id="yl-tok-text",
+                placeholder="any text, special tokens included",
+            )
             with gr.Row():
                 chat = gr.Checkbox(label="as a user message (templated)", elem_id="yl-tok-chat")
                 tokenize = gr.Button("Tokenize", size="sm", elem_id="yl-tok-tokenize")
             tokens = gr.HTML("", elem_id="yl-tok-tokens")
     with gr.Column(elem_classes=["yl-tk-ba-box"]):
         with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
-            prompt = gr.Textbox(value=BEFORE_AFTER_PROMPT, label="Before / after prompt",
-                                scale=5, elem_id="yl-tok-prompt",
-                                info=f"run at T=0, {BEFORE_AFTER_MAX_TOKENS} tokens, with the "
-                                "stop set as it is and with the fix; both are logged")  # fmt: skip
+            info = (
+                f"run at T=0, {BEFORE_AFTER_MAX_TOKENS} tokens, with the "
+                "stop set as it is and with the fix; both are logged"
+            )
+            prompt = gr.Textbox(
+                value=BEFORE_AFTER_PROMPT,
+                label="Before / after prompt",
+                scale=5,
+                elem_id="yl-tok-prompt",
+                info=info,
+            )
             before_after = gr.Button("Before / after", scale=1, elem_id="yl-tok-before-after")
         comparison = gr.HTML("", elem_id="yl-tok-ba")
     # per browser tab (State copies its value per session; a callable would be an API endpoint)
     session = gr.State({})  # {"spec": the model spec, "path": its folder}
-    ui = TokenizerTab(model, inspect, verdict, specials, template, text, chat, tokenize, tokens,
-                      diff, apply, undo, prompt, before_after, comparison, session)  # fmt: skip
+    ui = TokenizerTab(
+        model=model,
+        inspect=inspect,
+        verdict=verdict,
+        specials=specials,
+        template=template,
+        text=text,
+        chat=chat,
+        tokenize=tokenize,
+        tokens=tokens,
+        diff=diff,
+        apply=apply,
+        undo=undo,
+        prompt=prompt,
+        before_after=before_after,
+        comparison=comparison,
+        session=session,
+    )
     _wire(ui, service, tab)
     return ui
 
@@ -140,14 +172,19 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
         tab.select(**ui.open_event)
     ui.apply.click(lambda s: on_fix(s, undo=False), ui.session, outputs, **private)
     ui.undo.click(lambda s: on_fix(s, undo=True), ui.session, outputs, **private)
-    ui.tokenize.click(lambda s, t, c: _tokenize(service, _path(s), t, c),
-                      [ui.session, ui.text, ui.chat], ui.tokens, **private)  # fmt: skip
+    ui.tokenize.click(
+        lambda s, t, c: _tokenize(service, _path(s), t, c),
+        [ui.session, ui.text, ui.chat],
+        ui.tokens,
+        **private,
+    )
 
     def on_before_after(state: dict, prompt: str):  # a generator function: Gradio streams it
         yield from before_after(service, _path(state), prompt)
 
-    ui.before_after.click(on_before_after, [ui.session, ui.prompt], ui.comparison,
-                          **GENERATION, **private)  # fmt: skip
+    ui.before_after.click(
+        on_before_after, [ui.session, ui.prompt], ui.comparison, **GENERATION, **private
+    )
 
 
 def _path(state: dict) -> Path:
@@ -159,16 +196,24 @@ def _path(state: dict) -> Path:
 def _outputs(service: Service, path: Path, state: dict) -> tuple:
     with user_errors():
         p = inspect_panels(service, path)
-    return (p.verdict, p.specials, p.template, p.diff, gr.update(interactive=p.can_apply),
-            gr.update(interactive=p.can_undo), state)  # fmt: skip
+    return (
+        p.verdict,
+        p.specials,
+        p.template,
+        p.diff,
+        gr.update(interactive=p.can_apply),
+        gr.update(interactive=p.can_undo),
+        state,
+    )
 
 
 def _tokenize(service: Service, path: Path, text: str, chat: bool) -> str:
     with user_errors():
         view = service.token_view(path, text or "", chat=bool(chat))
         report = service.inspect_folder(path)
-    return render_tokens(view, turn_end_id=report.chat_template.turn_end_id,
-                         stop_ids=report.stop_ids, summary=True)  # fmt: skip
+    return render_tokens(
+        view, turn_end_id=report.chat_template.turn_end_id, stop_ids=report.stop_ids, summary=True
+    )
 
 
 def inspect_panels(service: Service, path: Path) -> Panels:
@@ -199,9 +244,13 @@ def before_after(service: Service, path: Path, prompt: str) -> Iterator[str]:
     views: dict[str, GridView | None] = {"before": None, "after": None}
     stops = {"before": report.stop_ids, "after": sorted({*report.stop_ids, *extra})}
     for side, ids in (("before", ()), ("after", tuple(extra))):
-        spec = SweepSpec(prompt=prompt or BEFORE_AFTER_PROMPT, models=(str(path),),
-                         temperatures=(0.0,), max_tokens=(BEFORE_AFTER_MAX_TOKENS,),
-                         extra_eos_ids=ids)  # fmt: skip
+        spec = SweepSpec(
+            prompt=prompt or BEFORE_AFTER_PROMPT,
+            models=(str(path),),
+            temperatures=(0.0,),
+            max_tokens=(BEFORE_AFTER_MAX_TOKENS,),
+            extra_eos_ids=ids,
+        )
         with user_errors():
             sweep = service.start_sweep(spec, note=f"{side} fix")
         for view in follow_sweep(sweep):
