@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import mlx.core as mx
+import numpy as np
 import pytest
 
 from tests.llamacpp_reference import (
@@ -25,7 +26,6 @@ from tests.llamacpp_reference import (
 from yilab.errors import ConversionError
 from yilab.models.gguf.convert import (
     convert_gguf,
-    convert_tensors,
     llama3_rope_factors,
     read_gguf_header,
     read_gguf_metadata,
@@ -252,33 +252,116 @@ def test_generates_through_mlx_lm(tiny_gguf, tmp_path):
     assert responses[-1].finish_reason == "stop"
 
 
-def test_quantized_triples_are_unpermuted_and_dequantized():
-    """Q/K un-permutation works on packed 4-bit rows, scales and biases alike."""
-    config = {**TINY, "head_dim": 16}
-    wq, wk = mx.random.normal((64, 64)), mx.random.normal((32, 64))
-    emb = mx.random.normal((100, 64))
-    weights, types = {}, {}
-    for name, w, bits in (("blk.0.attn_q", wq, 4), ("blk.0.attn_k", wk, 4), ("token_embd", emb, 8)):
-        permuted = w if name == "token_embd" else llama_cpp_permute(w, 4 if "q" in name else 2)
-        packed = mx.quantize(permuted, group_size=32, bits=bits)
-        weights.update(
-            {f"{name}.{k}": v for k, v in zip(("weight", "scales", "biases"), packed, strict=True)}
-        )
-        types[f"{name}.weight"] = "Q4_1" if bits == 4 else "Q8_0"
-    plain, _ = convert_tensors(weights, types, config, dequantize=True)
-    packed, quantization = convert_tensors(weights, types, config, dequantize=False)
-    assert quantization == {
-        "group_size": 32,
-        "bits": 4,
-        "model.embed_tokens": {"group_size": 32, "bits": 8},
-    }
-    q = "model.layers.0.self_attn.q_proj"
-    restored = mx.dequantize(*(packed[f"{q}.{k}"] for k in ("weight", "scales", "biases")), 32, 4)
-    assert mx.allclose(plain[f"{q}.weight"], restored, atol=1e-6).item()
-    assert plain[f"{q}.weight"].dtype == mx.float32
-    assert mx.abs(plain[f"{q}.weight"] - wq).max().item() < 0.5  # 4-bit error, not a shuffle
-    k = plain["model.layers.0.self_attn.k_proj.weight"]
-    assert mx.abs(k - wk).max().item() < 0.5
+def write_typed_gguf(path: Path, tensors: dict, meta: dict, types: dict[str, str]) -> Path:
+    """A GGUF written with llama.cpp's own writer (the gguf package), each tensor stored as
+    ``types[name]`` by its reference quantizer (norms stay F32)."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), meta["general.architecture"])
+    for key, value in meta.items():
+        if key == "general.architecture":
+            continue
+        if isinstance(value, mx.array):
+            value = value.tolist()
+            kinds = {mx.uint32: writer.add_uint32, mx.float32: writer.add_float32}
+            add = kinds.get(meta[key].dtype)
+            if add is not None and not isinstance(value, list):
+                add(key, value)
+                continue
+        if isinstance(value, bool):
+            writer.add_bool(key, value)
+        elif isinstance(value, str):
+            writer.add_string(key, value)
+        elif isinstance(value, list):
+            writer.add_array(key, value)
+        else:
+            raise TypeError(f"{key}: {value!r}")
+    for name, weight in tensors.items():
+        floats = np.array(weight.astype(mx.float32))
+        qtype = gguf.GGMLQuantizationType[types.get(name, "F32")]
+        if qtype == gguf.GGMLQuantizationType.F32:
+            writer.add_tensor(name, floats)
+        else:
+            writer.add_tensor(name, gguf.quants.quantize(floats, qtype), raw_dtype=qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def round_trip(weight: mx.array, qtype: str) -> mx.array:
+    """What llama.cpp's reference quantizer and dequantizer make of ``weight``."""
+    import gguf
+    import numpy as np
+
+    kind = gguf.GGMLQuantizationType[qtype]
+    floats = np.array(weight.astype(mx.float32))
+    return mx.array(gguf.quants.dequantize(gguf.quants.quantize(floats, kind), kind))
+
+
+# the types whose quantizer the gguf package has (K-quants and IQ types need llama.cpp's)
+WRITABLE = ["BF16", "F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "MXFP4"]
+
+
+@pytest.mark.parametrize("qtype", WRITABLE)
+def test_each_type_converts_to_exactly_the_model_the_file_describes(tmp_path, qtype):
+    """The converted weights are llama.cpp's dequantization of each tensor, Q/K rows in
+    mlx-lm's order (block quantization is per row, so it commutes with the row permutation:
+    the expected weight of every parameter is round_trip(original))."""
+    from mlx.utils import tree_flatten
+
+    model, config = tiny_llama()
+    tensors = gguf_tensors(model, config)
+    types = {n: qtype for n in tensors if not n.endswith("norm.weight")}
+    path = write_typed_gguf(tmp_path / f"{qtype}.gguf", tensors, gguf_metadata(config), types)
+    assert read_gguf_header(path).tensor_types["blk.0.attn_q.weight"] == qtype
+    converted = load_converted(convert_gguf(path, tmp_path / "out", dequantize=True))
+    got = dict(tree_flatten(converted.parameters()))
+    for name, original in tree_flatten(model.parameters()):
+        expected = original if "norm" in name else round_trip(original, qtype)
+        assert mx.array_equal(got[name], expected.astype(mx.float32)).item(), name
+    agreement = np.corrcoef(np.array(logits(converted)).ravel(), np.array(logits(model)).ravel())
+    assert agreement[0, 1] > (0.999 if qtype in ("BF16", "F16", "Q8_0") else 0.9)  # no shuffle
+
+
+@pytest.mark.parametrize("qtype, bits", [("Q4_1", 4), ("Q5_0", 5), ("Q8_0", 8), ("MXFP4", 4)])
+def test_on_a_gpu_quantized_types_stay_quantized_with_their_bits(tmp_path, qtype, bits):
+    from mlx.utils import tree_flatten
+
+    model, config = tiny_llama()
+    tensors = gguf_tensors(model, config)
+    types = {n: qtype for n in tensors if not n.endswith("norm.weight")}
+    types["token_embd.weight"] = "Q8_0"
+    path = write_typed_gguf(tmp_path / "q.gguf", tensors, gguf_metadata(config), types)
+    out = convert_gguf(path, tmp_path / "out", dequantize=False)
+    quantization = json.loads((out / "config.json").read_text())["quantization"]
+    expected = {"group_size": 32, "bits": bits}
+    if bits != 8:
+        expected["model.embed_tokens"] = {"group_size": 32, "bits": 8}
+    assert quantization == expected
+    plain = load_converted(convert_gguf(path, tmp_path / "f32", dequantize=True))
+    agreement = np.corrcoef(
+        np.array(logits(load_converted(out))).ravel(), np.array(logits(plain)).ravel()
+    )
+    assert agreement[0, 1] > (0.999 if qtype in ("Q4_1", "Q8_0") else 0.98)  # exact triples
+    if qtype in ("Q4_1", "Q8_0"):  # read by MLX itself: the very same weights
+        q = "model.layers.0.self_attn.q_proj"
+        parts = mx.load(str(out / "model.safetensors"))
+        scales, biases = (parts[f"{q}.{k}"].astype(mx.float32) for k in ("scales", "biases"))
+        restored = mx.dequantize(parts[f"{q}.weight"], scales, biases, 32, bits)
+        assert mx.allclose(
+            restored, dict(tree_flatten(plain.parameters()))[f"{q}.weight"], atol=1e-6
+        ).item()
+
+
+def test_unpermute_on_quantized_rows_matters():
+    """Without the un-permutation the Q rows would be in llama.cpp's rope order."""
+    w = mx.random.normal((64, 64))
+    permuted = llama_cpp_permute(w, 4)
+    assert not mx.array_equal(permuted, w).item()
+    assert mx.array_equal(unpermute_rows(np.array(permuted), 4), np.array(w)).item()
 
 
 def test_llama3_rope_scaling_is_recovered_from_rope_freqs(tmp_path):
@@ -354,8 +437,8 @@ def test_unsupported_architecture_is_named(tmp_path):
 
 def test_unsupported_tensor_type_is_named(tiny_gguf, tmp_path):
     path = tiny_gguf[0]
-    set_tensor_type(path, "blk.0.ffn_up.weight", 12)  # Q4_K
-    with pytest.raises(ConversionError, match="tensor type Q4_K"):
+    set_tensor_type(path, "blk.0.ffn_up.weight", 9)  # Q8_1: an intermediate type, never stored
+    with pytest.raises(ConversionError, match="tensor type Q8_1 .supported: F32, F16, Q4_0"):
         convert_gguf(path, tmp_path / "out", dequantize=True)
 
 

@@ -1,9 +1,11 @@
 """Convert a llama-architecture GGUF file into an mlx-lm model directory.
 
 The header is read by :mod:`yilab.models.gguf.reader` (so an unsupported architecture or tensor
-type is refused by name first), the tensors by ``mx.load``, which returns Q4_0/Q4_1/Q8_0
-tensors as MLX affine triples (uint32 weight, scales, biases; 32 weights per group).
-llama.cpp stores Q and K rows permuted for its rope layout: they are put back here.
+type is refused by name first), the tensors by the ``gguf`` package
+(:mod:`yilab.models.gguf.tensors`), which dequantizes every ggml type it knows. On a CPU the
+weights are stored as float32; where MLX computes on a GPU, quantized tensors are re-quantized
+to MLX's affine format with their type's bits. llama.cpp stores Q and K rows permuted for its
+rope layout: they are put back here.
 """
 
 from __future__ import annotations
@@ -23,16 +25,22 @@ from yilab import __version__
 from yilab.errors import ConversionError
 from yilab.generation.mlx_thread import on_mlx_thread
 from yilab.models.gguf.reader import GGUFHeader, file_sha256, read_gguf_header, read_gguf_metadata
+from yilab.models.gguf.tensors import (
+    FLOAT_TYPES,
+    GROUP_SIZE,
+    MLX_BITS,
+    MLX_NATIVE,
+    GGUFTensor,
+    dequantizable_types,
+    read_tensors,
+)
 from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
 
 __all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata"]
 
 Progress = Callable[[float, str], None]
 
-GROUP_SIZE = 32  # every ggml block type MLX reads packs 32 weights per block
 SUPPORTED_ARCHITECTURES = ("llama",)
-QUANT_BITS = {"Q4_0": 4, "Q4_1": 4, "Q8_0": 8}
-SUPPORTED_TYPES = ("F32", "F16", *QUANT_BITS)
 # GGUF tensor name -> mlx-lm llama name; "blk.N." becomes "model.layers.N."
 LAYER_NAMES = {
     "attn_q": "self_attn.q_proj",
@@ -146,49 +154,54 @@ def mlx_name(gguf_name: str) -> str:
     raise ConversionError(f"unsupported tensor '{gguf_name}' in a llama GGUF")
 
 
-def _convert_one(base: str, parts: dict, ggml_type: str, config: dict, dequantize: bool) -> dict:
-    """Convert one GGUF tensor (plain or quantized triple) into mlx-lm arrays."""
-    import mlx.core as mx
-
-    if base.endswith((".attn_q", ".attn_k")):
-        heads = config["num_attention_heads" if base.endswith("q") else "num_key_value_heads"]
-        parts = {k: unpermute_rows(v, heads) for k, v in parts.items()}
-    name = mlx_name(base)
-    if ggml_type not in QUANT_BITS:
-        weight = parts["weight"]
-        return {f"{name}.weight": weight.astype(mx.float32) if dequantize else weight}
-    if not dequantize:
-        return {f"{name}.{k}": v for k, v in parts.items()}
-    scales, biases = (parts[k].astype(mx.float32) for k in ("scales", "biases"))
-    weight = mx.dequantize(
-        parts["weight"], scales, biases, group_size=GROUP_SIZE, bits=QUANT_BITS[ggml_type]
-    )
-    return {f"{name}.weight": weight}
-
-
 def convert_tensors(
-    weights: dict,
-    types: dict[str, str],
+    tensors: list[GGUFTensor],
     config: dict,
     *,
     dequantize: bool,
+    native: dict | None = None,
     progress: Progress | None = None,
 ) -> tuple[dict, dict | None]:
-    """GGUF arrays (as ``mx.load`` gives them) -> (mlx-lm weights, quantization config or None)."""
+    """GGUF tensors -> (mlx-lm weights, quantization config or None).
+
+    Each tensor is dequantized to float32 (Q/K rows un-permuted), then kept as float32
+    (``dequantize``), re-quantized to MLX affine with its type's bits, or, for F16/BF16
+    tensors on a GPU, kept in that float type. Q4_0/Q4_1/Q8_0 tensors that ``mx.load``
+    read as MLX triples (``native``) are kept exactly as they are, rows un-permuted.
+    """
     import mlx.core as mx
 
-    bases = sorted({k.rsplit(".", 1)[0] for k in weights if k != "rope_freqs.weight"})
     out, bits = {}, {}
-    for i, base in enumerate(bases):
-        parts = {k.rsplit(".", 1)[1]: v for k, v in weights.items() if k.startswith(base + ".")}
-        ggml_type = types.get(f"{base}.weight", "missing")
-        converted = _convert_one(base, parts, ggml_type, config, dequantize)
-        mx.eval(list(converted.values()))
-        out.update(converted)
-        if ggml_type in QUANT_BITS:
-            bits[mlx_name(base)] = QUANT_BITS[ggml_type]
-        if progress and (i % max(1, len(bases) // 8) == 0):
-            progress(0.1 + 0.7 * i / len(bases), f"converting tensors {i + 1}/{len(bases)}")
+    for i, tensor in enumerate(tensors):
+        base = tensor.name.rsplit(".", 1)[0]
+        name = f"{mlx_name(base)}.{tensor.name.rsplit('.', 1)[1]}"
+        if not dequantize and native is not None and tensor.type in MLX_NATIVE:
+            parts = {k: native[f"{base}.{k}"] for k in ("weight", "scales", "biases")}
+            if base.endswith((".attn_q", ".attn_k")):
+                kind = "num_attention_heads" if base.endswith("q") else "num_key_value_heads"
+                parts = {k: unpermute_rows(v, config[kind]) for k, v in parts.items()}
+            stem = name.removesuffix(".weight")
+            out.update({f"{stem}.{k}": v for k, v in parts.items()})
+            bits[stem] = MLX_BITS[tensor.type]
+            continue
+        values = tensor.dequantized()
+        if base.endswith((".attn_q", ".attn_k")):
+            heads = config["num_attention_heads" if base.endswith("q") else "num_key_value_heads"]
+            values = unpermute_rows(values, heads)
+        weight = mx.array(values)
+        if dequantize or tensor.type == "F32":
+            out[name] = weight
+        elif tensor.type in ("F16", "BF16"):
+            out[name] = weight.astype(mx.float16 if tensor.type == "F16" else mx.bfloat16)
+        else:
+            b = MLX_BITS[tensor.type]
+            packed, scales, biases = mx.quantize(weight, group_size=GROUP_SIZE, bits=b)
+            stem = name.removesuffix(".weight")
+            out.update({name: packed, f"{stem}.scales": scales, f"{stem}.biases": biases})
+            bits[stem] = b
+        mx.eval([v for k, v in out.items() if k.startswith(name.removesuffix(".weight"))])
+        if progress and (i % max(1, len(tensors) // 8) == 0):
+            progress(0.1 + 0.7 * i / len(tensors), f"converting tensors {i + 1}/{len(tensors)}")
     if dequantize or not bits:
         return out, None
     common = Counter(bits.values()).most_common(1)[0][0]
@@ -199,26 +212,31 @@ def convert_tensors(
     return out, quantization
 
 
+def _native_triples(path: Path, tensors: list[GGUFTensor]) -> dict | None:
+    """``mx.load``'s exact MLX triples for a file whose quantized tensors are all Q4_0, Q4_1
+    or Q8_0 (the types MLX reads itself), else None (they are re-quantized instead)."""
+    import mlx.core as mx
+
+    quantized = {t.type for t in tensors if t.type not in FLOAT_TYPES}
+    if not quantized or not quantized <= set(MLX_NATIVE):
+        return None
+    try:
+        return mx.load(str(path), format="gguf")
+    except (RuntimeError, ValueError) as err:
+        raise ConversionError(f"{path}: MLX cannot read the tensors ({err})") from err
+
+
 def _check_tensors(types: dict[str, str]) -> None:
     """Refuse unknown tensor names and types before any tensor is read."""
     for name in types:
         if name != "rope_freqs.weight":
             mlx_name(name.rsplit(".", 1)[0])
-    bad = sorted({t for t in types.values() if t not in SUPPORTED_TYPES})
+    supported = [t for t in dequantizable_types() if t in FLOAT_TYPES or t in MLX_BITS]
+    bad = sorted({t for t in types.values() if t not in supported})
     if bad:
         raise ConversionError(
-            f"unsupported GGUF tensor type {', '.join(bad)} "
-            f"(supported: {', '.join(SUPPORTED_TYPES)})"
+            f"unsupported GGUF tensor type {', '.join(bad)} (supported: {', '.join(supported)})"
         )
-
-
-def _load_tensors(path: Path) -> dict:
-    import mlx.core as mx
-
-    try:
-        return mx.load(str(path), format="gguf")
-    except (RuntimeError, ValueError) as err:
-        raise ConversionError(f"{path}: MLX cannot read the tensors ({err})") from err
 
 
 def _write_weights(folder: Path, weights: dict) -> None:
@@ -277,14 +295,16 @@ def _write_model(
     _check_tensors(types)
     tokenizer = build_tokenizer(meta)  # fails early on an unsupported tokenizer
     progress(0.02, "reading tensors")
-    weights = _load_tensors(path)
-    rope_freqs = weights.get("rope_freqs.weight")
-    if scaling := rope_scaling(meta, config, None if rope_freqs is None else rope_freqs.tolist()):
+    gguf_tensors = list(read_tensors(path))
+    freqs = [t.dequantized().tolist() for t in gguf_tensors if t.name == "rope_freqs.weight"]
+    if scaling := rope_scaling(meta, config, freqs[0] if freqs else None):
         config["rope_scaling"] = scaling
+    gguf_tensors = [t for t in gguf_tensors if t.name != "rope_freqs.weight"]
+    native = None if dequantize else _native_triples(path, gguf_tensors)
     tensors, quantization = convert_tensors(
-        weights, types, config, dequantize=dequantize, progress=progress
+        gguf_tensors, config, dequantize=dequantize, native=native, progress=progress
     )
-    del weights
+    del gguf_tensors, native
     config["tie_word_embeddings"] = "lm_head.weight" not in tensors
     if quantization:
         config["quantization"] = config["quantization_config"] = quantization
@@ -312,8 +332,8 @@ def convert_gguf(
     The folder is built next to ``out_dir`` and renamed into place at the end (replacing
     an older conversion), so an interrupted run never leaves a folder that looks valid.
 
-    :param dequantize: store every weight as float32 (fast on CPU); otherwise keep
-        Q4_0/Q4_1/Q8_0 tensors as MLX quantized weights and F16 ones as float16.
+    :param dequantize: store every weight as float32 (fast on CPU); otherwise re-quantize
+        quantized tensors to MLX affine with their type's bits and keep F16/BF16 ones.
     :param progress: called as ``progress(fraction, message)`` a handful of times.
     :param source_sha256: the GGUF's sha256 if already known (computed otherwise).
 
