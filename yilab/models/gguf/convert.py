@@ -1,11 +1,10 @@
-"""Convert a llama-architecture GGUF file into an mlx-lm model directory.
+"""Convert a GGUF file (llama, qwen2, qwen3, phi3, gemma2, gemma3) into an mlx-lm model folder.
 
 The header is read by :mod:`yilab.models.gguf.reader` (so an unsupported architecture or tensor
 type is refused by name first), the tensors by the ``gguf`` package
-(:mod:`yilab.models.gguf.tensors`), which dequantizes every ggml type it knows. On a CPU the
-weights are stored as float32; where MLX computes on a GPU, quantized tensors are re-quantized
-to MLX's affine format with their type's bits. llama.cpp stores Q and K rows permuted for its
-rope layout: they are put back here.
+(:mod:`yilab.models.gguf.tensors`), which dequantizes every ggml type it knows; names and the
+changes llama.cpp's converter made are :mod:`yilab.models.gguf.arch`'s. On a CPU the weights
+are stored as float32; where MLX computes on a GPU, quantized tensors stay quantized.
 """
 
 from __future__ import annotations
@@ -24,6 +23,14 @@ from typing import Any
 from yilab import __version__
 from yilab.errors import ConversionError
 from yilab.generation.mlx_thread import on_mlx_thread
+from yilab.models.gguf.arch import (
+    Architecture,
+    architecture,
+    model_config,
+    tensor_names,
+    undo_conversion,
+    unpermute_rows,
+)
 from yilab.models.gguf.reader import GGUFHeader, file_sha256, read_gguf_header, read_gguf_metadata
 from yilab.models.gguf.tensors import (
     FLOAT_TYPES,
@@ -36,62 +43,9 @@ from yilab.models.gguf.tensors import (
 )
 from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
 
-__all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata"]
+__all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata", "unpermute_rows"]
 
 Progress = Callable[[float, str], None]
-
-SUPPORTED_ARCHITECTURES = ("llama",)
-# GGUF tensor name -> mlx-lm llama name; "blk.N." becomes "model.layers.N."
-LAYER_NAMES = {
-    "attn_q": "self_attn.q_proj",
-    "attn_k": "self_attn.k_proj",
-    "attn_v": "self_attn.v_proj",
-    "attn_output": "self_attn.o_proj",
-    "ffn_gate": "mlp.gate_proj",
-    "ffn_up": "mlp.up_proj",
-    "ffn_down": "mlp.down_proj",
-    "attn_norm": "input_layernorm",
-    "ffn_norm": "post_attention_layernorm",
-}
-TOP_NAMES = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
-
-
-def llama_config(meta: dict[str, Any]) -> dict[str, Any]:
-    """An mlx-lm ``config.json`` dict from GGUF metadata; refuses other architectures."""
-    arch = meta.get("general.architecture")
-    if arch not in SUPPORTED_ARCHITECTURES:
-        raise ConversionError(f"unsupported GGUF architecture '{arch}' (supported: llama)")
-
-    def get(key: str, default: Any = None) -> Any:
-        value = meta.get(f"llama.{key}", default)
-        if value is None:
-            raise ConversionError(f"GGUF metadata lacks 'llama.{key}'")
-        return value
-
-    hidden, heads = get("embedding_length"), get("attention.head_count")
-    head_dim = get("attention.key_length", hidden // heads)
-    if get("rope.dimension_count", head_dim) != head_dim:
-        raise ConversionError("partial rotary embeddings (rope.dimension_count) are not supported")
-    if get("expert_count", 0):
-        raise ConversionError("mixture-of-experts llama GGUFs (expert_count) are not supported")
-    vocab_size = meta.get("llama.vocab_size") or len(meta.get("tokenizer.ggml.tokens", []))
-    config = {
-        "model_type": "llama",
-        "hidden_size": hidden,
-        "num_hidden_layers": get("block_count"),
-        "intermediate_size": get("feed_forward_length"),
-        "num_attention_heads": heads,
-        "num_key_value_heads": get("attention.head_count_kv", heads),
-        "rms_norm_eps": get("attention.layer_norm_rms_epsilon", 1e-5),
-        "rope_theta": get("rope.freq_base", 10000.0),
-        "max_position_embeddings": get("context_length", 4096),
-        "vocab_size": vocab_size,
-        "head_dim": head_dim,
-    }
-    for key in ("bos_token_id", "eos_token_id"):
-        if (token_id := meta.get(f"tokenizer.ggml.{key}")) is not None:
-            config[key] = token_id
-    return config
 
 
 def llama3_rope_factors(dims: int, base: float, scaling: dict[str, Any]) -> list[float]:
@@ -113,9 +67,10 @@ def rope_scaling(meta: dict[str, Any], config: dict, rope_freqs: list[float] | N
     Llama 3.1+ files hold per-frequency factors (``rope_freqs``), not the parameters behind
     them: the factor is their maximum, the other Llama 3 parameters are checked against them.
     """
-    kind = meta.get("llama.rope.scaling.type", "none")
+    arch = meta.get("general.architecture")
+    kind = meta.get(f"{arch}.rope.scaling.type", "none")
     if kind == "linear":
-        return {"type": "linear", "factor": meta["llama.rope.scaling.factor"]}
+        return {"type": "linear", "factor": meta[f"{arch}.rope.scaling.factor"]}
     if kind != "none":
         raise ConversionError(f"unsupported rope scaling '{kind}'")
     if not rope_freqs or all(f == 1.0 for f in rope_freqs):
@@ -126,7 +81,7 @@ def rope_scaling(meta: dict[str, Any], config: dict, rope_freqs: list[float] | N
         "low_freq_factor": 1.0,
         "high_freq_factor": 4.0,
         "original_max_position_embeddings": meta.get(
-            "llama.rope.scaling.original_context_length", 8192
+            f"{arch}.rope.scaling.original_context_length", 8192
         ),
     }
     expected = llama3_rope_factors(config["head_dim"], config["rope_theta"], scaling)
@@ -135,28 +90,11 @@ def rope_scaling(meta: dict[str, Any], config: dict, rope_freqs: list[float] | N
     return scaling
 
 
-def unpermute_rows(x: Any, n_heads: int) -> Any:
-    """Undo llama.cpp's rope permutation of Q/K output rows (weights, scales or biases).
-
-    Rows are viewed as (n_heads, head_dim/2, 2, ...) and the middle axes swapped.
-    """
-    rows = x.shape[0]
-    return x.reshape(n_heads, rows // n_heads // 2, 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
-
-
-def mlx_name(gguf_name: str) -> str:
-    """``"blk.3.attn_q"`` -> ``"model.layers.3.self_attn.q_proj"``; unknown names raise."""
-    parts = gguf_name.split(".")
-    if len(parts) == 3 and parts[0] == "blk" and parts[2] in LAYER_NAMES:
-        return f"model.layers.{parts[1]}.{LAYER_NAMES[parts[2]]}"
-    if gguf_name in TOP_NAMES:
-        return TOP_NAMES[gguf_name]
-    raise ConversionError(f"unsupported tensor '{gguf_name}' in a llama GGUF")
-
-
 def convert_tensors(
     tensors: list[GGUFTensor],
     config: dict,
+    names: dict[str, str],
+    arch: Architecture,
     *,
     dequantize: bool,
     native: dict | None = None,
@@ -164,7 +102,8 @@ def convert_tensors(
 ) -> tuple[dict, dict | None]:
     """GGUF tensors -> (mlx-lm weights, quantization config or None).
 
-    Each tensor is dequantized to float32 (Q/K rows un-permuted), then kept as float32
+    Each tensor is dequantized to float32 and llama.cpp's changes undone (``names`` maps GGUF
+    names to mlx-lm's, see :func:`yilab.models.gguf.arch.tensor_names`), then kept as float32
     (``dequantize``), re-quantized to MLX affine with its type's bits, or, for F16/BF16
     tensors on a GPU, kept in that float type. Q4_0/Q4_1/Q8_0 tensors that ``mx.load``
     read as MLX triples (``native``) are kept exactly as they are, rows un-permuted.
@@ -174,21 +113,15 @@ def convert_tensors(
     out, bits = {}, {}
     for i, tensor in enumerate(tensors):
         base = tensor.name.rsplit(".", 1)[0]
-        name = f"{mlx_name(base)}.{tensor.name.rsplit('.', 1)[1]}"
+        name = names[tensor.name]
         if not dequantize and native is not None and tensor.type in MLX_NATIVE:
             parts = {k: native[f"{base}.{k}"] for k in ("weight", "scales", "biases")}
-            if base.endswith((".attn_q", ".attn_k")):
-                kind = "num_attention_heads" if base.endswith("q") else "num_key_value_heads"
-                parts = {k: unpermute_rows(v, config[kind]) for k, v in parts.items()}
+            parts = {k: undo_conversion(arch, tensor.name, v, config) for k, v in parts.items()}
             stem = name.removesuffix(".weight")
             out.update({f"{stem}.{k}": v for k, v in parts.items()})
             bits[stem] = MLX_BITS[tensor.type]
             continue
-        values = tensor.dequantized()
-        if base.endswith((".attn_q", ".attn_k")):
-            heads = config["num_attention_heads" if base.endswith("q") else "num_key_value_heads"]
-            values = unpermute_rows(values, heads)
-        weight = mx.array(values)
+        weight = mx.array(undo_conversion(arch, tensor.name, tensor.dequantized(), config))
         if dequantize or tensor.type == "F32":
             out[name] = weight
         elif tensor.type in ("F16", "BF16"):
@@ -226,11 +159,14 @@ def _native_triples(path: Path, tensors: list[GGUFTensor]) -> dict | None:
         raise ConversionError(f"{path}: MLX cannot read the tensors ({err})") from err
 
 
-def _check_tensors(types: dict[str, str]) -> None:
-    """Refuse unknown tensor names and types before any tensor is read."""
-    for name in types:
-        if name != "rope_freqs.weight":
-            mlx_name(name.rsplit(".", 1)[0])
+def _check_tensors(types: dict[str, str], names: dict[str, str], arch: str) -> None:
+    """Refuse unknown or missing tensors and unsupported types before any tensor is read."""
+    unknown = sorted(n for n in types if n not in names and n != "rope_freqs.weight")
+    if unknown:
+        raise ConversionError(f"unsupported tensor '{unknown[0]}' in a {arch} GGUF")
+    missing = sorted(n for n in names if n not in types)
+    if missing:
+        raise ConversionError(f"the {arch} GGUF lacks tensor '{missing[0]}'")
     supported = [t for t in dequantizable_types() if t in FLOAT_TYPES or t in MLX_BITS]
     bad = sorted({t for t in types.values() if t not in supported})
     if bad:
@@ -291,8 +227,10 @@ def _write_model(
     """Everything but the atomic rename: weights, configs, tokenizer, provenance."""
 
     meta, types = header.metadata, header.tensor_types
-    config = llama_config(meta)
-    _check_tensors(types)
+    arch_name, arch = architecture(meta)
+    config = model_config(meta, has_output="output.weight" in types)
+    names = tensor_names(meta, config)
+    _check_tensors(types, names, arch_name)
     tokenizer = build_tokenizer(meta)  # fails early on an unsupported tokenizer
     progress(0.02, "reading tensors")
     gguf_tensors = list(read_tensors(path))
@@ -302,10 +240,9 @@ def _write_model(
     gguf_tensors = [t for t in gguf_tensors if t.name != "rope_freqs.weight"]
     native = None if dequantize else _native_triples(path, gguf_tensors)
     tensors, quantization = convert_tensors(
-        gguf_tensors, config, dequantize=dequantize, native=native, progress=progress
+        gguf_tensors, config, names, arch, dequantize=dequantize, native=native, progress=progress
     )
     del gguf_tensors, native
-    config["tie_word_embeddings"] = "lm_head.weight" not in tensors
     if quantization:
         config["quantization"] = config["quantization_config"] = quantization
     progress(0.8, "writing weights")
