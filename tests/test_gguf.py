@@ -539,3 +539,47 @@ def test_smollm_tokenizer_matches_the_gguf_vocabulary(smollm_f32):
         35,
     ]
     assert tok.encode("hi") == tok.encode("hi", add_special_tokens=False)  # add_bos_token false
+
+
+def damaged_copies(good: Path) -> dict[str, bytes]:
+    """The good file truncated at several points, and with a header that lies: an array
+    length of 2**40, a tensor dimension of a million, a tensor offset past the end."""
+    raw = good.read_bytes()
+    cases = {f"cut at {f:.1%}": raw[: int(len(raw) * f)] for f in (0.001, 0.01, 0.3, 0.9, 0.999)}
+    key = b"tokenizer.ggml.tokens"
+    at = raw.index(key) + len(key) + 8  # value type (u32), array item type (u32), then length
+    cases["array length 2**40"] = _patched(raw, at, 2**40)
+    name = b"blk.0.ffn_up.weight"
+    info = raw.index(struct.pack("<Q", len(name)) + name) + 8 + len(name)  # n_dims, dims…
+    cases["dimension 1e6"] = _patched(raw, info + 4, 10**6)
+    cases["offset past the end"] = _patched(raw, info + 4 + 16 + 4, 2**40)  # after the type
+    return cases
+
+
+def _patched(raw: bytes, at: int, value: int) -> bytes:
+    data = bytearray(raw)
+    struct.pack_into("<Q", data, at, value)
+    return bytes(data)
+
+
+def test_damaged_files_are_refused_and_leave_nothing(tiny_gguf, tmp_path):
+    for case, data in damaged_copies(tiny_gguf[0]).items():
+        path = tmp_path / "damaged.gguf"
+        path.write_bytes(data)
+        out = tmp_path / "models" / "m"
+        with pytest.raises(ConversionError, match="truncated or damaged"):
+            convert_gguf(path, out, dequantize=True)
+        assert not out.parent.exists() or list(out.parent.iterdir()) == [], case
+
+
+def test_unsupported_reason_says_why_without_reading_tensors(tiny_gguf, tmp_path):
+    from yilab.models.gguf.convert import unsupported_reason
+
+    assert unsupported_reason(read_gguf_header(tiny_gguf[0])) is None
+    model, config = tiny_llama()
+    path = write_gguf(
+        tmp_path / "x.gguf", gguf_tensors(model, config), gguf_metadata(config, arch="gptneox")
+    )
+    assert "architecture 'gptneox'" in unsupported_reason(read_gguf_header(path))
+    set_tensor_type(tiny_gguf[0], "blk.0.ffn_up.weight", 9)
+    assert "tensor type Q8_1" in unsupported_reason(read_gguf_header(tiny_gguf[0]))

@@ -43,7 +43,13 @@ from yilab.models.gguf.tensors import (
 )
 from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
 
-__all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata", "unpermute_rows"]
+__all__ = [
+    "convert_gguf",
+    "read_gguf_header",
+    "read_gguf_metadata",
+    "unpermute_rows",
+    "unsupported_reason",
+]
 
 Progress = Callable[[float, str], None]
 
@@ -157,6 +163,19 @@ def _native_triples(path: Path, tensors: list[GGUFTensor]) -> dict | None:
         return mx.load(str(path), format="gguf")
     except (RuntimeError, ValueError) as err:
         raise ConversionError(f"{path}: MLX cannot read the tensors ({err})") from err
+
+
+def unsupported_reason(header: GGUFHeader) -> str | None:
+    """Why this GGUF cannot be converted (its architecture, a tensor or a tensor type), or
+    None when it can: what the model lists show, without reading any tensor."""
+    try:
+        _, _ = architecture(header.metadata)
+        config = model_config(header.metadata, has_output="output.weight" in header.tensor_types)
+        names = tensor_names(header.metadata, config)
+        _check_tensors(header.tensor_types, names, header.metadata["general.architecture"])
+    except ConversionError as err:
+        return str(err)
+    return None
 
 
 def _check_tensors(types: dict[str, str], names: dict[str, str], arch: str) -> None:

@@ -8,6 +8,7 @@ re-quantized to MLX's affine format with the bits of its ggml type (:data:`MLX_B
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -79,8 +80,13 @@ def read_tensors(path: Path) -> Iterator[GGUFTensor]:
 
     try:
         reader = GGUFReader(path, "r")
-    except (ValueError, OSError, IndexError, KeyError) as err:
-        raise ConversionError(f"{path}: the gguf reader cannot read it ({err})") from err
+    except (ValueError, OSError, IndexError, KeyError, struct.error) as err:
+        raise ConversionError(
+            f"{path}: the file is truncated or damaged: its header does not match its data ({err})"
+        ) from err
+    end = path.stat().st_size
     for tensor in reader.tensors:
+        if tensor.data_offset + tensor.n_bytes > end:
+            raise ConversionError(f"{path}: tensor '{tensor.name}' lies past the end of the file")
         shape = tuple(int(n) for n in reversed(tensor.shape.tolist()))
         yield GGUFTensor(tensor.name, tensor.tensor_type.name, shape, tensor.data)
