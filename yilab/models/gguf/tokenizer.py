@@ -8,6 +8,14 @@ Two GGUF tokenizer models are understood:
   token scores; unknown characters fall back to ``<0xNN>`` byte tokens.
 
 Control tokens become special added tokens, user-defined ones plain added tokens.
+
+Why not transformers' own GGUF tokenizer conversion (``transformers.integrations.gguf``,
+5.24)? Checked against this module's tests, which encode like llama.cpp: it keeps
+``" 2024"`` whole where llama.cpp's ``smollm`` pre-tokenizer splits every digit first, gives
+other ids for digits and punctuation with the ``default`` pre-tokenizer, does not take a
+whole Llama 3 word from the vocabulary before merging, adds no bos where the GGUF asks for
+one, and splits SentencePiece text differently (8 of 16 tests fail). On the real SmolLM2
+vocabulary it agreed on the texts tried, which is why the differences are easy to miss.
 """
 
 from __future__ import annotations
