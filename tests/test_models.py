@@ -230,8 +230,10 @@ def test_list_models_is_json_ready(gguf_file, fake_convert, ollama_root):
     converted = resolve_model(str(gguf_file)).path
     listed = json.loads(json.dumps(list_models()))
     by_name = {m["name"]: m for m in listed}
+    keys = {"name", "path", "source", "size_bytes", "quantization", "format"}
+    ollama_keys = {"architecture", "convertible", "unsupported_reason"}
     for entry in listed:
-        assert set(entry) == {"name", "path", "source", "size_bytes", "quantization", "format"}
+        assert set(entry) == (keys | ollama_keys if entry["source"] == "ollama" else keys)
     assert by_name[converted.name]["path"] == str(converted)
     assert by_name[converted.name]["source"] == "converted"
     assert by_name["yi:6b-chat"]["path"] is None and by_name["yi:6b-chat"]["format"] == "gguf"

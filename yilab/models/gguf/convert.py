@@ -23,9 +23,15 @@ from yilab import __version__
 from yilab.errors import ConversionError
 from yilab.generation.mlx_thread import on_mlx_thread
 from yilab.models.gguf.reader import GGUFHeader, file_sha256, read_gguf_header, read_gguf_metadata
-from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
+from yilab.models.gguf.tokenizer import build_tokenizer, check_tokenizer, tokenizer_config
 
-__all__ = ["convert_gguf", "read_gguf_header", "read_gguf_metadata"]
+__all__ = [
+    "check_convertible",
+    "conversion_problem",
+    "convert_gguf",
+    "read_gguf_header",
+    "read_gguf_metadata",
+]
 
 Progress = Callable[[float, str], None]
 
@@ -212,6 +218,30 @@ def _check_tensors(types: dict[str, str]) -> None:
         )
 
 
+def check_convertible(header: GGUFHeader) -> dict[str, Any]:
+    """Everything the header alone can tell about converting this file: the architecture,
+    its hyper-parameters, every tensor's name and type, the tokenizer. Returns the mlx-lm
+    config; raises :class:`ConversionError` with the reason otherwise."""
+    config = llama_config(header.metadata)
+    _check_tensors(header.tensor_types)
+    check_tokenizer(header.metadata)
+    return config
+
+
+def conversion_problem(header: GGUFHeader) -> str | None:
+    """Why :func:`convert_gguf` would refuse this file, in its own words; None if it would
+    not (as far as the header tells: the tensor data is not read).
+
+    >>> conversion_problem(GGUFHeader(3, {"general.architecture": "qwen2"}, {}))
+    "unsupported GGUF architecture 'qwen2' (supported: llama)"
+    """
+    try:
+        check_convertible(header)
+    except ConversionError as err:
+        return str(err)
+    return None
+
+
 def _load_tensors(path: Path) -> dict:
     import mlx.core as mx
 
@@ -273,9 +303,8 @@ def _write_model(
     """Everything but the atomic rename: weights, configs, tokenizer, provenance."""
 
     meta, types = header.metadata, header.tensor_types
-    config = llama_config(meta)
-    _check_tensors(types)
-    tokenizer = build_tokenizer(meta)  # fails early on an unsupported tokenizer
+    config = check_convertible(header)
+    tokenizer = build_tokenizer(meta)
     progress(0.02, "reading tensors")
     weights = _load_tensors(path)
     rope_freqs = weights.get("rope_freqs.weight")
