@@ -18,7 +18,7 @@ import pytest
 from tests.test_gguf import gguf_metadata, gguf_tensors, set_tensor_type, tiny_llama, write_gguf
 from tests.tinymodel import CHATML_TEMPLATE
 from yilab.cli.main import main
-from yilab.errors import ModelLoadError, ModelNotFoundError
+from yilab.errors import ConversionError, ModelLoadError, ModelNotFoundError
 from yilab.files import OLLAMA_RECORD
 from yilab.models.cache import models_dir
 from yilab.models.listing import list_models
@@ -339,4 +339,18 @@ def test_a_broken_ollama_model_is_a_clear_error_and_leaves_the_cache_empty(
     assert cache_entries() == []
     status, doc, _ = cli_json(capsys, "inspect", "yi:6b-chat")
     assert status == 2 and set(doc) == {"error"} and "yi:6b-chat" in doc["error"]
+    assert cache_entries() == []
+
+
+def test_a_model_yilab_cannot_convert_is_refused_before_converting(ollama_root, tmp_path):
+    model, config = tiny_llama()
+    neox = write_gguf(
+        tmp_path / "neox.gguf", gguf_tensors(model, config), gguf_metadata(config, arch="gptneox")
+    )
+    write_ollama_model(ollama_root, neox.read_bytes(), name="neox", tag="latest")
+    with pytest.raises(
+        ConversionError,
+        match=r"Ollama model neox:latest cannot be converted: unsupported GGUF architecture 'gptneox'",
+    ):
+        resolve_model("neox")
     assert cache_entries() == []

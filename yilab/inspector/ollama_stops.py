@@ -30,6 +30,11 @@ from yilab.inspector.fix_plan import FileChange, FixPlan
 from yilab.inspector.model_files import ModelFiles, Vocab, build_vocab, is_token_id
 from yilab.inspector.stop_tokens import StopToken, TokenInfo
 
+VERDICT_TITLES = {
+    "ok": "mlx-lm stops wherever Ollama did",
+    "missing_stops": "Ollama stopped where mlx-lm will not",
+}
+
 
 @dataclass
 class OllamaStop:

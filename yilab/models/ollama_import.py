@@ -9,8 +9,9 @@ one entry per Ollama name, since two names can share one blob with different par
     {"models": {"yi:6b-chat": {"name", "manifest", "model_digest", "layers",
                                "template", "system", "params", "gguf"}}}
 
-Every layer is read and checked before anything is converted, so a broken model leaves
-nothing in the model cache; the record is written atomically.
+Every layer is read and the GGUF's header checked before anything is converted, so a
+broken or unsupported model leaves nothing in the model cache; the record is written
+atomically.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from yilab.errors import ModelNotFoundError
+from yilab.errors import ConversionError, ModelNotFoundError
 from yilab.files import OLLAMA_RECORD, read_json, write_atomic
 from yilab.models.cache import Progress, convert_cached, folder_lock, gguf_dir
 from yilab.models.gguf.summary import summarize_gguf
@@ -36,6 +37,9 @@ def import_ollama(model: OllamaModel, progress: Progress | None = None) -> Path:
     """Convert ``model``'s blob into ``gguf-<digest>`` (once; the same folder a GGUF file
     with these bytes gets) and record its manifest's layers there; returns the folder."""
     record = ollama_record(model)  # raises before any conversion
+    problem = summarize_gguf(model.blob).problem
+    if problem is not None:
+        raise ConversionError(f"Ollama model {model.name} cannot be converted: {problem}")
     message = f"Converting Ollama model {model.name} to MLX (first use)…"
     folder = convert_cached(model.blob, gguf_dir(model.digest), model.digest, progress, message)
     save_record(folder, record)
