@@ -46,7 +46,7 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
                 headers=COLUMNS,
                 interactive=False,
                 wrap=True,
-                column_widths=["20%", "9%", "33%", "9%", "11%", "9%", "9%"],
+                column_widths=["18%", "8%", "30%", "9%", "13%", "13%", "9%"],
                 elem_id="yl-models-table",
             )
         with gr.Column(scale=1, min_width=300):
