@@ -59,7 +59,7 @@ def _remote_entries() -> list[dict]:
         return []
 
 
-def _entry(name: str, path: Path | None, source: str, size: int, quant: str | None) -> dict:
+def _entry(name: str, path: Path | None, source: str, size: int | None, quant: str | None) -> dict:
     """One row of ``list_models``; ``path`` is None until a GGUF is converted."""
     return {
         "name": name,
@@ -94,7 +94,7 @@ def _ollama_entries(dequantize: bool) -> list[dict]:
     entries = []
     for m in scan_ollama_store():
         if not isinstance(m, OllamaModel):  # a manifest that names no usable model
-            entry = _entry(m.name, None, "ollama", 0, None)
+            entry = _entry(m.name, None, "ollama", None, None)
             entries.append({**entry, "architecture": None, **_conversion(m.problem)})
             continue
         gguf = summarize_gguf(m.blob)

@@ -48,12 +48,12 @@ class OllamaModel:
     """One model in Ollama's store: its manifest, its weights (a GGUF blob), its layers."""
 
     name: str  # "yi:6b-chat"; "namespace/name:tag" outside the library namespace
-    blob: Path
+    manifest: Path
+    blob: Path  # the model layer's blob
     digest: str  # sha256 hex of the blob
     size_bytes: int
     quantization: str | None  # Ollama's file_type, e.g. "Q4_0"
-    manifest: Path | None = None
-    layers: tuple[OllamaLayer, ...] = ()
+    layers: tuple[OllamaLayer, ...]
 
     def layer(self, media_type: str) -> OllamaLayer | None:
         """The first layer of this media type, if the manifest has one."""
@@ -136,11 +136,11 @@ def read_manifest(manifest: Path) -> OllamaModel:
     quantization = config_data.get("file_type") if isinstance(config_data, dict) else None
     return OllamaModel(
         name=name,
+        manifest=manifest,
         blob=weights.path,
         digest=weights.digest,
         size_bytes=weights.size,
         quantization=quantization if isinstance(quantization, str) else None,
-        manifest=manifest,
         layers=parsed,
     )
 

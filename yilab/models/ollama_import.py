@@ -58,7 +58,7 @@ def ollama_record(model: OllamaModel) -> dict[str, Any]:
     gguf = summarize_gguf(model.blob)
     return {
         "name": model.name,
-        "manifest": str(model.manifest) if model.manifest else None,
+        "manifest": str(model.manifest),
         "model_digest": f"sha256:{model.digest}",
         "layers": [
             {"mediaType": x.media_type, "digest": f"sha256:{x.digest}", "size": x.size}
