@@ -573,7 +573,7 @@ def test_damaged_files_are_refused_and_leave_nothing(tiny_gguf, tmp_path):
 
 
 def test_unsupported_reason_says_why_without_reading_tensors(tiny_gguf, tmp_path):
-    from yilab.models.gguf.convert import unsupported_reason
+    from yilab.models.gguf.convert import conversion_problem as unsupported_reason
 
     assert unsupported_reason(read_gguf_header(tiny_gguf[0])) is None
     model, config = tiny_llama()

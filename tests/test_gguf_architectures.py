@@ -17,7 +17,7 @@ import pytest
 from mlx.utils import tree_flatten
 
 from tests.llamacpp_reference import tiny_vocab_meta
-from tests.test_gguf import load_converted, u32, write_typed_gguf
+from tests.test_gguf import llama_cpp_permute, load_converted, u32, write_typed_gguf
 from yilab.models.gguf.convert import convert_gguf
 
 VOCAB = len(tiny_vocab_meta()["tokenizer.ggml.tokens"])
@@ -33,6 +33,7 @@ BASE = {
     "rope_theta": 5000.0,
 }
 CONFIGS = {
+    "llama": {"model_type": "llama", "tie_word_embeddings": False},
     "qwen2": {"model_type": "qwen2", "tie_word_embeddings": True},
     "qwen3": {"model_type": "qwen3", "head_dim": 32, "tie_word_embeddings": False},
     "phi3": {"model_type": "phi3", "tie_word_embeddings": False},
@@ -81,6 +82,9 @@ def as_gguf(arch: str, model, config: dict) -> tuple[dict, dict]:
         stem, suffix = name.rsplit(".", 1)
         if arch.startswith("gemma") and stem.endswith("norm"):
             weight = weight + 1.0  # llama.cpp stores Gemma's RMSNorm weights as 1 + w
+        if arch == "llama" and stem.endswith(("q_proj", "k_proj")):  # its rope layout
+            heads = config["num_attention_heads" if "q_proj" in stem else "num_key_value_heads"]
+            weight = llama_cpp_permute(weight, heads)
         tensors[f"{names.get_name(stem)}.{suffix}"] = weight
     meta = {
         "general.architecture": arch,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ollama import write_ollama_model
+from tests.test_ollama import write_ollama_model, yi_gguf
 from yilab.errors import ModelNotFoundError
 from yilab.files import model_fingerprint
 from yilab.models import cache as models
@@ -213,7 +213,8 @@ def test_default_model_converts_once(fake_convert):
 # --- Ollama blobs share the GGUF cache -----------------------------------------------------
 
 
-def test_ollama_resolves_and_shares_the_gguf_cache(ollama_root, gguf_file, fake_convert):
+def test_ollama_resolves_and_shares_the_gguf_cache(ollama_root, tmp_path, fake_convert):
+    gguf_file = yi_gguf(tmp_path / "files" / "yi.gguf")  # importing reads its header first
     digest = write_ollama_model(ollama_root, gguf_file.read_bytes())
     resolved = resolve_model("yi:6b-chat")
     assert (resolved.name, resolved.source) == ("yi:6b-chat", "ollama")
@@ -230,8 +231,10 @@ def test_list_models_is_json_ready(gguf_file, fake_convert, ollama_root):
     converted = resolve_model(str(gguf_file)).path
     listed = json.loads(json.dumps(list_models()))
     by_name = {m["name"]: m for m in listed}
+    keys = {"name", "path", "source", "size_bytes", "quantization", "format"}
+    ollama_keys = {"architecture", "convertible", "unsupported_reason"}
     for entry in listed:
-        assert set(entry) == {"name", "path", "source", "size_bytes", "quantization", "format"}
+        assert set(entry) == (keys | ollama_keys if entry["source"] == "ollama" else keys)
     assert by_name[converted.name]["path"] == str(converted)
     assert by_name[converted.name]["source"] == "converted"
     assert by_name["yi:6b-chat"]["path"] is None and by_name["yi:6b-chat"]["format"] == "gguf"

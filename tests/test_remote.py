@@ -257,7 +257,7 @@ def test_named_remotes_are_listed_and_inspect_says_what_it_can(service, recorder
     write_remotes({"bigmac": {"url": recorder.url, "model": "echo", "hf_id": "org/Model-8B"}})
     listed = {m["name"]: m for m in list_models()}
     assert listed["bigmac"]["source"] == "remote" and listed["bigmac"]["path"] == recorder.url
-    assert refresh_table(service)[-1] == ["bigmac", "remote", recorder.url, "", "", "server"]
+    assert refresh_table(service)[-1] == ["bigmac", "remote", recorder.url, "", "", "", "server"]
     assert "bigmac" in model_choices(service, None)
     with pytest.raises(InspectorError, match="not visible from here.*org/Model-8B"):
         service.inspect("bigmac")

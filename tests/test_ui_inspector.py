@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
+from tests.test_ollama import write_yi
 from tests.yilike import build_yi_like_model
 from yilab.inspector.diagnose import inspect_model
 from yilab.inspector.fix import apply_fix
@@ -146,3 +147,30 @@ def test_the_tab_builds_with_its_contract_ids_and_no_public_api(service, yi_like
     assert tab.model.elem_id == "yl-tok-model" and tab.model.value == str(yi_like)
     assert tab.open_event["inputs"] == [tab.model, tab.session]
     assert tab.before_after.elem_id == "yl-tok-before-after"
+
+
+# --- a model imported from Ollama --------------------------------------------------------------
+
+
+def test_an_ollama_model_shows_its_stops_and_apply_adds_them(service, tmp_path, tiny_model_dir):
+    write_yi(tmp_path / "ollama", tmp_path, system=XSS)  # $OLLAMA_MODELS, from conftest
+    path = service.model_dir("yi:6b-chat")
+    panels = inspect_panels(service, path, "yi:6b-chat")
+    assert 'data-ollama-verdict="missing_stops"' in panels.ollama
+    assert "Ollama (yi:6b-chat): Ollama stopped where mlx-lm will not" in panels.ollama
+    assert panels.ollama.count('class="yl-tk-conflict"') == 2  # <|im_start|>, <|im_end|>
+    assert "GGUF eos: &lt;|endoftext|&gt; (id 0)" in panels.ollama
+    assert "python -m yilab fix yi:6b-chat" in panels.ollama
+    assert "{{ end }}&lt;|im_start|&gt;assistant" in panels.ollama  # the Go template
+    assert XSS not in panels.ollama and "&lt;img src=x" in panels.ollama
+    assert "generation_config.json" in panels.diff and panels.can_apply
+    assert "--extra-eos-id 2 --extra-eos-id 1" in panels.diff
+
+    pages = list(before_after(service, path, "What is the capital of France?", "yi:6b-chat"))
+    assert "length → stop" in pages[-1] and "stops at ids 0, 1, 2" in pages[-1]
+
+    service.apply_fix(path, "yi:6b-chat")
+    panels = inspect_panels(service, path, "yi:6b-chat")
+    assert 'data-ollama-verdict="ok"' in panels.ollama and 'data-verdict="ok"' in panels.verdict
+    assert "Fix, so that" not in panels.ollama and panels.can_undo
+    assert inspect_panels(service, tiny_model_dir).ollama == ""

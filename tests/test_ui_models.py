@@ -9,6 +9,7 @@ import gradio as gr
 import pytest
 
 from tests.test_gguf import gguf_metadata, gguf_tensors, tiny_llama, write_gguf
+from tests.test_ollama import write_ollama_model, write_yi
 from yilab.ui.models import (
     COLUMNS,
     ModelsTab,
@@ -45,19 +46,38 @@ def test_rows_follow_the_columns():
             "path": None,
             "size_bytes": 3_500_000_000,
             "quantization": "Q4_0",
+            "architecture": "llama",
+            "convertible": True,
+            "unsupported_reason": None,
+        },
+        {
+            "name": "qwen2.5:0.5b",
+            "source": "ollama",
+            "path": None,
+            "size_bytes": 397_000_000,
+            "quantization": "Q4_K_M",
+            "architecture": "qwen2",
+            "convertible": False,
+            "unsupported_reason": "unsupported GGUF architecture 'qwen2' (supported: llama)",
         },
     ]
     rows = model_rows(models, "cpu")
-    assert COLUMNS == ["name", "source", "path", "size", "quantization", "device"]
+    assert COLUMNS == ["name", "source", "path", "size", "quantization", "architecture", "device"]
     assert rows[0] == [
         "smollm2-135m-instruct",
         "default",
         "/h/models/smollm2",
         "513.2 MB",
         "float32",
+        "",
         "cpu",
     ]
     assert rows[1][2] == "(GGUF, converted on first use)" and rows[1][3] == "3.3 GB"
+    assert rows[1][5] == "llama"
+    assert rows[2][2] == (
+        "(cannot convert: unsupported GGUF architecture 'qwen2' (supported: llama))"
+    )
+    assert (rows[2][4], rows[2][5]) == ("Q4_K_M", "qwen2")
 
 
 @pytest.mark.parametrize(
@@ -90,6 +110,27 @@ def test_importing_a_gguf_converts_it_with_progress(service, tmp_path):
     again = Progress()
     status, _ = resolve_and_report(service, str(gguf), again)  # cached: no second conversion
     assert "Ready: tiny.gguf" in status and not any("Converting" in m for _, m in again.calls)
+
+
+def test_the_table_lists_the_ollama_store_and_imports_an_ollama_model(service, tmp_path):
+    root = tmp_path / "ollama"  # $OLLAMA_MODELS, from conftest
+    write_yi(root, tmp_path)
+    model, config = tiny_llama()
+    neox = write_gguf(
+        tmp_path / "neox.gguf", gguf_tensors(model, config), gguf_metadata(config, arch="gptneox")
+    )
+    write_ollama_model(root, neox.read_bytes(), name="neox", tag="latest")
+    rows = {r[0]: r for r in model_rows(service.list_models(), "cpu")}
+    assert rows["yi:6b-chat"][2] == "(GGUF, converted on first use)"
+    assert (rows["yi:6b-chat"][4], rows["yi:6b-chat"][5]) == ("F32", "llama")
+    assert rows["neox:latest"][2].startswith("(cannot convert: unsupported GGUF architecture")
+    status, table = resolve_and_report(service, "yi:6b-chat", Progress())
+    assert "Ready: yi:6b-chat (ollama)" in status
+    rows = {r[0]: r for r in table}
+    assert (Path(rows["yi:6b-chat"][2]) / "ollama.json").is_file()
+    status, _ = resolve_and_report(service, "neox", Progress())
+    assert "yl-notice-error" in status
+    assert "Ollama model neox:latest cannot be converted: unsupported GGUF architecture" in status
 
 
 def test_offline_download_says_so(service):

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DB = "experiments.db"
+# beside a model converted from Ollama: what its manifest said (template, params, system),
+# written by yilab.models and read by the inspector
+OLLAMA_RECORD = "ollama.json"
 # the files that decide how a model tokenizes, templates and stops (weights excluded)
 FINGERPRINT_GLOBS = (
     "config.json",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from yilab.cli.common import open_service, progress
 from yilab.inspector.diagnose import InspectionReport, label
+from yilab.inspector.ollama_stops import OllamaStops, fix_lines
 from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
 
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
@@ -32,16 +33,19 @@ def add_inspect_commands(sub, common) -> None:
 
 def cmd_inspect(args) -> dict:
     service = open_service(args)
-    report = service.inspect_folder(service.model_dir(args.model, progress))
+    path = service.model_dir(args.model, progress)
+    report = service.inspect_folder(path)
+    ollama = service.ollama_stops(path, report, args.model)
     if not args.json:
-        print("\n".join(format_report(report)))
-    return report.to_dict()
+        shown = report if ollama is None else dataclasses.replace(report, fix=ollama.fix)
+        print("\n".join(format_report(shown) + format_ollama(ollama)))
+    return {**report.to_dict(), "ollama": ollama.to_dict() if ollama is not None else None}
 
 
 def cmd_fix(args) -> dict:
     service = open_service(args)
     path = service.model_dir(args.model, progress)
-    before = service.inspection(path)
+    before = service.inspection(path, args.model)
     diff = "".join(e.diff for e in before.edits)
     if args.undo:
         restored = service.undo_fix(path).files
@@ -50,13 +54,18 @@ def cmd_fix(args) -> dict:
         files = [e.file for e in before.edits]
         doc = {"path": str(path), "dry_run": True, "files": files, "backups": [], "diff": diff}
     else:
-        result = service.apply_fix(path) if before.edits else None
+        result = service.apply_fix(path, args.model) if before.edits else None
         files, saved = (result.files, result.backups) if result else ([], [])
         doc = {"path": str(path), "dry_run": False, "files": files, "backups": saved, "diff": diff}
     after = service.inspect_folder(path)
     doc.update(verdict_before=before.report.verdict, verdict=after.verdict)
+    ollama = service.ollama_stops(path, after, args.model)
+    if ollama is not None:
+        doc["ollama_missing_ids"] = ollama.missing_ids
     if not args.json:
         print("\n".join(format_fix(doc, after)))
+        if ollama is not None:
+            print(f"Ollama ({ollama.name}): {ollama.summary}")
     return doc
 
 
@@ -111,6 +120,46 @@ def _fix_lines(report: InspectionReport) -> list[str]:
         lines.append(f"  apply: python -m yilab fix {report.path}  (--dry-run shows the diff)")
     lines += ["  or at run time, files untouched:"]
     return lines + [f"    {line}" for line in runtime_lines(report)]
+
+
+def format_ollama(ollama: OllamaStops | None) -> list[str]:
+    """For a model imported from Ollama: its stops, the GGUF's eos, mlx-lm's stop set,
+    the verdict in plain words, the fix, and the template, system prompt and params."""
+    if ollama is None:
+        return []
+    mark = "✗" if ollama.missing_ids else "✓"
+    stops = [
+        f"{label(s.text, s.id) if s.id is not None else repr(s.text) + ' (a text, not one token)'}"
+        f" {'✓ mlx-lm stops there too' if s.mlx_stops else '✗ mlx-lm does not stop there'}"
+        for s in ollama.stops
+    ]
+    eos = ollama.gguf_eos
+    in_force = ", ".join(label(s.token, s.id) for s in ollama.mlx_stop_tokens) or "nothing"
+    also = (
+        f"; also imported as {', '.join(ollama.also_imported_as)}"
+        if ollama.also_imported_as
+        else ""
+    )
+    lines = [
+        "",
+        f"Ollama ({ollama.name}, as `ollama run` ran it{also}):",
+        f"  {mark} {ollama.verdict}: {ollama.summary}",
+        f"  Ollama stops (params layer): {'; '.join(stops) or 'none'}",
+        f"  GGUF eos: {label(eos.token, eos.id) if eos.token or eos.id is not None else 'unknown'}",
+        f"  mlx-lm stops at (converted): {in_force}",
+    ]
+    fixes = fix_lines(ollama)
+    if fixes:
+        lines += ["  fix, so that mlx-lm stops where Ollama did:", *[f"    {f}" for f in fixes]]
+    params = {k: v for k, v in ollama.params.items() if k != "stop"}
+    lines.append(f"  other params: {', '.join(f'{k}={v!r}' for k, v in params.items()) or 'none'}")
+    lines.append(
+        f"  system (system layer): {ollama.system!r}" if ollama.system else "  system: none"
+    )
+    if ollama.template is None:
+        return [*lines, "  template: none"]
+    template = [f"    | {line}" for line in ollama.template.splitlines()]
+    return [*lines, "  template (template layer, a Go template):", *template]
 
 
 def format_fix(doc: dict, after: InspectionReport) -> list[str]:

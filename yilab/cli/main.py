@@ -193,9 +193,22 @@ def cmd_models(args) -> list[dict]:
     models = open_service(args).list_models()
     if not args.json:
         for m in models:
-            where = m.get("path") or "(converted on first use)"
-            print(f"{m['name']:<32} {m.get('source', ''):<12} {where}")
+            print(model_line(m))
     return models
+
+
+def model_line(m: dict) -> str:
+    """One model for a terminal: name, source, architecture, quantization, where it is.
+
+    >>> model_line({"name": "yi:6b-chat", "source": "ollama", "path": None, "architecture":
+    ...     "qwen2", "quantization": "Q4_0", "convertible": False, "unsupported_reason": "why"})
+    'yi:6b-chat                       ollama       qwen2    Q4_0      (cannot convert: why)'
+    """
+    where = m.get("path") or "(converted on first use)"
+    if m.get("convertible") is False:
+        where = f"(cannot convert: {m.get('unsupported_reason')})"
+    columns = (m.get("source") or "", m.get("architecture") or "", m.get("quantization") or "")
+    return f"{m['name']:<32} {columns[0]:<12} {columns[1]:<8} {columns[2]:<9} {where}"
 
 
 COMMANDS: dict[str, Callable] = {

@@ -101,7 +101,7 @@ def convert_cached(
     """Convert ``gguf`` into ``base`` (or its mode sibling) unless a finished copy exists."""
     dequantize = dequantize_now()
     base.parent.mkdir(parents=True, exist_ok=True)
-    with _CONVERT_LOCK, _file_lock(base.with_name(f".{base.name}.lock")):
+    with folder_lock(base):
         ready = ready_dir(base, dequantize)
         if ready is not None:
             return ready
@@ -132,6 +132,14 @@ def _convert_into(
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """The lock a conversion into ``folder`` holds: one writer at a time, across threads
+    (a lock per process) and processes (a file lock beside the folder)."""
+    with _CONVERT_LOCK, _file_lock(folder.with_name(f".{folder.name}.lock")):
+        yield
 
 
 @contextlib.contextmanager

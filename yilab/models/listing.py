@@ -1,5 +1,7 @@
 """Every model on this machine, JSON-ready: the default model, Ollama's store, the Hugging
-Face cache, converted models and the named remotes, with size, quantization and source."""
+Face cache, converted models and the named remotes, with size, quantization and source.
+Ollama's models also say their architecture and whether yilab can convert them (and why
+not), from their GGUF header; a broken manifest is listed with what is wrong with it."""
 
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ from yilab.models.cache import (
     models_dir,
     ready_dir,
 )
+from yilab.models.gguf.summary import summarize_gguf
 from yilab.models.hf import cached_hf_models
-from yilab.models.ollama import ollama_models
+from yilab.models.ollama import OllamaModel, scan_ollama_store
 from yilab.remote.config import remote_entries
 
 
@@ -56,7 +59,7 @@ def _remote_entries() -> list[dict]:
         return []
 
 
-def _entry(name: str, path: Path | None, source: str, size: int, quant: str | None) -> dict:
+def _entry(name: str, path: Path | None, source: str, size: int | None, quant: str | None) -> dict:
     """One row of ``list_models``; ``path`` is None until a GGUF is converted."""
     return {
         "name": name,
@@ -85,15 +88,31 @@ def _default_entries(dequantize: bool) -> list[dict]:
 
 
 def _ollama_entries(dequantize: bool) -> list[dict]:
-    """Ollama models, with their converted dir when there is one."""
+    """Every manifest in Ollama's store: its converted dir when there is one, else the GGUF
+    with the quantization its header gives; plus ``architecture``, ``convertible`` and
+    ``unsupported_reason`` (None when it converts)."""
     entries = []
-    for m in ollama_models():
+    for m in scan_ollama_store():
+        if not isinstance(m, OllamaModel):  # a manifest that names no usable model
+            entry = _entry(m.name, None, "ollama", None, None)
+            entries.append({**entry, "architecture": None, **_conversion(m.problem)})
+            continue
+        gguf = summarize_gguf(m.blob)
         ready = ready_dir(gguf_dir(m.digest), dequantize)
         if ready is not None:
-            entries.append(_dir_entry(m.name, ready, "ollama"))
+            entry = _dir_entry(m.name, ready, "ollama")
         else:
-            entries.append(_entry(m.name, None, "ollama", m.size_bytes, m.quantization))
+            entry = _entry(
+                m.name, None, "ollama", m.size_bytes, gguf.quantization or m.quantization
+            )
+        problem = None if ready is not None else gguf.problem
+        entries.append({**entry, "architecture": gguf.architecture, **_conversion(problem)})
     return entries
+
+
+def _conversion(problem: str | None) -> dict:
+    """``{"convertible": …, "unsupported_reason": …}`` for a listing entry."""
+    return {"convertible": problem is None, "unsupported_reason": problem}
 
 
 def _hf_entries() -> list[dict]:

@@ -3,7 +3,8 @@
 A spec is nothing (the default model), a local mlx-lm folder, a ``.gguf`` file, a name from
 ``python -m yilab models``, an Ollama model (``yi:6b-chat``) or a Hugging Face repo id
 (``org/name``). GGUF files and Ollama blobs are converted once into ``$YILAB_HOME/models``.
-Finding Ollama blobs is ``yilab.models.ollama``'s job; the Hugging Face cache is ``yilab.models.hf``'s.
+Finding Ollama blobs is ``yilab.models.ollama``'s job, importing them (with their manifest's
+template and params) ``yilab.models.ollama_import``'s; the Hugging Face cache is ``yilab.models.hf``'s.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from yilab.models.cache import (
 )
 from yilab.models.hf import HF_REPO_ID, hf_snapshot
 from yilab.models.listing import list_models
-from yilab.models.ollama import OllamaModel, find_ollama_model, missing_ollama_message
+from yilab.models.ollama import find_ollama_model, missing_ollama_message
+from yilab.models.ollama_import import import_ollama
 from yilab.remote.config import find_remote, not_visible_message
 
 
@@ -60,7 +62,7 @@ def resolve_model(
         return ResolvedModel(spec, converted, "converted", spec)
     ollama = find_ollama_model(spec)
     if ollama is not None:
-        return ResolvedModel(ollama.name, _convert_ollama(ollama, progress), "ollama", spec)
+        return ResolvedModel(ollama.name, import_ollama(ollama, progress), "ollama", spec)
     if spec.startswith(("/", "~", ".")) or spec.endswith(".gguf"):
         raise ModelNotFoundError(f"no such file or folder: {path}")
     if ":" in spec:
@@ -114,14 +116,6 @@ def _default_model_dir(progress: Progress | None) -> Path:
     gguf = default_gguf_path()
     message = "Converting SmolLM2-135M-Instruct to MLX (first use)…"
     return convert_cached(gguf, base, gguf_sha256(gguf, progress), progress, message)
-
-
-def _convert_ollama(model: OllamaModel, progress: Progress | None) -> Path:
-    """An Ollama blob, converted once into ``gguf-<digest>`` (the same dir as the file would get)."""
-    if not model.blob.is_file():
-        raise ModelNotFoundError(f"Ollama model {model.name}: blob {model.blob} is missing")
-    message = f"Converting Ollama model {model.name} to MLX (first use)…"
-    return convert_cached(model.blob, gguf_dir(model.digest), model.digest, progress, message)
 
 
 def _unknown_spec_message(spec: str) -> str:

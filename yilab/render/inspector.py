@@ -1,13 +1,17 @@
-"""Pure HTML for the Tokenizer tab: the verdict banner, the special-token table, tokens as
-coloured spans, the fix diff and the before/after panes. Every string is escaped here."""
+"""Pure HTML for the Tokenizer tab: the verdict banner, Ollama's stops beside mlx-lm's (for a
+model imported from Ollama), the special-token table, tokens as coloured spans, the fix diff
+and the before/after panes. Every string is escaped here."""
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from yilab.inspector.chat_template import TOKEN_LIKE
 from yilab.inspector.diagnose import InspectionReport, label
 from yilab.inspector.fix import FileEdit
+from yilab.inspector.ollama_stops import VERDICT_TITLES as OLLAMA_TITLES
+from yilab.inspector.ollama_stops import OllamaStops, fix_lines
 from yilab.inspector.token_view import TokenView
 from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
 from yilab.render.grid import GridView, render_grid
@@ -37,6 +41,78 @@ def render_verdict(report: InspectionReport) -> str:
         f'<div class="yl-tk-verdict-stop">mlx-lm stops at: {escape(stop_set_line(report))}</div>'
         + (f'<ul class="yl-tk-problems">{problems}</ul>' if problems else "")
         + f'<div class="yl-tk-verdict-path">{escape(report.path)}</div></div>'
+    )
+
+
+def render_ollama(ollama: OllamaStops | None) -> str:
+    """Ollama's stops beside the GGUF's eos and mlx-lm's stop set, the verdict in plain
+    words, the fix, and Ollama's template, system prompt and params; ``""`` for a model
+    that did not come from Ollama."""
+    if ollama is None:
+        return ""
+    kind = "error" if ollama.missing_ids else "ok"
+    rows = "".join(_ollama_row(s) for s in ollama.stops)
+    eos = ollama.gguf_eos
+    gguf_eos = label(eos.token, eos.id) if eos.token or eos.id is not None else "unknown"
+    in_force = ", ".join(label(s.token, s.id) for s in ollama.mlx_stop_tokens) or "nothing"
+    fixes = "".join(f"<li><code>{escape(line)}</code></li>" for line in fix_lines(ollama))
+    also = (
+        f" · also imported as {', '.join(ollama.also_imported_as)}"
+        if ollama.also_imported_as
+        else ""
+    )
+    return (
+        f'<div class="yl-tk-verdict yl-tk-verdict-{kind}" data-ollama-verdict="{escape(ollama.verdict)}">'
+        f'<div class="yl-tk-verdict-title">{escape(f"Ollama ({ollama.name}): ")}'
+        f"{escape(OLLAMA_TITLES.get(ollama.verdict, ollama.verdict))}"
+        f'<code class="yl-tk-verdict-code">{escape(ollama.verdict)}</code></div>'
+        f"<div>{escape(ollama.summary)}</div>"
+        + (
+            '<table class="yl-tk-table"><thead><tr><th>Ollama stop (params)</th><th>id</th>'
+            f"<th>mlx-lm stops there</th></tr></thead><tbody>{rows}</tbody></table>"
+            if rows
+            else ""
+        )
+        + f'<div class="yl-tk-verdict-stop">GGUF eos: {escape(gguf_eos)} · mlx-lm stops at: '
+        f"{escape(in_force)}{escape(also)}</div>"
+        + (
+            '<div class="yl-tk-meta">Fix, so that mlx-lm stops where Ollama did:</div>'
+            f'<ul class="yl-tk-runtime">{fixes}</ul>'
+            if fixes
+            else ""
+        )
+        + _ollama_layers(ollama)
+        + "</div>"
+    )
+
+
+def _ollama_row(stop) -> str:
+    """One Ollama stop: its text, its id, whether mlx-lm stops there (missing: highlighted)."""
+    missing = stop.id is not None and not stop.mlx_stops
+    stops = "✓ yes" if stop.mlx_stops else "✗ no" if stop.id is not None else "— tokens only"
+    cls = ' class="yl-tk-conflict"' if missing else ""
+    return (
+        f"<tr{cls}><td>{escape(stop.text)}</td>"
+        f"<td>{escape(str(stop.id) if stop.id is not None else 'a text')}</td>"
+        f"<td>{escape(stops)}</td></tr>"
+    )
+
+
+def _ollama_layers(ollama: OllamaStops) -> str:
+    """The template, system and params layers, folded."""
+    params = json.dumps(ollama.params, ensure_ascii=False, indent=1)
+    parts = [
+        ("template (a Go template)", ollama.template),
+        ("system", ollama.system),
+        ("params", params),
+    ]
+    body = "".join(
+        f'<div class="yl-tk-meta">{escape(name)}</div><pre class="yl-tk-tokens">{escape(text)}</pre>'
+        for name, text in parts
+        if text
+    )
+    return (
+        f"<details><summary>Ollama's template, system prompt and params</summary>{body}</details>"
     )
 
 

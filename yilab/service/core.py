@@ -22,15 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yilab.errors import BadInputError, InspectorError, StoreError
+from yilab.errors import BadInputError, InspectorError, StoreError, YilabError
 from yilab.files import default_db_path
 from yilab.generation.mlx_thread import compute_device
 from yilab.inspector.diagnose import InspectionReport, inspect_model
 from yilab.inspector.fix import FixResult, apply_fix, undo_fix
-from yilab.inspector.overview import Inspection, inspect_folder
+from yilab.inspector.ollama_stops import OllamaStops
+from yilab.inspector.overview import Inspection, fix_plan, inspect_folder, ollama_stops
 from yilab.inspector.token_view import TokenView, tokenize_chat
 from yilab.inspector.wording import token_view
 from yilab.models.listing import list_models
+from yilab.models.ollama import find_ollama_model
 from yilab.models.resolve import ResolvedModel, resolve_model
 from yilab.remote.config import RemoteModel, config_path, find_remote, not_visible_message
 from yilab.remote.runner import RemoteCall, RemoteRunner
@@ -275,21 +277,40 @@ class Service:
             raise InspectorError(not_visible_message(model))
         return model.path
 
-    def inspection(self, path: Path) -> Inspection:
-        """Everything the Tokenizer tab shows of a model folder."""
-        return inspect_folder(Path(path))
+    def inspection(self, path: Path, spec: str | None = None) -> Inspection:
+        """Everything the Tokenizer tab shows of a model folder; ``spec`` names the Ollama
+        model whose stops to compare when the folder was imported from Ollama."""
+        return inspect_folder(Path(path), self._ollama_name(spec))
 
     def inspect_folder(self, path: Path) -> InspectionReport:
         """The inspector's report on a model folder."""
         return inspect_model(Path(path))
 
-    def apply_fix(self, path: Path) -> FixResult:
-        """Apply the fix to a model folder (backups kept as ``*.yilab-bak``)."""
-        return apply_fix(Path(path))
+    def ollama_stops(
+        self, path: Path, report: InspectionReport, spec: str | None = None
+    ) -> OllamaStops | None:
+        """For a folder imported from Ollama: Ollama's stops beside mlx-lm's; else None."""
+        return ollama_stops(Path(path), report, self._ollama_name(spec))
+
+    def apply_fix(self, path: Path, spec: str | None = None) -> FixResult:
+        """Apply the fix to a model folder (backups kept as ``*.yilab-bak``); for a model
+        imported from Ollama it also adds the stops Ollama used and mlx-lm lacks."""
+        return apply_fix(Path(path), fix_plan(Path(path), self._ollama_name(spec)))
 
     def undo_fix(self, path: Path) -> FixResult:
         """Restore a fixed model folder from its backups."""
         return undo_fix(Path(path))
+
+    @staticmethod
+    def _ollama_name(spec: str | None) -> str | None:
+        """The Ollama model a spec names (``yi:6b-chat``), or None (a folder, a file…)."""
+        if not spec:
+            return None
+        try:
+            found = find_ollama_model(spec)
+        except YilabError:
+            return None
+        return found.name if found is not None else None
 
     def token_view(self, path: Path, text: str, *, chat: bool = False) -> TokenView:
         """``text`` tokenized by a model folder's tokenizer (as a chat message if ``chat``)."""

@@ -12,7 +12,7 @@ import gradio as gr
 from yilab.errors import YilabError
 from yilab.service import Service
 
-COLUMNS = ["name", "source", "path", "size", "quantization", "device"]
+COLUMNS = ["name", "source", "path", "size", "quantization", "architecture", "device"]
 # Imports convert (minutes for a big GGUF) and downloads fill the disk: one at a time.
 CONVERSION = {"concurrency_id": "conversion", "concurrency_limit": 1}
 
@@ -46,7 +46,7 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
                 headers=COLUMNS,
                 interactive=False,
                 wrap=True,
-                column_widths=["22%", "10%", "36%", "10%", "12%", "10%"],
+                column_widths=["18%", "8%", "30%", "9%", "13%", "13%", "9%"],
                 elem_id="yl-models-table",
             )
         with gr.Column(scale=1, min_width=300):
@@ -144,23 +144,31 @@ def status_html(message: str, kind: str) -> str:
 
 def model_rows(models: list[dict], device: str) -> list[list[str]]:
     """``list_models()`` rows for the table, in :data:`COLUMNS` order; a remote model
-    computes on its server.
+    computes on its server, a GGUF yilab cannot convert says why in place of a path.
 
     >>> model_rows([{"name": "m", "source": "default", "path": None,
     ...              "size_bytes": 1536, "quantization": "Q4_1"}], "cpu")
-    [['m', 'default', '(GGUF, converted on first use)', '1.5 KB', 'Q4_1', 'cpu']]
+    [['m', 'default', '(GGUF, converted on first use)', '1.5 KB', 'Q4_1', '', 'cpu']]
     """
     return [
         [
             m["name"],
             m.get("source") or "",
-            m.get("path") or "(GGUF, converted on first use)",
+            m.get("path") or _not_converted(m),
             human_size(m.get("size_bytes")),
             m.get("quantization") or "",
+            m.get("architecture") or "",
             "server" if m.get("source") == "remote" else device,
         ]
         for m in models
     ]
+
+
+def _not_converted(model: dict) -> str:
+    """The path cell of a GGUF not converted yet: when it will be, or why it cannot be."""
+    if model.get("convertible") is False:
+        return f"(cannot convert: {model.get('unsupported_reason')})"
+    return "(GGUF, converted on first use)"
 
 
 def human_size(size: int | None) -> str:

@@ -1,6 +1,7 @@
 """The Tokenizer tab: a model's special tokens file by file, the verdict in plain words,
-its chat template token by token, a token view of any text, the fix (diff, Apply, Undo)
-and a before/after run that shows the fix at work (``length`` → ``stop``).
+for a model imported from Ollama its stops beside mlx-lm's, its chat template token by
+token, a token view of any text, the fix (diff, Apply, Undo) and a before/after run that
+shows the fix at work (``length`` → ``stop``).
 
 Handlers gather inputs and call yilab; the HTML is built by the pure functions of
 :mod:`yilab.render.inspector`, which escape every string that reaches the page.
@@ -8,6 +9,7 @@ Handlers gather inputs and call yilab; the HTML is built by the pure functions o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from yilab.render.inspector import (
     notice,
     render_before_after,
     render_fix,
+    render_ollama,
     render_specials,
     render_template,
     render_tokens,
@@ -42,6 +45,7 @@ class TokenizerTab:
     model: gr.Dropdown
     inspect: gr.Button
     verdict: gr.HTML
+    ollama: gr.HTML  # empty unless the model came from Ollama
     specials: gr.HTML
     template: gr.HTML
     text: gr.Textbox
@@ -63,6 +67,7 @@ class Panels:
     """What an inspection shows, as HTML, and which fix buttons are usable."""
 
     verdict: str
+    ollama: str
     specials: str
     template: str
     diff: str
@@ -85,6 +90,7 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
         )
         inspect = gr.Button("Inspect", variant="primary", scale=1, elem_id="yl-tok-inspect")
     verdict = gr.HTML(notice("Pick a model and click Inspect."), elem_id="yl-tok-verdict")
+    ollama = gr.HTML("", elem_id="yl-tok-ollama")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=360):
             specials = gr.HTML("", elem_id="yl-tok-specials")
@@ -125,6 +131,7 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
         model=model,
         inspect=inspect,
         verdict=verdict,
+        ollama=ollama,
         specials=specials,
         template=template,
         text=text,
@@ -144,7 +151,8 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
 
 
 def _wire(ui: TokenizerTab, service: Service, tab) -> None:
-    outputs = [ui.verdict, ui.specials, ui.template, ui.diff, ui.apply, ui.undo, ui.session]
+    outputs = [ui.verdict, ui.ollama, ui.specials, ui.template, ui.diff]
+    outputs += [ui.apply, ui.undo, ui.session]
     private = {"api_visibility": "private"}
 
     def on_inspect(spec: str, state: dict, progress=gr.Progress()):
@@ -160,8 +168,8 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
 
     def on_fix(state: dict, undo: bool):
         with user_errors():
-            fix = service.undo_fix if undo else service.apply_fix
-            result = fix(_path(state))
+            path = _path(state)
+            result = service.undo_fix(path) if undo else service.apply_fix(path, state.get("spec"))
         gr.Info(f"{'Undone' if undo else 'Fixed'}: {', '.join(result.files)}")
         return _outputs(service, _path(state), state)
 
@@ -180,7 +188,7 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
     )
 
     def on_before_after(state: dict, prompt: str):  # a generator function: Gradio streams it
-        yield from before_after(service, _path(state), prompt)
+        yield from before_after(service, _path(state), prompt, state.get("spec"))
 
     ui.before_after.click(
         on_before_after, [ui.session, ui.prompt], ui.comparison, **GENERATION, **private
@@ -195,9 +203,10 @@ def _path(state: dict) -> Path:
 
 def _outputs(service: Service, path: Path, state: dict) -> tuple:
     with user_errors():
-        p = inspect_panels(service, path)
+        p = inspect_panels(service, path, state.get("spec"))
     return (
         p.verdict,
+        p.ollama,
         p.specials,
         p.template,
         p.diff,
@@ -216,14 +225,16 @@ def _tokenize(service: Service, path: Path, text: str, chat: bool) -> str:
     )
 
 
-def inspect_panels(service: Service, path: Path) -> Panels:
-    """Inspect ``path`` and lay out what the tab shows."""
-    seen = service.inspection(path)
+def inspect_panels(service: Service, path: Path, spec: str | None = None) -> Panels:
+    """Inspect ``path`` (picked as ``spec``) and lay out what the tab shows; the fix shown
+    is the one Apply makes (for an Ollama model, with Ollama's missing stops)."""
+    seen = service.inspection(path, spec)
     return Panels(
         verdict=render_verdict(seen.report),
+        ollama=render_ollama(seen.ollama),
         specials=render_specials(seen.report),
         template=render_template(seen.report, seen.template_view),
-        diff=render_fix(seen.report, seen.edits, seen.backups),
+        diff=render_fix(dataclasses.replace(seen.report, fix=seen.plan), seen.edits, seen.backups),
         can_apply=bool(seen.edits),
         can_undo=bool(seen.backups),
     )
@@ -232,11 +243,13 @@ def inspect_panels(service: Service, path: Path) -> Panels:
 # ---- before / after ---------------------------------------------------------------------
 
 
-def before_after(service: Service, path: Path, prompt: str) -> Iterator[str]:
+def before_after(
+    service: Service, path: Path, prompt: str, spec: str | None = None
+) -> Iterator[str]:
     """Run ``prompt`` with the model's stop set, then with the fixed one (the runtime
     override), greedily; both are logged as experiments. Yields the two panes as HTML."""
     with user_errors():
-        seen = service.inspection(path)
+        seen = service.inspection(path, spec)
     report, extra = seen.report, seen.runtime_extra
     if not extra:
         yield notice(f"Nothing to compare: {report.summary} (Undo a fix to see the difference.)")

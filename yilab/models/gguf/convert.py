@@ -41,14 +41,15 @@ from yilab.models.gguf.tensors import (
     dequantizable_types,
     read_tensors,
 )
-from yilab.models.gguf.tokenizer import build_tokenizer, tokenizer_config
+from yilab.models.gguf.tokenizer import build_tokenizer, check_tokenizer, tokenizer_config
 
 __all__ = [
+    "check_convertible",
+    "conversion_problem",
     "convert_gguf",
     "read_gguf_header",
     "read_gguf_metadata",
     "unpermute_rows",
-    "unsupported_reason",
 ]
 
 Progress = Callable[[float, str], None]
@@ -165,14 +166,28 @@ def _native_triples(path: Path, tensors: list[GGUFTensor]) -> dict | None:
         raise ConversionError(f"{path}: MLX cannot read the tensors ({err})") from err
 
 
-def unsupported_reason(header: GGUFHeader) -> str | None:
-    """Why this GGUF cannot be converted (its architecture, a tensor or a tensor type), or
-    None when it can: what the model lists show, without reading any tensor."""
+def check_convertible(header: GGUFHeader) -> tuple[dict[str, Any], dict[str, str]]:
+    """Everything the header alone can tell about converting this file: the architecture,
+    its hyper-parameters, every tensor's name and type, the tokenizer. Returns the mlx-lm
+    config and the GGUF -> mlx-lm tensor names; raises :class:`ConversionError` otherwise."""
+    meta, types = header.metadata, header.tensor_types
+    arch_name, _ = architecture(meta)
+    config = model_config(meta, has_output="output.weight" in types)
+    names = tensor_names(meta, config)
+    _check_tensors(types, names, arch_name)
+    check_tokenizer(meta)
+    return config, names
+
+
+def conversion_problem(header: GGUFHeader) -> str | None:
+    """Why :func:`convert_gguf` would refuse this file, in its own words; None if it would
+    not (as far as the header tells: the tensor data is not read).
+
+    >>> conversion_problem(GGUFHeader(3, {"general.architecture": "gptneox"}, {}))
+    "unsupported GGUF architecture 'gptneox' (supported: llama, qwen2, qwen3, phi3, gemma2, gemma3)"
+    """
     try:
-        _, _ = architecture(header.metadata)
-        config = model_config(header.metadata, has_output="output.weight" in header.tensor_types)
-        names = tensor_names(header.metadata, config)
-        _check_tensors(header.tensor_types, names, header.metadata["general.architecture"])
+        check_convertible(header)
     except ConversionError as err:
         return str(err)
     return None
@@ -245,12 +260,10 @@ def _write_model(
 ) -> None:
     """Everything but the atomic rename: weights, configs, tokenizer, provenance."""
 
-    meta, types = header.metadata, header.tensor_types
-    arch_name, arch = architecture(meta)
-    config = model_config(meta, has_output="output.weight" in types)
-    names = tensor_names(meta, config)
-    _check_tensors(types, names, arch_name)
-    tokenizer = build_tokenizer(meta)  # fails early on an unsupported tokenizer
+    meta = header.metadata
+    config, names = check_convertible(header)
+    arch = architecture(meta)[1]
+    tokenizer = build_tokenizer(meta)
     progress(0.02, "reading tensors")
     gguf_tensors = list(read_tensors(path))
     freqs = [t.dequantized().tolist() for t in gguf_tensors if t.name == "rope_freqs.weight"]

@@ -25,6 +25,15 @@ GGML_TYPES = dict(
         "Q4_0_4_8 Q4_0_8_8 TQ1_0 TQ2_0 - - - MXFP4".split()
     )
 )
+# llama.cpp's ``general.file_type`` (enum llama_ftype): what most tensors are quantized to
+FILE_TYPES = dict(
+    enumerate(
+        "F32 F16 Q4_0 Q4_1 Q4_1_SOME_F16 Q4_2 Q4_3 Q8_0 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L "  # noqa: SIM905
+        "Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ2_XXS IQ2_XS Q2_K_S IQ3_XS IQ3_XXS IQ1_S IQ4_NL "
+        "IQ3_S IQ3_M IQ2_S IQ2_M IQ4_XS IQ1_M BF16 Q4_0_4_4 Q4_0_4_8 Q4_0_8_8 TQ1_0 TQ2_0 "
+        "MXFP4_MOE".split()
+    )
+)
 # GGUF value type id -> struct format; 8 (string) and 9 (array) are read apart
 _SCALARS = dict(zip([0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12], "BbHhIif?Qqd", strict=True))
 _STRING, _ARRAY, _FLOAT32 = 8, 9, 6
@@ -37,6 +46,22 @@ class GGUFHeader:
     version: int
     metadata: dict[str, Any]
     tensor_types: dict[str, str]  # tensor name -> ggml type name, e.g. "Q4_1"
+
+    @property
+    def quantization(self) -> str | None:
+        """What the file is quantized to: ``general.file_type`` by name (``"Q4_0"``), else
+        the most common type among its matrices (norms aside), else None.
+
+        >>> GGUFHeader(3, {"general.file_type": 15}, {}).quantization
+        'Q4_K_M'
+        >>> GGUFHeader(3, {}, {"a.weight": "Q8_0", "b.weight": "Q8_0", "a_norm.weight": "F32"}).quantization
+        'Q8_0'
+        """
+        file_type = self.metadata.get("general.file_type")
+        if isinstance(file_type, int) and file_type in FILE_TYPES:
+            return FILE_TYPES[file_type]
+        matrices = [t for n, t in self.tensor_types.items() if not n.endswith("norm.weight")]
+        return max(sorted(set(matrices)), key=matrices.count) if matrices else None
 
 
 class _Reader:

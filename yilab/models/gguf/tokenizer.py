@@ -185,18 +185,27 @@ def _post_processor(meta: dict[str, Any], tokens: list[str]) -> Any:
     )
 
 
-def build_tokenizer(meta: dict[str, Any]) -> Any:
-    """A ``tokenizers.Tokenizer`` equivalent to llama.cpp's tokenizer for this GGUF."""
-    tokens = _meta_tokens(meta)
+def check_tokenizer(meta: dict[str, Any]) -> None:
+    """Refuse, cheaply, a tokenizer :func:`build_tokenizer` cannot rebuild: no vocabulary,
+    another tokenizer model, an unknown pre-tokenizer."""
+    _meta_tokens(meta)
     model = meta.get("tokenizer.ggml.model")
-    if model == "gpt2":
-        tok = _byte_level_tokenizer(meta, tokens)
-    elif model == "llama":
-        tok = _sentencepiece_tokenizer(meta, tokens)
-    else:
+    if model not in ("gpt2", "llama"):
         raise ConversionError(
             f"unsupported GGUF tokenizer model '{model}' (supported: gpt2, llama)"
         )
+    if model == "gpt2":
+        pre_tokenizer_name(meta)
+
+
+def build_tokenizer(meta: dict[str, Any]) -> Any:
+    """A ``tokenizers.Tokenizer`` equivalent to llama.cpp's tokenizer for this GGUF."""
+    check_tokenizer(meta)
+    tokens = _meta_tokens(meta)
+    if meta.get("tokenizer.ggml.model") == "gpt2":
+        tok = _byte_level_tokenizer(meta, tokens)
+    else:
+        tok = _sentencepiece_tokenizer(meta, tokens)
     _add_special_tokens(tok, meta, tokens)
     if (post := _post_processor(meta, tokens)) is not None:
         tok.post_processor = post
