@@ -53,6 +53,7 @@ def cmd_fix(args) -> dict:
         result = service.apply_fix(path) if before.edits else None
         files, saved = (result.files, result.backups) if result else ([], [])
         doc = {"path": str(path), "dry_run": False, "files": files, "backups": saved, "diff": diff}
+        doc["created"] = result.created if result else []
     after = service.inspect_folder(path)
     doc.update(verdict_before=before.report.verdict, verdict=after.verdict)
     if not args.json:
@@ -106,7 +107,10 @@ def _fix_lines(report: InspectionReport) -> list[str]:
         return []
     lines = ["", "fix" + (" (needed)" if plan.needed else " (optional)") + ":"]
     for c in plan.changes:
-        lines.append(f"  {c.file}: {'.'.join(c.key)} {c.old!r} → {c.new!r}  ({c.reason})")
+        if c.kind == "create":
+            lines.append(f"  {c.file}: create it, {len(c.new)} characters  ({c.reason})")
+        else:
+            lines.append(f"  {c.file}: {'.'.join(c.key)} {c.old!r} → {c.new!r}  ({c.reason})")
     if plan.changes:
         lines.append(f"  apply: python -m yilab fix {report.path}  (--dry-run shows the diff)")
     lines += ["  or at run time, files untouched:"]
@@ -123,6 +127,9 @@ def format_fix(doc: dict, after: InspectionReport) -> list[str]:
     elif doc["files"]:
         lines = [doc["diff"].rstrip("\n"), ""]
         for name in doc["files"]:
+            if name in doc.get("created", []):
+                lines.append(f"created {name} (undo removes it)")
+                continue
             fresh = f"{name}.yilab-bak" in doc["backups"]
             kept = f"original kept in {name}.yilab-bak" if fresh else "an older backup is kept"
             lines.append(f"changed {name} ({kept})")

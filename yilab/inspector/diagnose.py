@@ -20,12 +20,19 @@ invalid); ``eos_mismatch``, ``tokenizer_eos_mismatch``, ``bos_mismatch``, ``doub
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from yilab.errors import InspectorError, YilabError
-from yilab.inspector.chat_template import find_chat_template, find_turn_end, readable
+from yilab.inspector.chat_template import (
+    THINKING_PAIRS,
+    XTML_TOKENS,
+    find_chat_template,
+    find_turn_end,
+    has_thinking,
+    readable,
+)
 from yilab.inspector.fix_plan import FixPlan, plan_fix
 from yilab.inspector.model_files import (
     ModelFiles,
@@ -79,6 +86,8 @@ class ChatTemplateInfo:
     starts_with_bos: bool = False
     example: str | None = None  # a short conversation rendered, ready for a reply
     template: str | None = None
+    ignored: list[str] = field(default_factory=list)  # files whose template is not used
+    enable_thinking: bool | None = None  # what mlx-lm passes to the template
 
 
 @dataclass
@@ -129,7 +138,7 @@ def _inspect(model_dir: Path) -> InspectionReport:
     problems = _file_problems(files, vocab)
     settings = _read_settings(files, vocab, problems)
     specials = {role: _tokenizer_token(files, settings, role) for role in ROLES}
-    template = _template_info(files, specials, vocab, problems)
+    template, found = _template_info(files, specials, vocab, problems)
     stop = mlx_stop_tokens(files, specials["eos"], vocab)
     adds_bos = tokenizer_adds_bos(files, specials["bos"].token)
     _mark_conflicts(settings, specials, template)
@@ -139,7 +148,14 @@ def _inspect(model_dir: Path) -> InspectionReport:
     if verdict in ("eos_mismatch", "tokenizer_eos_mismatch"):
         severity = "error" if verdict == "eos_mismatch" else "warning"
         problems.append(Problem(verdict, severity, specials["eos"].source, summary))
-    plan = plan_fix(files, verdict, template.turn_end, template.turn_end_id, stop_ids(stop))
+    plan = plan_fix(
+        files,
+        verdict,
+        template.turn_end,
+        template.turn_end_id,
+        stop_ids(stop),
+        template_text=found.orphan,
+    )
     return InspectionReport(
         path=str(model_dir),
         verdict=verdict,
@@ -224,22 +240,33 @@ def _tokenizer_token(files: ModelFiles, settings, role: str) -> TokenInfo:
     return TokenInfo()
 
 
-def _template_info(files, specials, vocab: Vocab, problems: list[Problem]) -> ChatTemplateInfo:
-    """Find and render the chat template; template trouble becomes problems."""
+def _thinking(vocab: Vocab) -> bool:
+    """Whether mlx-lm renders this model's prompts with ``enable_thinking=True``."""
+    markers = [t for pair in THINKING_PAIRS for t in pair] + list(XTML_TOKENS)
+    return has_thinking({t for t in markers if vocab.id_of(t) is not None})
+
+
+def _template_info(files, specials, vocab: Vocab, problems: list[Problem]):
+    """Find and render the chat template mlx-lm loads; template trouble becomes problems.
+    Returns the report's part and what :func:`find_chat_template` found."""
     found = find_chat_template(files)
     for name, message in found.unusable:
         problems.append(Problem("invalid_value", "error", name, f"{name}: {message}"))
+    for code, severity, file, message in found.notes:
+        problems.append(Problem(code, severity, file, message))
+    thinking = _thinking(vocab)
     if found.text is None:
-        return ChatTemplateInfo()
+        return ChatTemplateInfo(ignored=found.ignored, enable_thinking=thinking), found
     if found.note:
         problems.append(Problem("template_choice", "info", found.source, found.note))
     strings = {f"{r}_token": specials[r].token for r in ROLES if specials[r].token}
-    result = find_turn_end(found.text, strings, set(vocab.added) | set(strings.values()))
+    known = set(vocab.added) | set(strings.values())
+    result = find_turn_end(found.text, strings, known, {"enable_thinking": thinking})
     for code, severity, message in _template_notes(result):
         problems.append(Problem(code, severity, found.source, message))
     bos = specials["bos"].token
     rendered = result.rendered or ""
-    return ChatTemplateInfo(
+    info = ChatTemplateInfo(
         source=found.source,
         turn_end=result.turn_end,
         turn_end_id=vocab.id_of(result.turn_end),
@@ -247,7 +274,10 @@ def _template_info(files, specials, vocab: Vocab, problems: list[Problem]) -> Ch
         starts_with_bos=bool(bos) and rendered.startswith(bos),
         example=readable(rendered) if result.rendered is not None else None,
         template=found.text,
+        ignored=found.ignored,
+        enable_thinking=thinking,
     )
+    return info, found
 
 
 def _template_notes(result) -> list[tuple[str, str, str]]:
@@ -371,6 +401,19 @@ def decide_verdict(problems, template: ChatTemplateInfo, eos: TokenInfo, stop) -
     return "eos_mismatch"
 
 
+def _no_template_summary(problems) -> str:
+    """Why mlx-lm has no chat template: none at all, or one it does not read."""
+    codes = {p.code for p in problems}
+    if "template_not_loaded" in codes:
+        return (
+            "mlx-lm loads no chat template: the model's template is in chat_template.json, "
+            "which transformers' tokenizer never reads, so chat prompts fail."
+        )
+    if "empty_template" in codes:
+        return "chat_template.jinja is empty, and transformers uses it: chat prompts are empty."
+    return "There is no chat template: this looks like a base model, not a chat model."
+
+
 def label(token: str | None, token_id: int | None) -> str:
     """A token for people to read.
 
@@ -390,7 +433,7 @@ def summarize(verdict: str, template, eos: TokenInfo, stop, problems) -> str:
         first = next(p for p in problems if p.code in INVALID_CODES)
         return f"A config file cannot be used: {first.message}. Tools will fail or guess."
     if verdict == "no_chat_template":
-        return "There is no chat template: this looks like a base model, not a chat model."
+        return _no_template_summary(problems)
     if verdict == "ok" and template.turn_end is None:
         return f"The template marks no turn end; mlx-lm stops at {stops}."
     if verdict == "ok":

@@ -1,8 +1,9 @@
-"""Plan the smallest config change that makes a chat template's turn end a stop token.
+"""Plan the smallest config change that makes a chat template's turn end a stop token,
+or that puts a template mlx-lm ignores where it reads one.
 
-Pure: the plan names files, JSON key paths and values; :mod:`yilab.inspector.fix` previews
-and applies it. The plan also carries the runtime equivalents for people who
-would rather not touch the files.
+Pure: the plan names files, JSON key paths and values (or a whole new file);
+:mod:`yilab.inspector.fix` previews and applies it. The plan also carries the runtime
+equivalents for people who would rather not touch the files.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from yilab.inspector.model_files import ModelFiles, is_token_id, parse_token
+from yilab.inspector.model_files import TEMPLATE_FILE, ModelFiles, is_token_id, parse_token
 
 EOS_FILES = ("tokenizer_config.json", "special_tokens_map.json")
 
 
 @dataclass
 class FileChange:
-    """Set the value at ``key`` (a JSON path: ``["eos_token", "content"]``) in ``file``.
+    """Set the value at ``key`` (a JSON path: ``["eos_token", "content"]``) in ``file``;
+    or, when ``kind`` is ``"create"``, write ``file`` anew with the text ``new`` (``key``
+    is then empty and ``old`` None).
 
     ``old`` is the value found when planning (None: the key is added).
     """
@@ -29,6 +32,7 @@ class FileChange:
     old: Any
     new: Any
     reason: str
+    kind: str = "set"
 
 
 @dataclass
@@ -98,16 +102,29 @@ def _runtime(plan: FixPlan, path: str, turn_end: str) -> None:
     plan.ollama_modelfile = f"PARAMETER stop {json.dumps(turn_end, ensure_ascii=False)}"
 
 
+def _template_plan(text: str) -> FixPlan:
+    """Write a template that only chat_template.json holds to chat_template.jinja."""
+    reason = "transformers' tokenizer (so mlx-lm) reads chat_template.jinja, not chat_template.json"
+    change = FileChange(TEMPLATE_FILE, [], None, text, reason, kind="create")
+    return FixPlan(needed=True, changes=[change])
+
+
 def plan_fix(
     files: ModelFiles,
     verdict: str,
     turn_end: str | None,
     turn_end_id: int | None,
     stop_ids: list[int],
+    *,
+    template_text: str | None = None,
 ) -> FixPlan:
     """The fix for a verdict: for ``eos_mismatch`` the tokenizer's eos becomes the turn
     end (and generation_config's list gains it); for ``tokenizer_eos_mismatch`` the
-    same tokenizer change is offered but not needed; otherwise nothing."""
+    same tokenizer change is offered but not needed; for a template mlx-lm does not load
+    (``template_text``, from chat_template.json) it is written to chat_template.jinja;
+    otherwise nothing."""
+    if template_text is not None and not files.present(TEMPLATE_FILE):
+        return _template_plan(template_text)
     plan = FixPlan()
     if verdict not in ("eos_mismatch", "tokenizer_eos_mismatch") or turn_end is None:
         return plan
