@@ -146,3 +146,11 @@ def test_the_tab_builds_with_its_contract_ids_and_no_public_api(service, yi_like
     assert tab.model.elem_id == "yl-tok-model" and tab.model.value == str(yi_like)
     assert tab.open_event["inputs"] == [tab.model, tab.session]
     assert tab.before_after.elem_id == "yl-tok-before-after"
+
+
+def test_special_tokens_panel_lists_every_turn_end_escaped():
+    gpt_oss = Path(__file__).parent / "fixtures" / "models" / "gpt-oss-20b"
+    html = render_specials(inspect_model(gpt_oss))
+    assert "answers end with &lt;|return|&gt; (id 200002): mlx-lm stops there" in html
+    assert "tool calls end with &lt;|call|&gt; (id 200012): mlx-lm stops there" in html
+    assert "&lt;|end|&gt;" in html and "<|end|>" not in html

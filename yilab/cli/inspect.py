@@ -11,7 +11,12 @@ from collections.abc import Callable
 
 from yilab.cli.common import open_service, progress
 from yilab.inspector.diagnose import InspectionReport, label
-from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
+from yilab.inspector.wording import (
+    VERDICT_TITLES,
+    runtime_lines,
+    stop_set_line,
+    turn_end_lines,
+)
 
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
 
@@ -82,6 +87,7 @@ def format_report(report: InspectionReport) -> list[str]:
         "",
         f"chat template: {t.source or 'none'}"
         + (f"; assistant turns end with {label(t.turn_end, t.turn_end_id)}" if t.turn_end else ""),
+        *[f"  {line}" for line in turn_end_lines(report)],
         f"stop set (mlx-lm): {stop_set_line(report)}",
         "",
         "special tokens, file by file (✗ = conflicts with the turn end or the tokenizer):",

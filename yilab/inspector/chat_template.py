@@ -338,8 +338,12 @@ def token_after(text: str, start: int, candidates: list[str]) -> str | None:
     return match.group(0) if match else None
 
 
-def _candidates(tokens: set[str]) -> list[str]:
-    """Known special tokens worth matching, longest first."""
+def candidates(tokens: set[str]) -> list[str]:
+    """Known special tokens worth matching, longest first.
+
+    >>> candidates({"<a>", "<abc>", "x", " "})
+    ['<abc>', '<a>']
+    """
     return sorted((t for t in tokens if t.strip() and len(t) > 1), key=len, reverse=True)
 
 
@@ -402,7 +406,7 @@ def find_turn_end(
     if at < 0:
         result.assistant_missing = True
     else:
-        result.turn_end = token_after(plain, at + len(ASSISTANT), _candidates(known))
+        result.turn_end = token_after(plain, at + len(ASSISTANT), candidates(known))
     prompt, result.has_generation_prompt = _generation_prompt(
         renderer, messages, plain, result.turn_end
     )
