@@ -300,3 +300,48 @@ def test_generated_turns_of_a_channel_template():
 def test_special_tokens_split_on_known_tokens_first():
     assert special_tokens("x<|a|><b>y", ["<|a|><b>"]) == [(1, "<|a|><b>")]
     assert special_tokens("[INST] hi [/INST]", []) == [(0, "[INST]"), (10, "[/INST]")]
+
+
+# ---- a real mlx-lm load and generation: the tool-call fix makes the model stop -----------
+
+TOOL_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n"
+    "{% if m.tool_calls %}{{ m.tool_calls[0].function.arguments | tojson }}<|endoftext|>"
+    "{% else %}{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _finish_reason(folder: Path, forced: int, extra_eos: list[int] = ()) -> str:
+    """Load ``folder`` with mlx-lm and generate with ``forced`` forced at every step."""
+    from mlx_lm import load, stream_generate
+    from mlx_lm.sample_utils import make_logits_processors
+
+    model, tokenizer = load(str(folder))
+    for token_id in extra_eos:
+        tokenizer.add_eos_token(token_id)
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}])
+    processors = make_logits_processors(logit_bias={forced: 1e4})
+    responses = stream_generate(
+        model, tokenizer, prompt, max_tokens=4, logits_processors=processors
+    )
+    return list(responses)[-1].finish_reason
+
+
+def test_a_tool_call_terminator_outside_the_stop_set_runs_on_until_fixed(tmp_path):
+    from tests.tinymodel import build_tiny_model
+
+    folder = build_tiny_model(tmp_path / "tools")  # eos <|im_end|> (2), config eos 2
+    edit_json(folder / "tokenizer_config.json", chat_template=TOOL_TEMPLATE)
+    report = inspect_model(folder)
+    assert report.verdict == "ok" and report.stop_ids == [2]
+    assert ("tool_call", "<|endoftext|>", 0, False, False) in ends(report)
+    assert "tool_call_not_stop" in codes(report) and report.fix.changes == []
+    assert _finish_reason(folder, forced=0) == "length"  # mlx-lm runs past the tool call
+    assert _finish_reason(folder, forced=0, extra_eos=report.fix.extra_eos_ids) == "stop"
+
+    (folder / "generation_config.json").write_text(json.dumps({"eos_token_id": [2]}))
+    apply_fix(folder)  # generation_config's list gains id 0
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [2, 0]
+    assert "tool_call_not_stop" not in codes(inspect_model(folder))
+    assert _finish_reason(folder, forced=0) == "stop"
