@@ -238,3 +238,17 @@ def test_mlx_lm_has_no_template_when_only_chat_template_json_has_one(tiny, tmp_p
     expected = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=False)
     assert render_chat(folder, MESSAGES) == expected
     assert expected.endswith("<|im_start|>assistant\n")
+
+
+def test_an_empty_jinja_hides_every_other_template_and_is_not_overwritten(tmp_path):
+    folder = tokenizer_folder(
+        tmp_path / "m", config_template=CHATML_TEMPLATE, chat_template_jinja=b"\n"
+    )
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": OTHER}))
+    report = inspect_model(folder)
+    assert report.verdict == "no_chat_template" and "empty" in report.summary
+    found = {p.code: p.message for p in report.problems}
+    assert {"empty_template", "template_ignored"} <= set(found)
+    assert found["template_ignored"].endswith("which mlx-lm ignores")
+    assert report.fix.changes == []
+    assert transformers_template(folder).strip() == ""  # transformers uses it: blank prompts

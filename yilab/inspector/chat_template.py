@@ -207,11 +207,8 @@ def _note_ignored(files: ModelFiles, found: FoundTemplate) -> None:
         )
         found.notes.append(("template_not_loaded", "error", LEGACY_TEMPLATE_FILE, message))
     elif legacy != loaded:
-        where = found.source or "no file"
-        message = (
-            f"chat_template.json holds a different template, which mlx-lm ignores "
-            f"(it renders with {where}'s)"
-        )
+        used = f" (it renders with {found.source}'s)" if found.source else ""
+        message = f"chat_template.json holds a different template, which mlx-lm ignores{used}"
         found.notes.append(("template_ignored", "warning", LEGACY_TEMPLATE_FILE, message))
 
 
