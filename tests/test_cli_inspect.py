@@ -140,3 +140,30 @@ def test_double_bos_warning_for_a_text_that_repeats_the_bos():
     assert "double bos" in double_bos_warning([1, 1, 5], 1, "<s>")
     assert double_bos_warning([1, 5, 1], 1, "<s>") is None
     assert double_bos_warning([1, 1], None, None) is None
+
+
+def test_fix_creates_chat_template_jinja_for_a_template_mlx_lm_ignores(capsys, tmp_path):
+    model = Path(shutil.copytree(YI, tmp_path / "legacy"))
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    template = config.pop("chat_template")
+    (model / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+    (model / "chat_template.json").write_text(json.dumps({"chat_template": template}))
+    original = snapshot(model)
+
+    status, doc, _ = cli(capsys, "inspect", str(model))
+    assert doc["verdict"] == "no_chat_template" and doc["chat_template"]["source"] is None
+    assert "template_not_loaded" in {p["code"] for p in doc["problems"]}
+    assert doc["fix"]["changes"][0]["kind"] == "create"
+    status, out, _ = cli(capsys, "inspect", str(model), json_out=False)
+    assert "chat_template.jinja: create it" in out
+
+    status, out, _ = cli(capsys, "fix", str(model), json_out=False)
+    assert status == 0 and "created chat_template.jinja (undo removes it)" in out
+    assert (model / "chat_template.jinja").read_text() == template
+    status, doc, _ = cli(capsys, "inspect", str(model))
+    assert doc["chat_template"]["source"] == "chat_template.jinja"
+    assert doc["verdict"] == "eos_mismatch"  # the next thing to fix shows up
+
+    status, doc, _ = cli(capsys, "fix", "--undo", str(model))
+    assert status == 0 and doc["files"] == ["chat_template.jinja"]
+    assert snapshot(model) == original

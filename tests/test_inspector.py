@@ -240,14 +240,20 @@ def test_unusable_template_value_is_invalid_config(tmp_path, template):
 
 
 def test_template_precedence(tmp_path):
+    """As transformers 5 loads it: chat_template.jinja over tokenizer_config.json, and never
+    chat_template.json (which yilab used to read first; tests/test_template_loading.py
+    checks this against a real tokenizer load)."""
     other = CHATML.replace("<|im_end|>", "<|endoftext|>")
     model = chatml_model(tmp_path, chat_template={"chat_template": other})
-    assert inspect_model(model).chat_template.source == "chat_template.json"
-    assert inspect_model(model).chat_template.turn_end == "<|endoftext|>"
-    write_model(model, chat_template__jinja=CHATML)
+    report = inspect_model(model)
+    assert report.chat_template.source == "tokenizer_config.json"
+    assert report.chat_template.turn_end == "<|im_end|>"
+    assert report.chat_template.ignored == ["chat_template.json"]
+    assert "template_ignored" in {p.code for p in report.problems}
+    write_model(model, chat_template__jinja=other)
     report = inspect_model(model)
     assert report.chat_template.source == "chat_template.jinja"
-    assert report.chat_template.turn_end == "<|im_end|>"
+    assert report.chat_template.turn_end == "<|endoftext|>"
 
 
 def test_named_template_list_picks_default(tmp_path):

@@ -174,3 +174,11 @@ def test_an_ollama_model_shows_its_stops_and_apply_adds_them(service, tmp_path, 
     assert 'data-ollama-verdict="ok"' in panels.ollama and 'data-verdict="ok"' in panels.verdict
     assert "Fix, so that" not in panels.ollama and panels.can_undo
     assert inspect_panels(service, tiny_model_dir).ollama == ""
+
+
+def test_special_tokens_panel_lists_every_turn_end_escaped():
+    gpt_oss = Path(__file__).parent / "fixtures" / "models" / "gpt-oss-20b"
+    html = render_specials(inspect_model(gpt_oss))
+    assert "answers end with &lt;|return|&gt; (id 200002): mlx-lm stops there" in html
+    assert "tool calls end with &lt;|call|&gt; (id 200012): mlx-lm stops there" in html
+    assert "&lt;|end|&gt;" in html and "<|end|>" not in html

@@ -25,6 +25,7 @@ FINGERPRINT_GLOBS = (
     "generation_config.json",
     "special_tokens_map.json",
     "chat_template.*",
+    "additional_chat_templates/*.jinja",
 )
 
 
@@ -89,7 +90,8 @@ def model_fingerprint(path: Path) -> str:
     'e3b0c44298fc1c14'
     """
     path = Path(path)
-    names = {f.name for g in FINGERPRINT_GLOBS for f in path.glob(g) if f.is_file()}
+    names = {f.relative_to(path).as_posix() for g in FINGERPRINT_GLOBS for f in path.glob(g)}
+    names = {n for n in names if (path / n).is_file()}
     digest = hashlib.sha256()
     for name in sorted(names):
         data = (path / name).read_bytes()

@@ -12,7 +12,12 @@ from collections.abc import Callable
 from yilab.cli.common import open_service, progress
 from yilab.inspector.diagnose import InspectionReport, label
 from yilab.inspector.ollama_stops import OllamaStops, fix_lines
-from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
+from yilab.inspector.wording import (
+    VERDICT_TITLES,
+    runtime_lines,
+    stop_set_line,
+    turn_end_lines,
+)
 
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
 
@@ -57,6 +62,7 @@ def cmd_fix(args) -> dict:
         result = service.apply_fix(path, args.model) if before.edits else None
         files, saved = (result.files, result.backups) if result else ([], [])
         doc = {"path": str(path), "dry_run": False, "files": files, "backups": saved, "diff": diff}
+        doc["created"] = result.created if result else []
     after = service.inspect_folder(path)
     doc.update(verdict_before=before.report.verdict, verdict=after.verdict)
     ollama = service.ollama_stops(path, after, args.model)
@@ -90,6 +96,7 @@ def format_report(report: InspectionReport) -> list[str]:
         "",
         f"chat template: {t.source or 'none'}"
         + (f"; assistant turns end with {label(t.turn_end, t.turn_end_id)}" if t.turn_end else ""),
+        *[f"  {line}" for line in turn_end_lines(report)],
         f"stop set (mlx-lm): {stop_set_line(report)}",
         "",
         "special tokens, file by file (✗ = conflicts with the turn end or the tokenizer):",
@@ -115,7 +122,10 @@ def _fix_lines(report: InspectionReport) -> list[str]:
         return []
     lines = ["", "fix" + (" (needed)" if plan.needed else " (optional)") + ":"]
     for c in plan.changes:
-        lines.append(f"  {c.file}: {'.'.join(c.key)} {c.old!r} → {c.new!r}  ({c.reason})")
+        if c.kind == "create":
+            lines.append(f"  {c.file}: create it, {len(c.new)} characters  ({c.reason})")
+        else:
+            lines.append(f"  {c.file}: {'.'.join(c.key)} {c.old!r} → {c.new!r}  ({c.reason})")
     if plan.changes:
         lines.append(f"  apply: python -m yilab fix {report.path}  (--dry-run shows the diff)")
     lines += ["  or at run time, files untouched:"]
@@ -172,6 +182,9 @@ def format_fix(doc: dict, after: InspectionReport) -> list[str]:
     elif doc["files"]:
         lines = [doc["diff"].rstrip("\n"), ""]
         for name in doc["files"]:
+            if name in doc.get("created", []):
+                lines.append(f"created {name} (undo removes it)")
+                continue
             fresh = f"{name}.yilab-bak" in doc["backups"]
             kept = f"original kept in {name}.yilab-bak" if fresh else "an older backup is kept"
             lines.append(f"changed {name} ({kept})")

@@ -10,7 +10,9 @@ Verdicts (a contract): ``ok``, ``eos_mismatch``, ``tokenizer_eos_mismatch``,
 invalid); ``eos_mismatch``, ``tokenizer_eos_mismatch``, ``bos_mismatch``, ``double_bos``,
 ``pad_is_eos``, ``eos_out_of_vocab``, ``no_eos``, ``token_id_conflict``,
 ``unknown_token_id``, ``no_turn_end``, ``no_generation_prompt``, ``no_system_role``,
-``template_choice``, ``no_config_json``.
+``template_choice``, ``no_config_json``; the template mlx-lm loads: ``template_not_loaded``,
+``template_ignored``, ``empty_template``, ``template_bom``; turns that end differently when
+generated: ``tool_call_not_stop``, ``stop_mid_answer``, ``ambiguous_turn_end``.
 
 >>> report = inspect_model("tests/fixtures/yi-6b-chat-2023")
 >>> report.verdict, report.chat_template.turn_end
@@ -25,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import InspectorError, YilabError
-from yilab.inspector.chat_template import find_chat_template, find_turn_end, readable
 from yilab.inspector.fix_plan import FixPlan, plan_fix
 from yilab.inspector.model_files import (
     ModelFiles,
@@ -38,10 +39,10 @@ from yilab.inspector.model_files import (
     tokenizer_adds_bos,
 )
 from yilab.inspector.stop_tokens import StopToken, TokenInfo, mlx_stop_tokens, names, stop_ids
+from yilab.inspector.template_info import ROLES, ChatTemplateInfo, stop_notes, template_info
 
 VERDICTS = ("ok", "eos_mismatch", "tokenizer_eos_mismatch", "no_chat_template", "invalid_config")
 INVALID_CODES = frozenset({"invalid_json", "unreadable_file", "invalid_value", "template_error"})
-ROLES = ("bos", "eos", "pad", "unk")
 TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json")
 ID_FILES = ("generation_config.json", "config.json")
 
@@ -66,19 +67,6 @@ class Problem:
     severity: str
     file: str | None
     message: str
-
-
-@dataclass
-class ChatTemplateInfo:
-    """The chat template, where it came from, and the assistant turn end it writes."""
-
-    source: str | None = None
-    turn_end: str | None = None
-    turn_end_id: int | None = None
-    has_generation_prompt: bool | None = None
-    starts_with_bos: bool = False
-    example: str | None = None  # a short conversation rendered, ready for a reply
-    template: str | None = None
 
 
 @dataclass
@@ -129,8 +117,10 @@ def _inspect(model_dir: Path) -> InspectionReport:
     problems = _file_problems(files, vocab)
     settings = _read_settings(files, vocab, problems)
     specials = {role: _tokenizer_token(files, settings, role) for role in ROLES}
-    template = _template_info(files, specials, vocab, problems)
+    template, found, notes = template_info(files, specials, vocab)
     stop = mlx_stop_tokens(files, specials["eos"], vocab)
+    notes += stop_notes(template, stop)
+    problems += [Problem(*note) for note in notes]
     adds_bos = tokenizer_adds_bos(files, specials["bos"].token)
     _mark_conflicts(settings, specials, template)
     problems += _token_problems(files, specials, template, stop, vocab, adds_bos)
@@ -139,7 +129,15 @@ def _inspect(model_dir: Path) -> InspectionReport:
     if verdict in ("eos_mismatch", "tokenizer_eos_mismatch"):
         severity = "error" if verdict == "eos_mismatch" else "warning"
         problems.append(Problem(verdict, severity, specials["eos"].source, summary))
-    plan = plan_fix(files, verdict, template.turn_end, template.turn_end_id, stop_ids(stop))
+    plan = plan_fix(
+        files,
+        verdict,
+        template.turn_end,
+        template.turn_end_id,
+        stop_ids(stop),
+        template_text=found.orphan,
+        tool_ends=[(e.token, e.id) for e in template.turn_ends if _runs_past(e)],
+    )
     return InspectionReport(
         path=str(model_dir),
         verdict=verdict,
@@ -155,6 +153,11 @@ def _inspect(model_dir: Path) -> InspectionReport:
         fix=plan,
         files=settings,
     )
+
+
+def _runs_past(end) -> bool:
+    """A tool call's terminator that mlx-lm should stop at and does not."""
+    return end.kind == "tool_call" and not end.stops and not end.mid_answer
 
 
 def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:
@@ -222,57 +225,6 @@ def _tokenizer_token(files: ModelFiles, settings, role: str) -> TokenInfo:
         if entry.key == key:
             return TokenInfo(entry.token, entry.id, source)
     return TokenInfo()
-
-
-def _template_info(files, specials, vocab: Vocab, problems: list[Problem]) -> ChatTemplateInfo:
-    """Find and render the chat template; template trouble becomes problems."""
-    found = find_chat_template(files)
-    for name, message in found.unusable:
-        problems.append(Problem("invalid_value", "error", name, f"{name}: {message}"))
-    if found.text is None:
-        return ChatTemplateInfo()
-    if found.note:
-        problems.append(Problem("template_choice", "info", found.source, found.note))
-    strings = {f"{r}_token": specials[r].token for r in ROLES if specials[r].token}
-    result = find_turn_end(found.text, strings, set(vocab.added) | set(strings.values()))
-    for code, severity, message in _template_notes(result):
-        problems.append(Problem(code, severity, found.source, message))
-    bos = specials["bos"].token
-    rendered = result.rendered or ""
-    return ChatTemplateInfo(
-        source=found.source,
-        turn_end=result.turn_end,
-        turn_end_id=vocab.id_of(result.turn_end),
-        has_generation_prompt=result.has_generation_prompt,
-        starts_with_bos=bool(bos) and rendered.startswith(bos),
-        example=readable(rendered) if result.rendered is not None else None,
-        template=found.text,
-    )
-
-
-def _template_notes(result) -> list[tuple[str, str, str]]:
-    """(code, severity, message) for what rendering the template showed."""
-    if result.error is not None:
-        return [
-            ("template_error", "error", f"the chat template cannot be rendered: {result.error}")
-        ]
-    notes = []
-    if result.dropped_system:
-        message = "the template refuses a system message; it was checked without one"
-        notes.append(("no_system_role", "info", message))
-    if result.assistant_missing:
-        message = "the template drops the assistant's message, so its turn end cannot be read"
-        notes.append(("no_turn_end", "warning", message))
-    elif result.turn_end is None:
-        message = "no special token follows the assistant's message: nothing marks a turn's end"
-        notes.append(("no_turn_end", "warning", message))
-    if result.has_generation_prompt is False:
-        message = (
-            "the prompt for a reply ends by closing the user's turn and nothing opens the "
-            "assistant's: the model may write another user turn (add an add_generation_prompt block)"
-        )
-        notes.append(("no_generation_prompt", "warning", message))
-    return notes
 
 
 def _comparable(a, b) -> bool:
@@ -371,6 +323,19 @@ def decide_verdict(problems, template: ChatTemplateInfo, eos: TokenInfo, stop) -
     return "eos_mismatch"
 
 
+def _no_template_summary(problems) -> str:
+    """Why mlx-lm has no chat template: none at all, or one it does not read."""
+    codes = {p.code for p in problems}
+    if "template_not_loaded" in codes:
+        return (
+            "mlx-lm loads no chat template: the model's template is in chat_template.json, "
+            "which transformers' tokenizer never reads, so chat prompts fail."
+        )
+    if "empty_template" in codes:
+        return "chat_template.jinja is empty, and transformers uses it: chat prompts are empty."
+    return "There is no chat template: this looks like a base model, not a chat model."
+
+
 def label(token: str | None, token_id: int | None) -> str:
     """A token for people to read.
 
@@ -390,8 +355,14 @@ def summarize(verdict: str, template, eos: TokenInfo, stop, problems) -> str:
         first = next(p for p in problems if p.code in INVALID_CODES)
         return f"A config file cannot be used: {first.message}. Tools will fail or guess."
     if verdict == "no_chat_template":
-        return "There is no chat template: this looks like a base model, not a chat model."
+        return _no_template_summary(problems)
     if verdict == "ok" and template.turn_end is None:
+        ambiguous = next((e for e in template.turn_ends if e.mid_answer), None)
+        if ambiguous is not None and ambiguous.kind == "answer":
+            return (
+                f"The template ends an answer with {ambiguous.token}, which it also writes "
+                f"mid-answer, so yilab cannot say where answers end; mlx-lm stops at {stops}."
+            )
         return f"The template marks no turn end; mlx-lm stops at {stops}."
     if verdict == "ok":
         return f"Assistant turns end with {end}, and mlx-lm stops there."

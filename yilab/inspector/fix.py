@@ -1,10 +1,12 @@
 """Apply an inspector fix plan to a model directory: preview, backup, atomic write, undo.
 
-Only the JSON config files in :data:`EDITABLE` are ever written, never weights,
-never outside the model directory and never through a symlink. An edit changes the
-one value it must and keeps the rest of the file as it was (indentation, key order,
-line endings, a BOM). The first fix keeps the pristine original in
-``<file>.yilab-bak``; :func:`undo_fix` puts it back.
+Only the JSON config files in :data:`EDITABLE` are ever edited, and only the files in
+:data:`CREATABLE` (``chat_template.jinja``) ever created, never weights, never outside
+the model directory and never through a symlink. An edit changes the one value it must
+and keeps the rest of the file as it was (indentation, key order, line endings, a BOM).
+The first fix keeps the pristine original in ``<file>.yilab-bak``; a created file gets an
+empty ``<file>.yilab-new`` marker, written first; :func:`undo_fix` puts the originals
+back and removes what was created.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from yilab.inspector.diagnose import InspectionReport, inspect_model
 from yilab.inspector.fix_plan import FileChange, FixPlan
 
 BACKUP_SUFFIX = ".yilab-bak"
+CREATED_SUFFIX = ".yilab-new"
 EDITABLE = frozenset(
     {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "config.json"}
 )
+CREATABLE = frozenset({"chat_template.jinja"})
 _BOM = b"\xef\xbb\xbf"
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -35,19 +39,23 @@ _MISSING = object()
 
 @dataclass
 class FileEdit:
-    """The new text of one file and its unified diff against the current one."""
+    """The new text of one file and its unified diff against the current one
+    (against nothing when ``created``)."""
 
     file: str
     diff: str
     new_text: str = field(repr=False)
+    created: bool = False
 
 
 @dataclass
 class FixResult:
-    """What :func:`apply_fix` or :func:`undo_fix` wrote."""
+    """What :func:`apply_fix` or :func:`undo_fix` wrote (``created``: new files, which
+    undo removes)."""
 
     files: list[str]
     backups: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
 
 
 def runtime_override(report: InspectionReport) -> list[int]:
@@ -185,13 +193,22 @@ def _model_dir(path: str | Path) -> Path:
     return model_dir.resolve()
 
 
+def _allowed(name: str) -> bool:
+    """Whether yilab may write ``name``: an editable or creatable file, or the backup or
+    marker of one."""
+    if name in EDITABLE or name in CREATABLE:
+        return True
+    if name.endswith(BACKUP_SUFFIX):
+        return name[: -len(BACKUP_SUFFIX)] in EDITABLE
+    return name.endswith(CREATED_SUFFIX) and name[: -len(CREATED_SUFFIX)] in CREATABLE
+
+
 def _safe_path(model_dir: Path, name: str, *, must_exist: bool = True) -> Path:
-    """``model_dir / name`` after checking it is an editable config file, is not a
-    symlink and stays inside the directory."""
-    if name not in EDITABLE and not (
-        name.endswith(BACKUP_SUFFIX) and name[: -len(BACKUP_SUFFIX)] in EDITABLE
-    ):
-        raise FixError(f"yilab only edits {', '.join(sorted(EDITABLE))}; not {name!r}")
+    """``model_dir / name`` after checking it is an editable config file (or a creatable
+    one), is not a symlink and stays inside the directory."""
+    if not _allowed(name):
+        allowed = ", ".join(sorted(EDITABLE | CREATABLE))
+        raise FixError(f"yilab only edits {allowed}; not {name!r}")
     path = model_dir / name
     if path.is_symlink():
         raise FixError(
@@ -223,10 +240,13 @@ def _encode(text: str, crlf: bool, bom: bool) -> bytes:
     return _BOM + data if bom else data
 
 
-def _diff(name: str, old: str, new: str) -> str:
-    """A unified diff of one file."""
+def _diff(name: str, old: str, new: str, *, created: bool = False) -> str:
+    """A unified diff of one file (from ``/dev/null`` when it is created)."""
     lines = [(t if t.endswith("\n") else t + "\n").splitlines(keepends=True) for t in (old, new)]
-    return "".join(difflib.unified_diff(*lines, fromfile=f"a/{name}", tofile=f"b/{name}"))
+    if created:
+        lines[0] = []
+    before = "/dev/null" if created else f"a/{name}"
+    return "".join(difflib.unified_diff(*lines, fromfile=before, tofile=f"b/{name}"))
 
 
 def _apply_changes(name: str, text: str, changes: list[FileChange]) -> str:
@@ -247,14 +267,27 @@ def _apply_changes(name: str, text: str, changes: list[FileChange]) -> str:
     return text
 
 
+def _creation(root: Path, change: FileChange) -> FileEdit:
+    """The edit that creates a file, refused when the file is there already."""
+    if change.file not in CREATABLE or not isinstance(change.new, str):
+        raise FixError(f"yilab only creates {', '.join(sorted(CREATABLE))}; not {change.file!r}")
+    path = _safe_path(root, change.file, must_exist=False)
+    if path.exists():
+        raise FixError(f"{change.file} exists since it was inspected; inspect it again")
+    return FileEdit(change.file, _diff(change.file, "", change.new, created=True), change.new, True)
+
+
 def preview_fix(model_dir: str | Path, plan: FixPlan | None = None) -> list[FileEdit]:
     """The edits a plan makes (``inspect_model(model_dir).fix`` by default), with diffs."""
     root = _model_dir(model_dir)
     plan = plan if plan is not None else inspect_model(root).fix
     by_file: dict[str, list[FileChange]] = {}
-    for change in plan.changes:
-        by_file.setdefault(change.file, []).append(change)
     edits = []
+    for change in plan.changes:
+        if change.kind == "create":
+            edits.append(_creation(root, change))
+        else:
+            by_file.setdefault(change.file, []).append(change)
     for name, changes in by_file.items():
         text, _, _ = _read(_safe_path(root, name))
         new = _apply_changes(name, text, changes)
@@ -263,46 +296,80 @@ def preview_fix(model_dir: str | Path, plan: FixPlan | None = None) -> list[File
     return edits
 
 
+def _write_edit(root: Path, edit: FileEdit, result: FixResult) -> None:
+    """Write one edited file after backing up its original once."""
+    path = _safe_path(root, edit.file)
+    backup = _safe_path(root, edit.file + BACKUP_SUFFIX, must_exist=False)
+    _, crlf, bom = _read(path)
+    if not backup.exists():
+        write_atomic(backup, path.read_bytes())
+        result.backups.append(backup.name)
+    write_atomic(path, _encode(edit.new_text, crlf, bom))
+
+
+def _write_created(root: Path, edit: FileEdit) -> None:
+    """Create a file, its marker first (so undo can remove it even after a crash)."""
+    path = _safe_path(root, edit.file, must_exist=False)
+    marker = _safe_path(root, edit.file + CREATED_SUFFIX, must_exist=False)
+    if path.exists():
+        raise FixError(f"{edit.file} exists since it was inspected; inspect it again")
+    write_atomic(marker, b"")
+    write_atomic(path, edit.new_text.encode("utf-8"))
+
+
 def apply_fix(model_dir: str | Path, plan: FixPlan | None = None) -> FixResult:
-    """Apply a plan: back up each file once (the pristine original), then write it atomically."""
+    """Apply a plan: back up each file once (the pristine original), then write it
+    atomically; create new files after writing their undo marker."""
     root = _model_dir(model_dir)
     edits = preview_fix(root, plan)
     if not edits:
         raise FixError(f"nothing to fix in {root}")
     result = FixResult([])
     for edit in edits:
-        path = _safe_path(root, edit.file)
-        backup = _safe_path(root, edit.file + BACKUP_SUFFIX, must_exist=False)
-        _, crlf, bom = _read(path)
         try:
-            if not backup.exists():
-                write_atomic(backup, path.read_bytes())
-                result.backups.append(backup.name)
-            write_atomic(path, _encode(edit.new_text, crlf, bom))
+            if edit.created:
+                _write_created(root, edit)
+                result.created.append(edit.file)
+            else:
+                _write_edit(root, edit, result)
         except OSError as err:
-            raise FixError(f"cannot write {path}: {err}") from err
+            raise FixError(f"cannot write {root / edit.file}: {err}") from err
         result.files.append(edit.file)
     return result
 
 
 def backups(model_dir: str | Path) -> list[str]:
-    """The config files of ``model_dir`` that have a yilab backup (what undo restores)."""
+    """The files of ``model_dir`` that undo would restore (a yilab backup) or remove
+    (created by a fix)."""
     root = _model_dir(model_dir)
-    return sorted(n for n in EDITABLE if (root / (n + BACKUP_SUFFIX)).is_file())
+    saved = [n for n in EDITABLE if (root / (n + BACKUP_SUFFIX)).is_file()]
+    created = [n for n in CREATABLE if (root / (n + CREATED_SUFFIX)).is_file()]
+    return sorted(saved + created)
+
+
+def _undo_one(root: Path, name: str) -> None:
+    """Put one file back as it was before the first fix."""
+    target = _safe_path(root, name, must_exist=False)
+    if name in CREATABLE:
+        marker = _safe_path(root, name + CREATED_SUFFIX)
+        target.unlink(missing_ok=True)
+        marker.unlink()
+        return
+    backup = _safe_path(root, name + BACKUP_SUFFIX)
+    write_atomic(target, backup.read_bytes())
+    backup.unlink()
 
 
 def undo_fix(model_dir: str | Path) -> FixResult:
-    """Restore every backed-up file to its original bytes and remove the backups."""
+    """Restore every backed-up file to its original bytes, remove the files a fix created,
+    and remove the backups and markers."""
     root = _model_dir(model_dir)
     names = backups(root)
     if not names:
         raise FixError(f"no yilab backup in {root}: nothing to undo")
     for name in names:
-        target = _safe_path(root, name, must_exist=False)
-        backup = _safe_path(root, name + BACKUP_SUFFIX)
         try:
-            write_atomic(target, backup.read_bytes())
-            backup.unlink()
+            _undo_one(root, name)
         except OSError as err:
-            raise FixError(f"cannot restore {target}: {err}") from err
+            raise FixError(f"cannot restore {root / name}: {err}") from err
     return FixResult(names)

@@ -23,6 +23,8 @@ JSON_FILES = (
     "tokenizer.json",
 )
 TEMPLATE_FILE = "chat_template.jinja"
+TEMPLATE_DIR = "additional_chat_templates"  # named templates, one ``<name>.jinja`` each
+LEGACY_TEMPLATE_FILE = "chat_template.json"  # processors read it; tokenizers do not
 
 
 @dataclass
@@ -32,9 +34,10 @@ class ConfigFile:
     name: str
     present: bool = False
     data: dict | None = None
-    text: str | None = None  # the raw text, kept for chat_template.jinja only
+    text: str | None = None  # the raw text, kept for the Jinja templates only
     error: str | None = None
     crlf: bool = False
+    bom: bool = False  # the file starts with a UTF-8 BOM (dropped from ``text``)
 
 
 @dataclass
@@ -82,6 +85,7 @@ def read_text_file(path: Path) -> ConfigFile:
         raw = path.read_bytes()
         file.text = _decode(raw)
         file.crlf = b"\r\n" in raw
+        file.bom = raw.startswith(b"\xef\xbb\xbf")
     except (OSError, UnicodeDecodeError) as err:
         file.error = f"cannot be read as UTF-8 text: {err}"
     return file
@@ -109,10 +113,25 @@ def read_json_file(path: Path) -> ConfigFile:
 
 
 def read_model_files(path: Path) -> ModelFiles:
-    """Read every config file yilab looks at in ``path`` (missing ones are kept as absent)."""
+    """Read every config file yilab looks at in ``path`` (missing ones are kept as absent),
+    the named templates of ``additional_chat_templates/`` included."""
     files = {name: read_json_file(path / name) for name in JSON_FILES}
     files[TEMPLATE_FILE] = read_text_file(path / TEMPLATE_FILE)
+    folder = path / TEMPLATE_DIR
+    for extra in sorted(folder.glob("*.jinja")) if folder.is_dir() else []:
+        files[f"{TEMPLATE_DIR}/{extra.name}"] = read_text_file(extra)
     return ModelFiles(path, files)
+
+
+def named_templates(files: ModelFiles) -> dict[str, ConfigFile]:
+    """The templates of ``additional_chat_templates/``, by name (the file name less
+    ``.jinja``), as transformers lists them."""
+    prefix = f"{TEMPLATE_DIR}/"
+    return {
+        name[len(prefix) : -len(".jinja")]: file
+        for name, file in files.files.items()
+        if name.startswith(prefix) and file.present
+    }
 
 
 def is_token_id(value: Any) -> bool:

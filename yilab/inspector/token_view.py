@@ -127,9 +127,14 @@ def _render(report, messages: list[dict], add_generation_prompt: bool) -> str:
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise BadInputError("messages must be a list of {'role': ..., 'content': ...} dicts")
     tokens = {f"{r}_token": getattr(report, r).token for r in ("bos", "eos", "pad", "unk")}
+    variables = {"enable_thinking": report.chat_template.enable_thinking}  # as mlx-lm does
     try:
         return render(
-            template, messages, special_tokens=tokens, add_generation_prompt=add_generation_prompt
+            template,
+            messages,
+            special_tokens=tokens,
+            add_generation_prompt=add_generation_prompt,
+            **variables,
         )
     except Exception as err:  # templates are untrusted code
         raise BadInputError(f"the chat template refused these messages: {err}") from err
@@ -138,7 +143,8 @@ def _render(report, messages: list[dict], add_generation_prompt: bool) -> str:
 def render_chat(
     model_dir: str | Path, messages: list[dict], *, add_generation_prompt: bool = True
 ) -> str:
-    """Render ``messages`` with the model's chat template, as transformers would."""
+    """Render ``messages`` with the chat template mlx-lm loads, as its tokenizer does
+    (``enable_thinking`` set the way mlx-lm sets it)."""
     return _render(inspect_model(model_dir), messages, add_generation_prompt)
 
 

@@ -77,6 +77,29 @@ def stop_set_line(report: InspectionReport) -> str:
     )
 
 
+def turn_end_lines(report: InspectionReport) -> list[str]:
+    """How turns end, one line each: every generated turn end (whether mlx-lm stops there),
+    the history's, the tokens written mid-answer. Empty when the template marks none.
+
+    e.g. ``answers end with <|return|> (id 200002): mlx-lm stops there``
+    """
+    t = report.chat_template
+    lines = []
+    for end in t.turn_ends:
+        what = "answers" if end.kind == "answer" else "tool calls"
+        status = "mlx-lm stops there" if end.stops else "mlx-lm does not stop there"
+        if end.mid_answer:
+            status = "also written mid-answer, so it cannot be a stop token"
+        lines.append(f"{what} end with {label(end.token, end.id)}: {status}")
+    if t.history_turn_end and t.turn_ends and t.history_turn_end != t.turn_ends[0].token:
+        lines.append(
+            f"history messages end with {label(t.history_turn_end, t.history_turn_end_id)}"
+        )
+    if t.inner_tokens:
+        lines.append(f"written mid-answer (never stop tokens): {' '.join(t.inner_tokens)}")
+    return lines
+
+
 def runtime_lines(report: InspectionReport) -> list[str]:
     """The fix's runtime equivalents, one per tool (empty when there is no fix)."""
     plan, lines = report.fix, []

@@ -13,7 +13,12 @@ from yilab.inspector.fix import FileEdit
 from yilab.inspector.ollama_stops import VERDICT_TITLES as OLLAMA_TITLES
 from yilab.inspector.ollama_stops import OllamaStops, fix_lines
 from yilab.inspector.token_view import TokenView
-from yilab.inspector.wording import VERDICT_TITLES, runtime_lines, stop_set_line
+from yilab.inspector.wording import (
+    VERDICT_TITLES,
+    runtime_lines,
+    stop_set_line,
+    turn_end_lines,
+)
 from yilab.render.grid import GridView, render_grid
 
 VERDICT_KIND = {"ok": "ok", "tokenizer_eos_mismatch": "warn", "no_chat_template": "info"}
@@ -136,6 +141,9 @@ def render_specials(report: InspectionReport) -> str:
         f"<th>id</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         f'<div class="yl-tk-meta">chat template: {escape(t.source or "none")} · '
         f"assistant turn end: {escape(end)}</div>"
+        + "".join(
+            f'<div class="yl-tk-meta">{escape(line)}</div>' for line in turn_end_lines(report)
+        )
     )
 
 
