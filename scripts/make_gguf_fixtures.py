@@ -32,6 +32,14 @@ OUT = ROOT / "tests" / "fixtures" / "gguf"
 ARCHS = ("llama", "qwen2", "qwen3", "gemma2", "gemma3")
 QUANTS = {"Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "Q8_0": 7}  # llama_ftype values
 SIZES = {"hidden_size": 256, "intermediate_size": 512, "num_attention_heads": 4}
+# the vocabulary is the same tiny byte-level BPE; each file names another llama.cpp split
+PRE_TOKENIZERS = {
+    "llama": "llama-bpe",
+    "qwen2": "qwen2",
+    "qwen3": "qwen2",
+    "gemma2": "smollm",  # with "gpt2", llama.cpp fails to load this vocabulary
+    "gemma3": "smollm",
+}
 TOKENS = [1, 40, 41, 42, 260, 7, 8, 9, 100, 150, 200, 33, 60, 61, 2, 1]
 TEXTS = ["Hello world! It's 2024.", "写一个儿童童话故事 🐉🐲", "a\tb  c\n\nd <|im_end|>"]
 
@@ -99,6 +107,7 @@ def make(arch: str) -> list[str]:
     OUT.mkdir(parents=True, exist_ok=True)
     model, config = build(arch)
     tensors, meta = as_gguf(arch, model, config)
+    meta["tokenizer.ggml.pre"] = PRE_TOKENIZERS[arch]  # one more of llama.cpp's splits each
     f16 = OUT / f"{arch}-F16.gguf"
     # matrices as F16; biases and norms stay F32, as llama.cpp's converter keeps 1-D tensors
     types = {name: "F16" for name, weight in tensors.items() if weight.ndim == 2}
