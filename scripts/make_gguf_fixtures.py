@@ -46,27 +46,12 @@ TEXTS = ["Hello world! It's 2024.", "写一个儿童童话故事 🐉🐲", "a\t
 
 def build(arch: str):
     """A tiny random model of ``arch`` at fixture size, and its config."""
-    import importlib
+    from tests.test_gguf_architectures import CONFIGS, tiny_model
 
-    import mlx.core as mx
-    from mlx.utils import tree_flatten
-
-    from tests.test_gguf_architectures import BASE, CONFIGS
-
-    config = {**BASE, **CONFIGS[arch], **SIZES}
-    if "head_dim" in config:
-        config["head_dim"] = 128
-        config["query_pre_attn_scalar"] = 128
-    module = importlib.import_module(f"mlx_lm.models.{config['model_type']}")
-    mx.random.seed(11)
-    model = module.Model(module.ModelArgs.from_dict(config))
-    params = [
-        (name, mx.random.normal(w.shape) * (0.5 if "norm" in name else 0.15))
-        for name, w in tree_flatten(model.parameters())
-    ]
-    model.load_weights(params)
-    mx.eval(model.parameters())
-    return model, config
+    sizes = dict(SIZES)
+    if "head_dim" in CONFIGS[arch]:
+        sizes.update(head_dim=128, query_pre_attn_scalar=128)
+    return tiny_model(arch, seed=11, scale=0.15, **sizes)
 
 
 def quantize(source: Path, target: Path, ftype: int) -> None:

@@ -117,7 +117,9 @@ def gguf_metadata(config: dict, arch: str = "llama", **tokenizer) -> dict:
         f"{arch}.attention.head_count": u32(config["num_attention_heads"]),
         f"{arch}.attention.head_count_kv": u32(config["num_key_value_heads"]),
         f"{arch}.rope.freq_base": mx.array(config["rope_theta"], dtype=mx.float32),
-        f"{arch}.attention.layer_norm_rms_epsilon": mx.array(1e-5, dtype=mx.float32),
+        f"{arch}.attention.layer_norm_rms_epsilon": mx.array(
+            config.get("rms_norm_eps", 1e-5), dtype=mx.float32
+        ),
         f"{arch}.vocab_size": u32(config["vocab_size"]),
     }
     for key, value in tiny_vocab_meta(**tokenizer).items():

@@ -17,7 +17,13 @@ import pytest
 from mlx.utils import tree_flatten
 
 from tests.llamacpp_reference import tiny_vocab_meta
-from tests.test_gguf import llama_cpp_permute, load_converted, u32, write_typed_gguf
+from tests.test_gguf import (
+    gguf_metadata,
+    llama_cpp_permute,
+    load_converted,
+    u32,
+    write_typed_gguf,
+)
 from yilab.models.gguf.convert import convert_gguf
 
 VOCAB = len(tiny_vocab_meta()["tokenizer.ggml.tokens"])
@@ -56,14 +62,15 @@ CONFIGS = {
 PROMPT = (1, 40, 41, 42, 260, 7, 8, 9, 2)
 
 
-def tiny_model(arch: str):
-    config = {**BASE, **CONFIGS[arch]}
+def tiny_model(arch: str, *, seed: int = 3, scale: float = 0.3, **sizes):
+    """A random mlx-lm model of ``arch`` (``sizes`` override the config), its weights spread
+    so that attention is far from uniform and norms are far from 1."""
+    config = {**BASE, **CONFIGS[arch], **sizes}
     module = importlib.import_module(f"mlx_lm.models.{config['model_type']}")
-    mx.random.seed(3)
+    mx.random.seed(seed)
     model = module.Model(module.ModelArgs.from_dict(config))
-    # spread the weights so attention is far from uniform and norms are far from 1
     params = [
-        (name, mx.random.normal(w.shape) * (0.5 if "norm" in name else 0.3))
+        (name, mx.random.normal(w.shape) * (0.5 if "norm" in name else scale))
         for name, w in tree_flatten(model.parameters())
     ]
     model.load_weights(params)
@@ -86,18 +93,7 @@ def as_gguf(arch: str, model, config: dict) -> tuple[dict, dict]:
             heads = config["num_attention_heads" if "q_proj" in stem else "num_key_value_heads"]
             weight = llama_cpp_permute(weight, heads)
         tensors[f"{names.get_name(stem)}.{suffix}"] = weight
-    meta = {
-        "general.architecture": arch,
-        "general.name": f"tiny-{arch}",
-        f"{arch}.block_count": u32(config["num_hidden_layers"]),
-        f"{arch}.context_length": u32(config["max_position_embeddings"]),
-        f"{arch}.embedding_length": u32(config["hidden_size"]),
-        f"{arch}.feed_forward_length": u32(config["intermediate_size"]),
-        f"{arch}.attention.head_count": u32(config["num_attention_heads"]),
-        f"{arch}.attention.head_count_kv": u32(config["num_key_value_heads"]),
-        f"{arch}.rope.freq_base": mx.array(config["rope_theta"], dtype=mx.float32),
-        f"{arch}.attention.layer_norm_rms_epsilon": mx.array(1e-6, dtype=mx.float32),
-    }
+    meta = gguf_metadata(config, arch=arch)
     if "head_dim" in config:
         meta[f"{arch}.attention.key_length"] = u32(config["head_dim"])
         meta[f"{arch}.attention.value_length"] = u32(config["head_dim"])
@@ -107,8 +103,6 @@ def as_gguf(arch: str, model, config: dict) -> tuple[dict, dict]:
     if "sliding_window" in config:
         meta[f"{arch}.attention.sliding_window"] = u32(config["sliding_window"])
         meta[f"{arch}.attention.sliding_window_pattern"] = u32(config["sliding_window_pattern"])
-    for key, value in tiny_vocab_meta().items():
-        meta[key] = u32(value) if isinstance(value, int) and not isinstance(value, bool) else value
     return tensors, meta
 
 
