@@ -275,7 +275,8 @@ def test_finished_runs_are_in_the_db_file_alone(tmp_path, tiny_model_dir):
 
 EXIT_CHECKPOINT = """
 import os, signal, sys
-from yilab.runlog.store import Store, exit_cleanly_on_sigterm, experiment_row
+from yilab.runlog.rows import experiment_row
+from yilab.runlog.store import Store, exit_cleanly_on_sigterm
 if sys.argv[2] == "handled":
     exit_cleanly_on_sigterm()
 store = Store(sys.argv[1])

@@ -23,57 +23,35 @@ and those rows would be lost. Runs that cannot be written go to a spill file
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from yilab.errors import BadInputError, RunNotFoundError, StoreError
+from yilab.errors import RunNotFoundError, StoreError
 from yilab.runlog.migrations import MIGRATIONS
+from yilab.runlog.rows import (
+    experiment_row,
+    finish_values,
+    owner_gone,
+    run_row,
+    utc_now,
+)
 from yilab.runlog.spill import Spill
 
 BUSY_TIMEOUT_MS = 5000
 MIN_PREFIX = 6
-STATUSES = ("running", "done", "cancelled", "error", "interrupted")
-FINISHED_STATUSES = STATUSES[1:]
-MODES = ("chat", "raw")
-METRIC_COLUMNS = (
-    "prompt_tokens",
-    "generation_tokens",
-    "ttft_s",
-    "prompt_tps",
-    "generation_tps",
-    "peak_memory_gb",
-)
-# run columns that start_run accepts in ``settings`` as they are
-SETTING_COLUMNS = (
-    *("model", "model_path", "model_fingerprint", "rendered_prompt"),
-    *("temperature", "seed", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens"),
-    *("engine_mode", "note", *METRIC_COLUMNS),
-)
-# settings given as Python values, stored as JSON text in these columns
-JSON_SETTINGS = {
-    "messages": "messages_json",
-    "stop_token_ids": "stop_token_ids_json",
-    "versions": "versions_json",
-}
 
 
 @dataclass
@@ -102,147 +80,12 @@ class SpillMerge:
         return f"recovered {runs} from {self.path} into {db_path}{damaged}"
 
 
-def utc_now() -> str:
-    """The current UTC time in ISO-8601, e.g. ``2025-01-31T12:00:00.123456+00:00``."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
 def fts_query(text: str) -> str:
     """Quote each term so FTS5 syntax in user input is matched literally.
 
     ``fts_query('cat OR -dog')`` → ``'"cat" "OR" "-dog"'`` (every term must match).
     """
     return " ".join('"' + term.replace('"', '""') + '"' for term in text.split())
-
-
-def process_started(pid: int) -> str | None:
-    """When process ``pid`` started, as an opaque string, so a reused pid is told apart.
-
-    Linux: field 22 of ``/proc/<pid>/stat``, e.g. ``"proc:123456"``; elsewhere
-    (macOS) ``ps -o lstart=``, e.g. ``"ps:Mon Jun 3 10:00:00 2025"``; None if unknown.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return "proc:" + stat.rsplit(")", 1)[1].split()[19]  # fields after "(comm)" start at 3
-    except (OSError, IndexError):
-        if sys.platform == "win32" or Path("/proc/self/stat").exists():
-            return None
-    try:
-        out = subprocess.run(
-            ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    started = " ".join(out.stdout.split())
-    return f"ps:{started}" if out.returncode == 0 and started else None
-
-
-@cache
-def _owner(pid: int) -> dict[str, Any]:
-    """The ``owner_*`` columns for this process (keyed by pid, so a fork gets its own)."""
-    return {
-        "owner_host": socket.gethostname(),
-        "owner_pid": pid,
-        "owner_started": process_started(pid),
-    }
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (signal 0 checks without signalling)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists but is not ours, or we cannot tell: assume alive
-    return True
-
-
-def _owner_gone(run: dict, host: str) -> bool:
-    """Whether a running run's process on this host has ended (another host: never)."""
-    pid = run["owner_pid"]
-    if run["owner_host"] != host or pid is None:
-        return False
-    if not _pid_alive(pid):
-        return True
-    started = process_started(pid)
-    return None not in (started, run["owner_started"]) and started != run["owner_started"]
-
-
-def experiment_row(
-    *,
-    model: str,
-    prompt: str,
-    sweep: dict,
-    system_prompt: str | None = None,
-    mode: str = "chat",
-    note: str | None = None,
-) -> dict[str, Any]:
-    """A new experiment's row (a sweep, logged before its runs start), with a new uuid."""
-    if mode not in MODES:
-        raise BadInputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}")
-    return {
-        "id": str(uuid.uuid4()),
-        "created_at": utc_now(),
-        "model": model,
-        "prompt": prompt,
-        "sweep_json": json.dumps(sweep, ensure_ascii=False),
-        "note": note,
-        "system_prompt": system_prompt,
-        "mode": mode,
-    }
-
-
-def run_row(*, experiment_id: str, cell_index: int, settings: dict) -> dict[str, Any]:
-    """A new ``running`` run's row, owned by this process, with a new uuid.
-
-    ``settings`` holds columns known at start (``model``, ``temperature``, ``seed``,
-    ``rendered_prompt``...) plus ``messages``, ``stop_token_ids`` and ``versions``
-    as Python values (stored as JSON). None values are left out.
-    """
-    row: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "experiment_id": experiment_id,
-        "cell_index": cell_index,
-        "created_at": utc_now(),
-        "status": "running",
-        **_owner(os.getpid()),
-    }
-    for key, value in settings.items():
-        if key not in JSON_SETTINGS and key not in SETTING_COLUMNS:
-            raise ValueError(f"Unknown run setting {key!r}")
-        if value is None:
-            continue
-        if key in JSON_SETTINGS:
-            key, value = JSON_SETTINGS[key], json.dumps(value, ensure_ascii=False)
-        row[key] = value
-    return row
-
-
-def finish_values(
-    *,
-    status: str,
-    finish_reason: str | None,
-    output: str,
-    error: str | None = None,
-    metrics: dict | None = None,
-) -> dict[str, Any]:
-    """The columns that record how a run ended: status, final output, error and metrics."""
-    if status not in FINISHED_STATUSES:
-        raise ValueError(f"Unknown final status {status!r}: use one of {FINISHED_STATUSES}")
-    values: dict[str, Any] = {
-        "status": status,
-        "finish_reason": finish_reason,
-        "output": output,
-        "error": error,
-        "finished_at": utc_now(),
-    }
-    for key, value in (metrics or {}).items():
-        if key not in METRIC_COLUMNS:
-            raise ValueError(f"Unknown metric {key!r}: use one of {METRIC_COLUMNS}")
-        if value is not None:
-            values[key] = value
-    return values
 
 
 class Store:
@@ -515,7 +358,7 @@ class Store:
             "select id, owner_host, owner_pid, owner_started from runs where status = 'running'"
         )
         host = socket.gethostname()
-        gone = [run["id"] for run in running if _owner_gone(run, host)]
+        gone = [run["id"] for run in running if owner_gone(run, host)]
         values = {"status": "interrupted", "finish_reason": "interrupted", "finished_at": utc_now()}
         return sum(self._update_run(i, values, where=" and status = 'running'") for i in gone)
 

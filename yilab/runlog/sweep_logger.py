@@ -18,7 +18,8 @@ from typing import Any
 
 from yilab.errors import SpillError, StoreError
 from yilab.events import Event, Finished, RunResult, Started, Token
-from yilab.runlog.store import Store, finish_values, run_row
+from yilab.runlog.rows import finish_values, run_row
+from yilab.runlog.store import Store
 
 FLUSH_INTERVAL_S = 0.5
 # (cell, rendered prompt, stop ids in force) -> the run's settings for yilab.runlog.store.run_row

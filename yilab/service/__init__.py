@@ -4,7 +4,7 @@ entry point; ``sweeps.Sweep`` is a running sweep.
 """
 
 from yilab.models.cache import DEFAULT_MODEL
-from yilab.runlog.store import STATUSES
+from yilab.runlog.rows import STATUSES
 from yilab.runlog.sweep_logger import FLUSH_INTERVAL_S
 from yilab.service.core import FINISH_REASONS, Replay, Service
 from yilab.service.sweeps import Sweep, replay_spec

@@ -36,7 +36,8 @@ from yilab.models.ollama import find_ollama_model
 from yilab.models.resolve import ResolvedModel, resolve_model
 from yilab.remote.config import RemoteModel, config_path, find_remote, not_visible_message
 from yilab.remote.runner import RemoteCall, RemoteRunner
-from yilab.runlog.store import SpillMerge, Store, experiment_row
+from yilab.runlog.rows import experiment_row
+from yilab.runlog.store import SpillMerge, Store
 from yilab.runlog.sweep_logger import SweepLogger, spill_notice
 from yilab.service.sweeps import (
     RunSettings,

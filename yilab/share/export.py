@@ -24,7 +24,8 @@ from pathlib import Path
 
 from yilab.errors import BadInputError
 from yilab.files import write_atomic
-from yilab.runlog.store import Store, utc_now
+from yilab.runlog.rows import utc_now
+from yilab.runlog.store import Store
 from yilab.share.bundle import (
     ImportResult,
     build_bundle,

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from yilab.errors import BundleError
-from yilab.runlog.store import MODES, STATUSES
+from yilab.runlog.rows import MODES, STATUSES
 
 FORMAT = "yilab-bundle"
 VERSION = 1
