@@ -585,3 +585,20 @@ def test_unsupported_reason_says_why_without_reading_tensors(tiny_gguf, tmp_path
     assert "architecture 'gptneox'" in unsupported_reason(read_gguf_header(path))
     set_tensor_type(tiny_gguf[0], "blk.0.ffn_up.weight", 9)
     assert "tensor type Q8_1" in unsupported_reason(read_gguf_header(tiny_gguf[0]))
+
+
+def test_weights_are_written_shard_by_shard_as_they_come(tiny_gguf, tmp_path, monkeypatch):
+    """Converting holds about one shard in memory: with tiny shards the model is written in
+    many, indexed, and loads with the same logits."""
+    import yilab.models.gguf.convert as convert_module
+
+    path, model, _ = tiny_gguf
+    whole = load_converted(convert_gguf(path, tmp_path / "whole", dequantize=True))
+    monkeypatch.setattr(convert_module, "SHARD_BYTES", 40_000)
+    out = convert_gguf(path, tmp_path / "sharded", dequantize=True)
+    shards = sorted(p.name for p in out.glob("model-*.safetensors"))
+    assert len(shards) > 3 and shards[0].startswith("model-00001-of-")
+    assert not (out / "model.safetensors").exists() and not list(out.glob(".part-*"))
+    index = json.loads((out / "model.safetensors.index.json").read_text())
+    assert sorted(set(index["weight_map"].values())) == shards
+    assert mx.array_equal(logits(load_converted(out)), logits(whole)).item()

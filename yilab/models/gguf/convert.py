@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 Progress = Callable[[float, str], None]
+SHARD_BYTES = 2 * 2**30  # weights gather in memory up to one shard before it is written
 
 
 def llama3_rope_factors(dims: int, base: float, scaling: dict[str, Any]) -> list[float]:
@@ -104,10 +105,12 @@ def convert_tensors(
     arch: Architecture,
     *,
     dequantize: bool,
+    bits: dict[str, int],
     native: dict | None = None,
     progress: Progress | None = None,
-) -> tuple[dict, dict | None]:
-    """GGUF tensors -> (mlx-lm weights, quantization config or None).
+) -> Iterator[dict]:
+    """GGUF tensors -> mlx-lm weights, one tensor's arrays at a time (so they can be written
+    as they come); ``bits`` collects the bits of each module kept quantized.
 
     Each tensor is dequantized to float32 and llama.cpp's changes undone (``names`` maps GGUF
     names to mlx-lm's, see :func:`yilab.models.gguf.arch.tensor_names`), then kept as float32
@@ -117,39 +120,47 @@ def convert_tensors(
     """
     import mlx.core as mx
 
-    out, bits = {}, {}
     for i, tensor in enumerate(tensors):
         base = tensor.name.rsplit(".", 1)[0]
         name = names[tensor.name]
+        stem = name.removesuffix(".weight")
         if not dequantize and native is not None and tensor.type in MLX_NATIVE:
             parts = {k: native[f"{base}.{k}"] for k in ("weight", "scales", "biases")}
-            parts = {k: undo_conversion(arch, tensor.name, v, config) for k, v in parts.items()}
-            stem = name.removesuffix(".weight")
-            out.update({f"{stem}.{k}": v for k, v in parts.items()})
+            out = {
+                f"{stem}.{k}": undo_conversion(arch, tensor.name, v, config)
+                for k, v in parts.items()
+            }
             bits[stem] = MLX_BITS[tensor.type]
-            continue
-        weight = mx.array(undo_conversion(arch, tensor.name, tensor.dequantized(), config))
-        if dequantize or tensor.type == "F32":
-            out[name] = weight
-        elif tensor.type in ("F16", "BF16"):
-            out[name] = weight.astype(mx.float16 if tensor.type == "F16" else mx.bfloat16)
         else:
-            b = MLX_BITS[tensor.type]
-            packed, scales, biases = mx.quantize(weight, group_size=GROUP_SIZE, bits=b)
-            stem = name.removesuffix(".weight")
-            out.update({name: packed, f"{stem}.scales": scales, f"{stem}.biases": biases})
-            bits[stem] = b
-        mx.eval([v for k, v in out.items() if k.startswith(name.removesuffix(".weight"))])
+            weight = mx.array(undo_conversion(arch, tensor.name, tensor.dequantized(), config))
+            if dequantize or tensor.type == "F32":
+                out = {name: weight}
+            elif tensor.type in ("F16", "BF16"):
+                out = {name: weight.astype(mx.float16 if tensor.type == "F16" else mx.bfloat16)}
+            else:
+                bits[stem] = MLX_BITS[tensor.type]
+                packed, scales, biases = mx.quantize(weight, group_size=GROUP_SIZE, bits=bits[stem])
+                out = {name: packed, f"{stem}.scales": scales, f"{stem}.biases": biases}
+        mx.eval(list(out.values()))
         if progress and (i % max(1, len(tensors) // 8) == 0):
-            progress(0.1 + 0.7 * i / len(tensors), f"converting tensors {i + 1}/{len(tensors)}")
-    if dequantize or not bits:
-        return out, None
+            progress(0.1 + 0.8 * i / len(tensors), f"converting tensors {i + 1}/{len(tensors)}")
+        yield out
+
+
+def quantization_config(bits: dict[str, int]) -> dict[str, Any] | None:
+    """mlx-lm's ``quantization``: the most common bits, and an entry for every other module.
+
+    >>> quantization_config({"a": 4, "b": 4, "c": 8})
+    {'group_size': 32, 'bits': 4, 'c': {'group_size': 32, 'bits': 8}}
+    """
+    if not bits:
+        return None
     common = Counter(bits.values()).most_common(1)[0][0]
     quantization: dict[str, Any] = {"group_size": GROUP_SIZE, "bits": common}
     for name, b in sorted(bits.items()):
         if b != common:  # mlx-lm reads per-module entries before the defaults
             quantization[name] = {"group_size": GROUP_SIZE, "bits": b}
-    return out, quantization
+    return quantization
 
 
 def _native_triples(path: Path, tensors: list[GGUFTensor]) -> dict | None:
@@ -209,22 +220,36 @@ def _check_tensors(types: dict[str, str], names: dict[str, str], arch: str) -> N
         )
 
 
-def _write_weights(folder: Path, weights: dict) -> None:
-    """``model.safetensors``, or shards plus an index when the weights are large."""
+def _write_weights(folder: Path, converted: Iterable[dict]) -> None:
+    """Write the weights as they come, a shard whenever :data:`SHARD_BYTES` have gathered
+    (so converting holds about one shard, not the model), then name the shards
+    ``model.safetensors`` or ``model-0000i-of-0000N.safetensors`` and write the index."""
     import mlx.core as mx
-    from mlx_lm.utils import make_shards
 
-    shards = make_shards(weights)
+    written: list[tuple[Path, list[str]]] = []
+    shard: dict = {}
+    total = 0
+
+    def flush() -> None:
+        if shard:
+            part = folder / f".part-{len(written)}.safetensors"
+            mx.save_safetensors(str(part), shard, metadata={"format": "mlx"})
+            written.append((part, list(shard)))
+            shard.clear()
+
+    for arrays in converted:
+        size = sum(v.nbytes for v in arrays.values())
+        if shard and sum(v.nbytes for v in shard.values()) + size > SHARD_BYTES:
+            flush()
+        shard.update(arrays)
+        total += size
+    flush()
     index: dict[str, str] = {}
-    for i, shard in enumerate(shards, 1):
-        name = (
-            f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-            if len(shards) > 1
-            else "model.safetensors"
-        )
-        mx.save_safetensors(str(folder / name), shard, metadata={"format": "mlx"})
-        index.update(dict.fromkeys(shard, name))
-    total = sum(v.nbytes for v in weights.values())
+    for i, (part, keys) in enumerate(written, 1):
+        many = len(written) > 1
+        name = f"model-{i:05d}-of-{len(written):05d}.safetensors" if many else "model.safetensors"
+        os.replace(part, folder / name)
+        index.update(dict.fromkeys(keys, name))
     _write_json(
         folder / "model.safetensors.index.json",
         {"metadata": {"total_size": total}, "weight_map": dict(sorted(index.items()))},
@@ -271,14 +296,21 @@ def _write_model(
         config["rope_scaling"] = scaling
     gguf_tensors = [t for t in gguf_tensors if t.name != "rope_freqs.weight"]
     native = None if dequantize else _native_triples(path, gguf_tensors)
-    tensors, quantization = convert_tensors(
-        gguf_tensors, config, names, arch, dequantize=dequantize, native=native, progress=progress
+    bits: dict[str, int] = {}
+    converted = convert_tensors(
+        gguf_tensors,
+        config,
+        names,
+        arch,
+        dequantize=dequantize,
+        bits=bits,
+        native=native,
+        progress=progress,
     )
+    _write_weights(folder, converted)
     del gguf_tensors, native
-    if quantization:
+    if (quantization := None if dequantize else quantization_config(bits)) is not None:
         config["quantization"] = config["quantization_config"] = quantization
-    progress(0.8, "writing weights")
-    _write_weights(folder, tensors)
     _write_json(folder / "config.json", dict(sorted(config.items())))
     generation = {k: config[k] for k in ("bos_token_id", "eos_token_id") if k in config}
     _write_json(folder / "generation_config.json", generation)
