@@ -26,10 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "tests" / "fixtures" / "gguf"
-# phi3 is left out: llama.cpp fails to load a phi3 file with this tiny vocabulary
-# ("error loading model vocabulary: unordered_map::at"); its round trip is tested in
-# tests/test_gguf_architectures.py
-ARCHS = ("llama", "qwen2", "qwen3", "gemma2", "gemma3")
+ARCHS = ("llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3")
 QUANTS = {"Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "Q8_0": 7}  # llama_ftype values
 SIZES = {"hidden_size": 256, "intermediate_size": 512, "num_attention_heads": 4}
 # the vocabulary is the same tiny byte-level BPE; each file names another llama.cpp split
@@ -37,6 +34,7 @@ PRE_TOKENIZERS = {
     "llama": "llama-bpe",
     "qwen2": "qwen2",
     "qwen3": "qwen2",
+    "phi3": "smollm",
     "gemma2": "smollm",  # with "gpt2", llama.cpp fails to load this vocabulary
     "gemma3": "smollm",
 }

@@ -33,7 +33,7 @@ EXACT_BAR = 0.998  # the same without emulating it
 
 def test_the_fixtures_are_there():
     names = {p.stem for p in FILES}
-    for arch in ("llama", "qwen2", "qwen3", "gemma2", "gemma3"):  # phi3: see the script
+    for arch in ("llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"):
         assert {f"{arch}-{q}" for q in ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")} <= names, arch
     assert "llama-F16" in names
     assert sum(p.stat().st_size for p in FIXTURES.iterdir()) < 40 * 2**20
@@ -198,7 +198,7 @@ def _mistakes(arch: str) -> dict:
     }[arch]
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "gemma2", "gemma3"])
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"])
 def test_each_mistake_is_caught(tmp_path, arch):
     from mlx_lm import load
 
