@@ -1,15 +1,21 @@
 """Make the GGUF fixtures of tests/fixtures/gguf and llama.cpp's answers on them.
 
-    pip install llama-cpp-python   # builds llama.cpp from source: ~10-25 min on 2 cores
-    python scripts/make_gguf_fixtures.py [--arch llama ...]
+    export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+    CMAKE_ARGS="$CMAKE_ARGS -DGGML_AVX512=OFF -DGGML_CPU_REPACK=OFF"
+    pip install llama-cpp-python   # builds llama.cpp from source: ~5-25 min on 2 cores
+    python scripts/make_gguf_fixtures.py [--arch llama ...] [--smollm]
+
+(The native build, ``-march=native``, crashed in every quantized matmul on this project's
+Xeon VMs; the flags above give a build that works.)
 
 A one-off tool, never a CI step (the tests read what it wrote). For each architecture it
 builds a tiny random-weight mlx-lm model (weights spread so attention is far from uniform;
 sizes that K-quants accept), writes it as an F16 GGUF the way llama.cpp's converter would
 (tests/test_gguf_architectures.py's ``as_gguf``, the tiny byte-level BPE vocabulary of
-tests/llamacpp_reference.py), quantizes it with llama.cpp's own quantizer, and records, per
-file, llama.cpp's logits on a fixed token sequence, its greedy continuation and its token
-ids for mixed English / Chinese / emoji text, in ``<file>.npz`` beside it.
+tests/llamacpp_reference.py), quantizes it with llama.cpp's own quantizer (Q4_K_M, Q5_K_M,
+Q6_K, Q8_0, and BF16 for llama), and records, per file, llama.cpp's logits on a fixed token
+sequence, its greedy continuation and its token ids for mixed English / Chinese / emoji text,
+in ``<file>.npz`` beside it.
 """
 
 from __future__ import annotations
@@ -96,7 +102,8 @@ def make(arch: str) -> list[str]:
     types = {name: "F16" for name, weight in tensors.items() if weight.ndim == 2}
     write_typed_gguf(f16, tensors, meta, types)
     made = [f16]
-    for name, ftype in QUANTS.items():
+    quants = {**QUANTS, "BF16": 32} if arch == "llama" else QUANTS  # BF16 once: 2.6 MB
+    for name, ftype in quants.items():
         target = OUT / f"{arch}-{name}.gguf"
         quantize(f16, target, ftype)
         made.append(target)

@@ -35,7 +35,7 @@ def test_the_fixtures_are_there():
     names = {p.stem for p in FILES}
     for arch in ("llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"):
         assert {f"{arch}-{q}" for q in ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")} <= names, arch
-    assert "llama-F16" in names
+    assert {"llama-F16", "llama-BF16"} <= names
     assert sum(p.stat().st_size for p in FIXTURES.iterdir()) < 40 * 2**20
 
 
@@ -64,12 +64,13 @@ def our_logits(model, tokens) -> np.ndarray:
 @contextmanager
 def llama_cpp_rounding(fixture: str):
     """Round every Linear layer's input the way llama.cpp's CPU matmul does for this file's
-    weights: float16 for F16, 8-bit blocks of 32 for Q8_0, of 256 (Q8_K) for the K-quants."""
+    weights: float16 for F16, bfloat16 for BF16, 8-bit blocks of 32 for Q8_0, of 256 (Q8_K) for
+    the K-quants."""
     kind = fixture.rsplit("-", 1)[1]
 
     def rounded(x: mx.array) -> mx.array:
-        if kind == "F16":
-            return x.astype(mx.float16).astype(x.dtype)
+        if kind in ("F16", "BF16"):
+            return x.astype(mx.float16 if kind == "F16" else mx.bfloat16).astype(x.dtype)
         block = 32 if kind == "Q8_0" else 256
         blocks = x.reshape(-1, x.shape[-1] // block, block)
         scale = mx.max(mx.abs(blocks), axis=-1, keepdims=True) / 127.0
