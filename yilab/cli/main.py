@@ -130,14 +130,10 @@ def cmd_compare(args) -> dict:
         sweep.cancel()
         follow_sweep(sweep, quiet=True)
     sweep.wait()
-    failure = sweep.log_failure
-    if failure is None or failure.merged:
-        runs = service.store.get_experiment(sweep.experiment_id)["runs"]
-    else:
-        runs = sweep.runs()
+    failure, runs = sweep.log_failure, service.sweep_runs(sweep)
     if not args.json:
         print_runs_table(runs)
-        if failure is None or failure.merged:
+        if sweep.in_run_log:
             print(f"experiment {sweep.experiment_id}")
     document = {"experiment_id": sweep.experiment_id, "runs": [_run_json(r) for r in runs]}
     if failure is None:

@@ -132,10 +132,9 @@ class SweepLogger:
         if self.failure.spill_path is None:
             return
         try:
-            self.store.merge_spill()
+            self.store.merge_spill()  # which checkpoints what it merged
         except StoreError:
             return
-        self.store.checkpoint()
         self.failure = replace(self.failure, merged=True)
 
     # -- one event each --------------------------------------------------------

@@ -181,9 +181,14 @@ class Service:
         for _ in sweep.events():
             pass
         sweep.wait()
-        if sweep.log_failure is None or sweep.log_failure.merged:
-            return sweep, self.store.get_experiment(sweep.experiment_id)["runs"]
-        return sweep, sweep.runs()
+        return sweep, self.sweep_runs(sweep)
+
+    def sweep_runs(self, sweep: Sweep) -> list[dict]:
+        """A finished sweep's runs in grid order: from the run log, or, when they did not
+        reach it, as the sweep kept them (what the spill holds)."""
+        if sweep.in_run_log:
+            return self.store.get_experiment(sweep.experiment_id)["runs"]
+        return sweep.runs()
 
     def rerun(self, experiment_id: str, *, progress: Progress | None = None) -> Sweep:
         """Start the same sweep again (same spec, same seeds) as a new experiment."""

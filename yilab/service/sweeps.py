@@ -57,6 +57,11 @@ class Sweep:
         """Why this sweep's runs are not (all) in the run log, or None when they are."""
         return self.log.failure
 
+    @property
+    def in_run_log(self) -> bool:
+        """Whether every run reached the run log (at once, or merged back at the end)."""
+        return self.log.failure is None or self.log.failure.merged
+
     def runs(self) -> list[dict]:
         """The runs as logged (or spilled), in grid order: complete once :meth:`wait` returns."""
         return [self.log.rows[cell] for cell in sorted(self.log.rows)]
