@@ -10,10 +10,13 @@ layout, and Gemma's RMSNorm weights stored as ``1 + w``.
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from yilab.errors import ConversionError
+from yilab.generation.mlx_thread import on_mlx_thread
 
 
 @dataclass(frozen=True)
@@ -119,21 +122,34 @@ def tensor_names(meta: dict[str, Any], config: dict[str, Any]) -> dict[str, str]
     """GGUF tensor name -> mlx-lm parameter name, for every parameter of the mlx-lm model
     that ``config`` describes (built lazily: its weights are never computed)."""
     import gguf
-    from mlx.utils import tree_flatten
 
     name, _ = architecture(meta)
-    module = importlib.import_module(f"mlx_lm.models.{config['model_type']}")
-    model = module.Model(module.ModelArgs.from_dict(config))
     arch_id = {v: k for k, v in gguf.MODEL_ARCH_NAMES.items()}[name]
     name_map = gguf.get_tensor_name_map(arch_id, config["num_hidden_layers"])
     names = {}
-    for parameter, _ in tree_flatten(model.parameters()):
+    for parameter in parameter_names(json.dumps(config, sort_keys=True)):
         stem, suffix = parameter.rsplit(".", 1)
         gguf_stem = name_map.get_name(stem)
         if gguf_stem is None:
             raise ConversionError(f"no GGUF name for mlx-lm's '{parameter}' ({name})")
         names[f"{gguf_stem}.{suffix}"] = parameter
     return names
+
+
+@lru_cache(maxsize=32)
+def parameter_names(config_json: str) -> tuple[str, ...]:
+    """The parameter names of the mlx-lm model a config (as JSON) describes. Building the
+    model calls MLX (its random initial weights, never computed), so it runs on the MLX
+    thread; model lists ask for every Ollama model again, so it is done once per config."""
+    return on_mlx_thread(_parameter_names, json.loads(config_json))
+
+
+def _parameter_names(config: dict[str, Any]) -> tuple[str, ...]:
+    from mlx.utils import tree_flatten
+
+    module = importlib.import_module(f"mlx_lm.models.{config['model_type']}")
+    model = module.Model(module.ModelArgs.from_dict(config))
+    return tuple(name for name, _ in tree_flatten(model.parameters()))
 
 
 def undo_conversion(arch: Architecture, gguf_name: str, values, config: dict[str, Any]):
