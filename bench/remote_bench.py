@@ -50,7 +50,7 @@ def model_dir(spec: str | None, tmp: Path) -> Path:
 
 def timed_sweep(service, model: str, max_tokens: int, engine: str = "single") -> tuple[float, int]:
     """Wall seconds for the 3×3 sweep and the tokens it generated; every run must end done."""
-    from yilab.sweep import SweepSpec
+    from yilab.experiment.sweep import SweepSpec
 
     spec = SweepSpec(
         prompt=PROMPT,

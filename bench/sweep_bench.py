@@ -90,7 +90,7 @@ def run_loop(model, tokenizer, user: str, max_tokens: int) -> float:
 def run_yilab(
     service, model_path: str, user: str, max_tokens: int, engine: str, outputs: dict | None = None
 ) -> float:
-    from yilab.sweep import SweepSpec
+    from yilab.experiment.sweep import SweepSpec
 
     spec = SweepSpec(
         prompt=user,

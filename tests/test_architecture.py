@@ -18,10 +18,10 @@ PACKAGE = ROOT / "yilab"
 
 # part → the parts it may import (besides itself and the ``yilab`` package's __version__).
 # Shared by every layer: sweep, events, errors, files. This is the README's "Layout" map.
-SHARED = {"sweep", "events", "errors", "files"}
+SHARED = {"experiment", "events", "errors", "files"}
 ALLOWED = {
     "__main__": {"cli", "generation", "runlog"},  # BLAS fast path first; SIGTERM exits cleanly
-    "ui": {"service", "render", "sweep", "events", "errors"},
+    "ui": {"service", "render", "experiment", "events", "errors"},
     "cli": {"service", "inspector", "runlog"} | SHARED,
     "service": {"generation", "models", "remote", "inspector", "runlog", "share"} | SHARED,
     "share": {"runlog", "render", "inspector"} | SHARED,
@@ -31,8 +31,8 @@ ALLOWED = {
     "generation": SHARED,
     "remote": SHARED,
     "runlog": SHARED,
-    "sweep": {"errors"},
-    "events": set(),
+    "experiment": {"errors"},
+    "events": {"experiment", "errors"},
     "errors": set(),
     "files": set(),
 }
@@ -44,7 +44,7 @@ def module_name(path: Path) -> str:
 
 
 def part_of(module: str) -> str:
-    """``yilab.models.gguf.convert`` → ``models``; ``yilab.sweep`` → ``sweep``."""
+    """``yilab.models.gguf.convert`` → ``models``; ``yilab.experiment.sweep`` → ``experiment``."""
     return module.split(".")[1] if "." in module else "yilab"
 
 
@@ -86,7 +86,7 @@ def test_the_ui_goes_through_the_service_and_nothing_imports_the_ui():
         if part_of(module) != "ui":
             assert not [t for t in imported if part_of(t) == "ui"], module
     ui = {t for m, imported in graph.items() if part_of(m) == "ui" for t in imported}
-    assert {part_of(t) for t in ui} <= {"ui", "service", "render", "sweep", "events", "errors"}
+    assert {part_of(t) for t in ui} <= {"ui", "service", "render", "experiment", "events", "errors"}
     assert "yilab.service" in ui  # the tabs take a Service
 
 
@@ -133,7 +133,7 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_checks_above_can_fail():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert sorted(map(sorted, strongly_connected(graph))) == [["a", "b", "c"], ["d"]]
-    assert part_of("yilab.models.gguf.convert") == "models" and part_of("yilab.sweep") == "sweep"
+    assert part_of("yilab.models.gguf.convert") == "models" and part_of("yilab.files") == "files"
 
 
 def test_each_package_says_what_it_does():
@@ -148,7 +148,7 @@ REMOTE_SWEEP = """
 import sys
 from tests.remoteservers import RecordingServer
 from yilab.service import Service
-from yilab.sweep import SweepSpec
+from yilab.experiment.sweep import SweepSpec
 
 server = RecordingServer()
 service = Service(sys.argv[1])

@@ -8,9 +8,9 @@ into ``test-artifacts/`` (not committed): look at them.
 import pytest
 
 from tests.appserver import running_app, shot
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.browser
 PROMPT = "Tell me about the purple giraffe"

@@ -15,9 +15,9 @@ import pytest
 
 from tests.appserver import running_app, shot
 from tests.sharedata import XSS, add_experiment
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.browser
 PROMPT = "Tell me about the purple giraffe"

@@ -65,7 +65,7 @@ def test_runs_page_has_the_title_description_and_facets(pages):
 def test_every_column_is_described_and_every_description_is_a_column():
     store = Store(":memory:")
     tables = METADATA["databases"]["experiments"]["tables"]
-    for table in ("experiments", "runs"):
+    for table in ("experiments", "runs", "run_tokens"):
         assert set(tables[table]["columns"]) == set(store.columns(table)), table
 
 

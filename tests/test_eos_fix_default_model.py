@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from yilab.experiment.sweep import SweepSpec
 from yilab.inspector.diagnose import inspect_model
 from yilab.inspector.fix import apply_fix, runtime_override, undo_fix
 from yilab.models.resolve import resolve_model
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 
 pytestmark = pytest.mark.slow
 PROMPT = "What is the capital of France?"  # SmolLM2 answers in one sentence, then <|im_end|>

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from yilab.events import Token
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog import store as store_module
 from yilab.runlog.spill import Spill, spill_paths
 from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPILLED = "they will be merged the next time the log can be written"

@@ -30,9 +30,9 @@ def test_work_runs_on_the_one_mlx_thread_and_errors_come_back():
 def test_generation_and_conversion_run_on_the_mlx_thread(service, tiny_model_dir, monkeypatch):
     import mlx_lm
 
+    from yilab.experiment.sweep import SweepSpec
     from yilab.generation import worker as generation
     from yilab.models.gguf import convert as gguf
-    from yilab.sweep import SweepSpec
 
     seen = []
     real_load, real_write = generation.mlx_load, gguf._write_model
@@ -74,7 +74,7 @@ import sys, threading
 from pathlib import Path
 from tests.test_mlx_thread import make_ggufs
 from yilab.service import Service
-from yilab.sweep import SweepSpec
+from yilab.experiment.sweep import SweepSpec
 from yilab.ui.models import resolve_and_report
 
 tiny, folder = sys.argv[1], Path(sys.argv[2])

@@ -22,11 +22,11 @@ from tests.test_ollama import (
     yi_gguf,
 )
 from yilab.cli.main import main
+from yilab.experiment.sweep import SweepSpec
 from yilab.files import OLLAMA_RECORD
 from yilab.inspector.diagnose import inspect_model
 from yilab.inspector.model_files import read_model_files
 from yilab.inspector.ollama_stops import compare_ollama_stops, read_ollama_records
-from yilab.sweep import SweepSpec
 
 PROMPT = "What is the capital of France?"
 CHATML_PROMPT = f"<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n"

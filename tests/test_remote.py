@@ -16,9 +16,9 @@ from tests.remoteservers import RecordingServer, silent_listener, start_mlx_serv
 from yilab.cli.main import main
 from yilab.errors import BadInputError, InspectorError
 from yilab.events import Finished, Started, Token
+from yilab.experiment.sweep import SweepSpec
 from yilab.models.resolve import list_models
 from yilab.remote.config import config_path, find_remote, load_remotes, parse_remote_spec
-from yilab.sweep import SweepSpec
 from yilab.ui.common import model_choices
 from yilab.ui.compare import preview_prompt, stream_grid
 from yilab.ui.models import refresh_table

@@ -16,9 +16,9 @@ import pytest
 
 from tests.appserver import ROOT, running_app
 from yilab.errors import ModelNotFoundError
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 from tests.tinymodel import build_tiny_model
 from yilab.errors import BadInputError, ModelNotFoundError
 from yilab.events import Token
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 
 
 def spec(model_dir, **kw):

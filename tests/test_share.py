@@ -12,13 +12,13 @@ import pytest
 from tests.sharedata import SYSTEM, XSS, add_experiment
 from yilab.cli.main import main
 from yilab.errors import BadInputError, BundleError
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store, StoreError
 from yilab.service import Service
 from yilab.share.bundle import import_bundle
 from yilab.share.export import export_experiments
 from yilab.share.report import embed_json
 from yilab.share.validate import MAX_LONG_TEXT
-from yilab.sweep import SweepSpec
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ RUN_COLUMNS = [
     "owner_started",
     "starred",
     "note",
+    "branch_of",
+    "branch_at",
 ]
 EXPERIMENT_COLUMNS = [
     "id",
@@ -114,6 +116,9 @@ def test_migrations_build_the_schema():
     assert "FTS5" in db.table("runs_fts").schema
     assert db.table("runs").detect_fts() == "runs_fts"
     assert {t.name for t in db.table("runs").triggers} >= {"runs_ai", "runs_ad", "runs_au"}
+    tokens = db.table("run_tokens")
+    assert tokens.pks == ["id"] and tokens.columns_dict["data"] is bytes
+    assert [fk.other_table for fk in tokens.foreign_keys] == ["runs"]
 
 
 def test_migrations_twice_are_a_no_op():

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from yilab.errors import BadInputError
-from yilab.sweep import (
+from yilab.experiment.sweep import (
     MAX_CELLS,
     SweepSpec,
     expand_sweep,

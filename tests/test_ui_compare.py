@@ -1,7 +1,7 @@
 """Compare-tab handlers without a browser, on a real service and tiny models."""
 
 from tests.tinymodel import build_tiny_model
-from yilab.sweep import SweepSpec
+from yilab.experiment.sweep import SweepSpec
 from yilab.ui.cards import other_cells, parse_action, replay_html
 from yilab.ui.compare import eos_check, preview_prompt, stream_grid
 

@@ -1,8 +1,8 @@
 """The compare grid's view model and HTML, without a browser."""
 
 from yilab.events import Finished, Queued, RunResult, Started, Token
+from yilab.experiment.sweep import SweepSpec, expand_sweep
 from yilab.render.grid import GridView, find_duplicates, render_grid, runs_off_the_end
-from yilab.sweep import SweepSpec, expand_sweep
 
 
 def view(**kw):

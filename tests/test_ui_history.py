@@ -7,9 +7,9 @@ import gradio as gr
 import pytest
 
 from yilab.errors import BadInputError
+from yilab.experiment.sweep import SweepSpec
 from yilab.render.text import short_time, snippet
 from yilab.service import Service
-from yilab.sweep import SweepSpec
 from yilab.ui import history as h
 from yilab.ui.plots import (
     all_plots,

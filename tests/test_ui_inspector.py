@@ -76,7 +76,7 @@ def test_tokens_are_spans_special_ones_marked_and_the_turn_end_coloured():
 
 
 def _grid(state: str, text: str = "") -> GridView:
-    from yilab.sweep import CellSettings
+    from yilab.experiment.sweep import CellSettings
 
     cell = CellView(CellSettings(0, "", 0.0, 0, 1.0, 48), text=text, state=state)
     return GridView([cell])

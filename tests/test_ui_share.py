@@ -16,9 +16,9 @@ import pytest
 
 from tests.sharedata import SYSTEM, XSS, add_experiment
 from yilab.errors import BadInputError, BundleError
+from yilab.experiment.sweep import SweepSpec
 from yilab.service import Service
 from yilab.share.bundle import Conflict, ImportResult, TableCounts
-from yilab.sweep import SweepSpec
 from yilab.ui import history as h
 from yilab.ui import share_panel as sp
 

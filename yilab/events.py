@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from yilab.experiment.token_log import DEFAULT_TOP_K, TokenLog
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -30,6 +32,7 @@ class RunResult:
     rendered_prompt: str | None = None
     error: str | None = None
     started: bool = True
+    token_log: TokenLog | None = None  # each token's probabilities, when recorded
 
     @property
     def status(self) -> str:
@@ -133,11 +136,15 @@ class GenerationRequest:
     extra_eos_ids: tuple[int, ...] = ()
     logit_bias: dict[int, float] | None = None
     engine: str = "single"  # "single" (one stream at a time) or "batch" (cells decode together)
+    top_logprobs: int | None = DEFAULT_TOP_K  # alternatives recorded per token; None: no record
+    watch_ids: tuple[int, ...] = ()  # turn-end candidates whose probability each step records
+    prefix_ids: tuple[int, ...] = ()  # a branch: output tokens given, generation continues
 
     def batch_key(self) -> tuple:
         """Requests with equal keys may decode in one batch: same model, prompt and stops."""
         messages = tuple(tuple(sorted(m.items())) for m in self.messages or ())
-        return (self.model_path, messages, self.prompt, tuple(sorted(self.extra_eos_ids)))
+        stops = tuple(sorted(self.extra_eos_ids))
+        return (self.model_path, messages, self.prompt, stops, self.prefix_ids)
 
 
 @dataclass

@@ -16,7 +16,14 @@ from yilab.cli.display import follow_sweep, print_runs_table
 from yilab.cli.inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.cli.share import SHARE_COMMANDS, add_share_commands
 from yilab.errors import YilabError
-from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
+from yilab.experiment.sweep import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    SweepSpec,
+    parse_floats,
+    parse_ints,
+    parse_seeds,
+)
 
 RUN_JSON_FIELDS = (
     "id",

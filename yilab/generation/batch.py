@@ -16,17 +16,19 @@ from dataclasses import dataclass, field
 
 import mlx.core as mx
 from mlx_lm.generate import BatchGenerator
-from mlx_lm.sample_utils import make_logits_processors
 
 from yilab.events import RunResult, Token
 from yilab.generation.prefill import PrefixCache
-from yilab.generation.single import CellRun, sampler_for
+from yilab.generation.recording import Recorder
+from yilab.generation.single import CellRun, processors_for, sampler_for
 
 
 @dataclass
 class _Row:
     run: CellRun
     detokenizer: object
+    sampler: object
+    ids: list[int] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     tokens: int = 0
     first_at: float | None = None
@@ -36,6 +38,7 @@ class _Row:
     def add(self, token: int, finish_reason: str | None) -> str:
         """Fold one token in; return the new text (an eos adds none, as in stream_generate)."""
         self.tokens += 1
+        self.ids.append(token)
         self.first_at = self.first_at or time.perf_counter()
         if finish_reason != "stop":
             self.detokenizer.add_token(token)
@@ -59,26 +62,28 @@ def run_batch(runs: list[CellRun], model, tokenizer, prefixes: PrefixCache) -> d
         completion_batch_size=len(runs),
         prefill_batch_size=len(runs),
     )
+    samplers = [sampler_for(r.request) for r in runs]
     uids = generator.insert(
         [tokens[-1:]] * len(runs),
         max_tokens=[r.request.max_tokens for r in runs],
         caches=[prefix.copy_cache() for _ in runs],
         all_tokens=[list(tokens[:-1]) for _ in runs],
-        samplers=[sampler_for(r.request) for r in runs],
-        logits_processors=[_processors(r.request) for r in runs],
+        samplers=samplers,
+        logits_processors=[
+            processors_for(r.request, s) for r, s in zip(runs, samplers, strict=True)
+        ],
     )
-    rows = {uid: _Row(run, tokenizer.detokenizer) for uid, run in zip(uids, runs, strict=True)}
+    rows = {
+        uid: _Row(run, tokenizer.detokenizer, sampler)
+        for uid, run, sampler in zip(uids, runs, samplers, strict=True)
+    }
     try:
         _decode(generator, rows, job)
     finally:
         generator.close()
-    return {row.run.cell: _result(row, start, prefix.prompt_tps) for row in rows.values()}
-
-
-def _processors(request) -> list:
-    return make_logits_processors(
-        logit_bias=request.logit_bias, repetition_penalty=request.repetition_penalty
-    )
+    return {
+        row.run.cell: _result(row, start, prefix.prompt_tps, tokenizer) for row in rows.values()
+    }
 
 
 def _decode(generator: BatchGenerator, rows: dict[int, _Row], job) -> None:
@@ -99,7 +104,7 @@ def _decode(generator: BatchGenerator, rows: dict[int, _Row], job) -> None:
                 active.discard(response.uid)
 
 
-def _result(row: _Row, start: float, prompt_tps: float | None) -> RunResult:
+def _result(row: _Row, start: float, prompt_tps: float | None, tokenizer) -> RunResult:
     end = row.finished_at or time.perf_counter()
     decode_s = end - row.first_at if row.first_at else 0.0
     return RunResult(
@@ -113,4 +118,9 @@ def _result(row: _Row, start: float, prompt_tps: float | None) -> RunResult:
         peak_memory_gb=mx.get_peak_memory() / 1e9,
         stop_token_ids=row.run.stop_ids,
         rendered_prompt=row.run.rendered,
+        token_log=(
+            row.sampler.token_log(row.ids, row.parts, tokenizer)
+            if isinstance(row.sampler, Recorder)
+            else None
+        ),
     )

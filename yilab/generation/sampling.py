@@ -11,43 +11,57 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import mlx.core as mx
-from mlx_lm.sample_utils import apply_min_p, apply_top_k, apply_top_p, greedy_sampler
+from mlx_lm.sample_utils import apply_min_p, apply_top_k, apply_top_p
 
 Sampler = Callable[[mx.array], mx.array]
 
 
-def make_seeded_sampler(
-    *, temperature: float, seed: int, top_p: float = 1.0, min_p: float = 0.0, top_k: int = 0
-) -> Sampler:
+class SeededSampler:
     """A sampler for ``generate_step``/``BatchGenerator`` that draws with its own key.
 
-    At temperature 0 it is mlx-lm's greedy sampler and the seed has no effect.
+    At temperature 0 it takes the most likely token and the seed has no effect.
 
     Two samplers with the same seed draw the same tokens:
 
     >>> logits = mx.log(mx.array([[0.1, 0.6, 0.3]]))
-    >>> draw, again = (make_seeded_sampler(temperature=0.7, seed=1) for _ in range(2))
+    >>> draw, again = (SeededSampler(temperature=0.7, seed=1) for _ in range(2))
     >>> [draw(logits).item() for _ in range(8)]
     [1, 1, 1, 2, 1, 2, 2, 1]
     >>> [again(logits).item() for _ in range(8)]
     [1, 1, 1, 2, 1, 2, 2, 1]
     """
-    if temperature == 0:
-        return greedy_sampler
-    filters: list[Callable[[mx.array], mx.array]] = []
-    if 0 < top_p < 1.0:
-        filters.append(lambda x: apply_top_p(x, top_p))
-    if min_p != 0.0:
-        filters.append(lambda x: apply_min_p(x, min_p, 1))
-    if top_k > 0:
-        filters.append(lambda x: apply_top_k(x, top_k) if top_k < x.shape[-1] else x)
-    inverse_temp = 1.0 / temperature
-    state = {"key": mx.random.key(seed)}
 
-    def sampler(logprobs: mx.array) -> mx.array:
-        for keep in filters:
+    def __init__(
+        self, *, temperature: float, seed: int, top_p: float = 1.0, min_p: float = 0.0, top_k=0
+    ) -> None:
+        self.greedy = temperature == 0
+        self.filters: list[Callable[[mx.array], mx.array]] = []
+        if 0 < top_p < 1.0:
+            self.filters.append(lambda x: apply_top_p(x, top_p))
+        if min_p != 0.0:
+            self.filters.append(lambda x: apply_min_p(x, min_p, 1))
+        if top_k > 0:
+            self.filters.append(lambda x: apply_top_k(x, top_k) if top_k < x.shape[-1] else x)
+        self.inverse_temp = 0.0 if self.greedy else 1.0 / temperature
+        self.key = mx.random.key(seed)
+
+    def __call__(self, logprobs: mx.array) -> mx.array:
+        return self.draw(logprobs)[0]
+
+    def draw(self, logprobs: mx.array) -> tuple[mx.array, mx.array | None]:
+        """The token, and the scaled and filtered logits it was drawn from (None at T=0,
+        where the draw is the most likely token: a distribution with all its mass there)."""
+        if self.greedy:
+            return mx.argmax(logprobs, axis=-1), None
+        for keep in self.filters:
             logprobs = keep(logprobs)
-        state["key"], draw = mx.random.split(state["key"])
-        return mx.random.categorical(logprobs * inverse_temp, key=draw)
+        self.key, draw = mx.random.split(self.key)
+        scaled = logprobs * self.inverse_temp
+        return mx.random.categorical(scaled, key=draw), scaled
 
-    return sampler
+
+def make_seeded_sampler(
+    *, temperature: float, seed: int, top_p: float = 1.0, min_p: float = 0.0, top_k: int = 0
+) -> SeededSampler:
+    """A :class:`SeededSampler` (keyword arguments as there)."""
+    return SeededSampler(temperature=temperature, seed=seed, top_p=top_p, min_p=min_p, top_k=top_k)

@@ -10,7 +10,7 @@ processors, so such cells read the prompt themselves.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mlx.core as mx
 from mlx_lm import stream_generate
@@ -18,7 +18,8 @@ from mlx_lm.sample_utils import make_logits_processors
 
 from yilab.events import GenerationRequest, Job, RunResult, Token
 from yilab.generation.prefill import PrefixCache
-from yilab.generation.sampling import make_seeded_sampler
+from yilab.generation.recording import Recorder
+from yilab.generation.sampling import SeededSampler
 
 
 @dataclass
@@ -29,27 +30,44 @@ class CellRun:
     cell: int
     request: GenerationRequest
     rendered: str
-    tokens: list[int]
+    tokens: list[int]  # the prompt's tokens (then a branch's given output tokens)
     stop_ids: list[int]
 
+    @property
+    def prompt_tokens(self) -> int:
+        return len(self.tokens) - len(self.request.prefix_ids)
 
-def sampler_for(request: GenerationRequest):
-    """The request's seeded sampler (its own random key)."""
-    return make_seeded_sampler(
+
+def sampler_for(request: GenerationRequest) -> SeededSampler | Recorder:
+    """The request's seeded sampler (its own random key), recording when asked to."""
+    sampler = SeededSampler(
         temperature=request.temperature,
         seed=request.seed,
         top_p=request.top_p,
         min_p=request.min_p,
         top_k=request.top_k,
     )
+    if request.top_logprobs is None:
+        return sampler
+    return Recorder(sampler, top_k=request.top_logprobs, watch=list(request.watch_ids))
+
+
+def processors_for(request: GenerationRequest, sampler) -> list:
+    """The logit bias and repetition penalty, after the recorder's capture of the raw logits."""
+    processors = make_logits_processors(
+        logit_bias=request.logit_bias, repetition_penalty=request.repetition_penalty
+    )
+    if processors and isinstance(sampler, Recorder):
+        processors.insert(0, sampler.capture)
+    return processors
 
 
 def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) -> RunResult:
     """Generate one cell, emitting ``Token`` events; stop at the next token on cancel."""
     request = run.request
-    processors = make_logits_processors(
-        logit_bias=request.logit_bias, repetition_penalty=request.repetition_penalty
-    )
+    sampler = sampler_for(request)
+    processors = processors_for(request, sampler)
+    given = len(request.prefix_ids)
     mx.reset_peak_memory()
     start = time.perf_counter()
     prompt, extra = run.tokens, {}
@@ -57,21 +75,26 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
     if prefixes is not None and request.repetition_penalty is None and len(run.tokens) > 1:
         prefix = prefixes.get(model, run.tokens)
         prompt, extra = run.tokens[-1:], {"prompt_cache": prefix.copy_cache()}
-    ttft, last, parts, reason = None, None, [], None
+    ttft, last, reason = None, None, None
+    ids, parts = [], []
+    if given:  # a branch: its given tokens are the start of its output
+        parts.append(tokenizer.decode(list(request.prefix_ids)))
+        run.job.emit(Token(run.cell, parts[0], given))
     for response in stream_generate(
         model,
         tokenizer,
         prompt,
-        max_tokens=request.max_tokens,
-        sampler=sampler_for(request),
+        max_tokens=request.max_tokens - given,
+        sampler=sampler,
         logits_processors=processors,
         **extra,
     ):
         ttft = ttft if ttft is not None else time.perf_counter() - start
         last = response
+        ids.append(response.token)
+        parts.append(response.text)
         if response.text:
-            parts.append(response.text)
-            run.job.emit(Token(run.cell, response.text, response.generation_tokens))
+            run.job.emit(Token(run.cell, response.text, given + response.generation_tokens))
         if response.finish_reason is None and run.job.cancelled.is_set():
             reason = "cancelled"
             break
@@ -81,9 +104,16 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
         finish_reason=reason or (last.finish_reason if last else "stop"),
         ttft_s=ttft,
         rendered_prompt=run.rendered,
-        prompt_tokens=len(run.tokens),
+        prompt_tokens=run.prompt_tokens,
         stop_token_ids=run.stop_ids,
+        token_log=(
+            sampler.token_log(ids, parts[1:] if given else parts, tokenizer)
+            if isinstance(sampler, Recorder)
+            else None
+        ),
     )
+    if given:
+        result = replace(result, generation_tokens=given + result.generation_tokens)
     if prefix is not None:  # stream_generate saw a 1-token prompt: report the shared read
         result = result.with_prompt_tps(prefix.prompt_tps)
     return result

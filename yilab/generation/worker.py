@@ -123,7 +123,9 @@ class GenerationWorker:
         tokens = encode_prompt(loaded.tokenizer, rendered)
         for _, request in group:
             check_context(len(tokens), request.max_tokens, loaded.context_length)
-        batched = first.engine == "batch" and len(tokens) > 1  # a batch needs a prompt prefix
+            check_branch(request, loaded.tokenizer)
+        tokens += first.prefix_ids  # a branch's given tokens (the same for the whole group)
+        batched = first.engine == "batch" and len(tokens) > 1 and not first.prefix_ids
         check_sweep_fits(
             Path(first.model_path),
             rows=len(group) if batched else 1,
@@ -133,7 +135,7 @@ class GenerationWorker:
         with eos_override(loaded.tokenizer, first.extra_eos_ids) as stop_ids:
             runs = [CellRun(job, cell, req, rendered, tokens, stop_ids) for cell, req in group]
             for run in runs:
-                job.emit(Started(run.cell, rendered, len(tokens), stop_ids))
+                job.emit(Started(run.cell, rendered, run.prompt_tokens, stop_ids))
             if batched:
                 return run_batch(runs, loaded.model, loaded.tokenizer, prefixes)
             return {
@@ -220,6 +222,20 @@ def encode_prompt(tokenizer, text: str) -> list[int]:
     if not tokens:
         raise BadInputError("The prompt has no tokens: type something for the model to read.")
     return tokens
+
+
+def check_branch(request: GenerationRequest, tokenizer) -> None:
+    """Refuse a branch whose given tokens are not this model's or leave nothing to generate."""
+    given = request.prefix_ids
+    if not given:
+        return
+    if len(given) >= request.max_tokens:
+        raise BadInputError(
+            f"A branch at token {len(given)} leaves nothing to generate with max_tokens "
+            f"{request.max_tokens}."
+        )
+    if max(given) >= len(tokenizer.vocab) + 1024 or min(given) < 0:
+        raise BadInputError("The branch's tokens are not in this model's vocabulary.")
 
 
 def check_context(prompt_tokens: int, max_tokens: int, context_length: int | None) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from yilab.events import Finished, Loading, Queued, Started, Token
-from yilab.sweep import CellSettings
+from yilab.experiment.sweep import CellSettings
 
 TURN_END_MARKERS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
 

@@ -110,3 +110,20 @@ def m005_index_runs_model_created(db: Database) -> None:
     """History filtered by model, newest first: without it SQLite sorts every run of the
     model (114 ms at 100,000 runs; 0.2 ms with it)."""
     _table(db, "runs").create_index(["model", "created_at"])
+
+
+@MIGRATIONS()
+def m006_token_logs_and_branches(db: Database) -> None:
+    """Each run's token probabilities, one compact blob per run (``run_tokens``, keyed by the
+    run's id; the layout is :mod:`yilab.experiment.token_log`'s), and for a run branched
+    from another at a chosen token, the run (``branch_of``) and the token's position
+    (``branch_at``, from 0)."""
+    _table(db, "run_tokens").create(
+        {"id": str, "format": str, "steps": int, "top_k": int, "source": str, "data": bytes},
+        pk="id",
+        foreign_keys=[("id", "runs", "id")],
+    )
+    runs = _table(db, "runs")
+    runs.add_column("branch_of", str)
+    runs.add_column("branch_at", int)
+    runs.create_index(["branch_of"])

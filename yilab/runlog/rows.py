@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import BadInputError
+from yilab.experiment.token_log import FORMAT as TOKEN_LOG_FORMAT
+from yilab.experiment.token_log import TokenLog
 
 STATUSES = ("running", "done", "cancelled", "error", "interrupted")
 FINISHED_STATUSES = STATUSES[1:]
@@ -35,7 +37,7 @@ METRIC_COLUMNS = (
 SETTING_COLUMNS = (
     *("model", "model_path", "model_fingerprint", "rendered_prompt"),
     *("temperature", "seed", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens"),
-    *("engine_mode", "note", *METRIC_COLUMNS),
+    *("engine_mode", "note", "branch_of", "branch_at", *METRIC_COLUMNS),
 )
 # settings given as Python values, stored as JSON text in these columns
 JSON_SETTINGS = {
@@ -178,3 +180,15 @@ def finish_values(
         if value is not None:
             values[key] = value
     return values
+
+
+def token_log_row(run_id: str, log: TokenLog) -> dict[str, Any]:
+    """A ``run_tokens`` row: a run's token log, stored compactly."""
+    return {
+        "id": run_id,
+        "format": TOKEN_LOG_FORMAT,
+        "steps": len(log.steps),
+        "top_k": log.top_k,
+        "source": log.source,
+        "data": log.to_blob(),
+    }

@@ -13,6 +13,7 @@ is gone or cannot be written (a full disk), ``$YILAB_HOME/spill/<db name>-<hash>
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from yilab.errors import SpillError
 from yilab.files import yilab_home
 
 SUFFIX = ".spill.jsonl"
-TABLES = ("experiments", "runs")
+TABLES = ("experiments", "runs", "run_tokens")
 
 try:
     import fcntl
@@ -57,7 +58,10 @@ class Spill:
         """Append ``(table, row)`` pairs, durably, to the first spill file that takes them;
         returns its path. :class:`SpillError` when no place can be written."""
         data = "".join(
-            json.dumps({"db": self.db_path, "table": t, "row": r}, ensure_ascii=False) + "\n"
+            json.dumps(
+                {"db": self.db_path, "table": t, "row": r}, ensure_ascii=False, default=_bytes
+            )
+            + "\n"
             for t, r in rows
         ).encode()
         failures = []
@@ -124,7 +128,7 @@ def parse_lines(data: bytes) -> tuple[list[tuple[str, dict]], int]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_hook=_unbytes)
             table, row = record["table"], record["row"]
             if table not in TABLES or not isinstance(row, dict) or "id" not in row:
                 raise ValueError("not a spilled row")
@@ -133,6 +137,19 @@ def parse_lines(data: bytes) -> tuple[list[tuple[str, dict]], int]:
             continue
         rows.append((table, row))
     return rows, damaged
+
+
+def _bytes(value):
+    """JSON for a blob (a run's token log): ``{"$base64": …}``."""
+    if isinstance(value, bytes):
+        return {"$base64": base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _unbytes(obj: dict):
+    if len(obj) == 1 and "$base64" in obj:
+        return base64.b64decode(obj["$base64"], validate=True)
+    return obj
 
 
 def _append(f, path: Path, data: bytes) -> None:

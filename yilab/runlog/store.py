@@ -51,6 +51,7 @@ from yilab.runlog.rows import (
 from yilab.runlog.spill import Spill
 
 BUSY_TIMEOUT_MS = 5000
+SPILLED_TABLES = ("experiments", "runs", "run_tokens")  # in the order they are merged
 MIN_PREFIX = 6
 
 
@@ -272,8 +273,9 @@ class Store:
         for table, row in rows:
             latest[(table, row["id"])] = row
         with self._write() as db:
-            columns = {t: {c.name for c in db.table(t).columns} for t in ("experiments", "runs")}
-            for (table, _), row in sorted(latest.items(), key=lambda kv: kv[0][0]):
+            columns = {t: {c.name for c in db.table(t).columns} for t in SPILLED_TABLES}
+            order = {t: n for n, t in enumerate(SPILLED_TABLES)}  # a run's row before its tokens
+            for (table, _), row in sorted(latest.items(), key=lambda kv: order[kv[0][0]]):
                 row = {k: v for k, v in row.items() if k in columns[table]}
                 names, marks = ", ".join(row), ", ".join("?" * len(row))
                 updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != "id")
@@ -375,6 +377,22 @@ class Store:
     def get_run(self, run_id: str) -> dict:
         """One run's row, by id or unique prefix (>= 6 characters)."""
         return self._rows("select * from runs where id = ?", (self._resolve("runs", run_id),))[0]
+
+    def get_token_logs(self, run_ids: list[str]) -> dict[str, bytes]:
+        """The stored token logs (``run_tokens.data``) of those runs that have one."""
+        found = {}
+        for at in range(0, len(run_ids), 500):
+            chunk = run_ids[at : at + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._rows(f"select id, data from run_tokens where id in ({marks})", chunk)
+            found.update({r["id"]: r["data"] for r in rows})
+        return found
+
+    def branches_of(self, run_id: str) -> list[dict]:
+        """The runs branched from ``run_id``, oldest first."""
+        return self._rows(
+            "select * from runs where branch_of = ? order by created_at, rowid", (run_id,)
+        )
 
     def get_experiment(self, experiment_id: str) -> dict:
         """One experiment's row plus ``"runs"``: its runs ordered by ``cell_index``."""

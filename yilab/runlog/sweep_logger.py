@@ -18,7 +18,7 @@ from typing import Any
 
 from yilab.errors import SpillError, StoreError
 from yilab.events import Event, Finished, RunResult, Started, Token
-from yilab.runlog.rows import finish_values, run_row
+from yilab.runlog.rows import finish_values, run_row, token_log_row
 from yilab.runlog.store import Store
 
 FLUSH_INTERVAL_S = 0.5
@@ -106,6 +106,7 @@ class SweepLogger:
         self.settings = settings
         self.rows: dict[int, dict[str, Any]] = {}
         self.texts: dict[int, list[str]] = {}
+        self.token_rows: dict[int, dict[str, Any]] = {}  # each finished run's token log
         self.flushed_at: dict[int, float] = {}
         self.failure: LogFailure | None = None
         self._spilled_all = False  # the spill holds every row (else it must be sent again)
@@ -181,6 +182,9 @@ class SweepLogger:
         )
         row.update(values)
         self._write("runs", row, lambda: self.store.write_finish(row["id"], values))
+        if result.token_log is not None:
+            tokens = self.token_rows[cell] = token_log_row(row["id"], result.token_log)
+            self._write("run_tokens", tokens, lambda: self.store.insert("run_tokens", tokens))
 
     # -- writes that cannot be lost ------------------------------------------
 
@@ -197,7 +201,11 @@ class SweepLogger:
     def _spill(self, rows: list[tuple[str, dict]]) -> None:
         """Append ``rows`` to the spill; everything logged so far if the spill lacks it."""
         if not self._spilled_all:
-            rows = [("experiments", self.experiment), *(("runs", r) for r in self.rows.values())]
+            rows = [
+                ("experiments", self.experiment),
+                *(("runs", r) for r in self.rows.values()),
+                *(("run_tokens", r) for r in self.token_rows.values()),
+            ]
         runs = len(self.rows)
         try:
             if self.store.spill is None:

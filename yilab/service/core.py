@@ -18,11 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from yilab.errors import BadInputError, InspectorError, StoreError, YilabError
+from yilab.experiment.sweep import SweepSpec, expand_sweep
+from yilab.experiment.token_log import TokenLog
 from yilab.files import default_db_path
 from yilab.generation.mlx_thread import compute_device
 from yilab.inspector.diagnose import InspectionReport, inspect_model
@@ -50,7 +52,6 @@ from yilab.service.sweeps import (
 from yilab.share.bundle import ImportResult, import_bundle
 from yilab.share.export import ExportResult, Redaction
 from yilab.share.export import export as export_to_file
-from yilab.sweep import SweepSpec, expand_sweep
 
 if TYPE_CHECKING:  # the worker's module imports MLX: loaded on the first local sweep
     from yilab.generation.worker import GenerationWorker
@@ -66,6 +67,16 @@ class Replay:
     new: dict
     identical: bool
     same_prompt: bool
+
+
+def turn_end_ids(model_dir: Path) -> tuple[int, ...]:
+    """The tokens whose probability every step records: the stop set and each token the
+    chat template ends a turn with (the inspector's), stop token or not."""
+    report = inspect_model(model_dir)
+    template = report.chat_template
+    ids = [*report.stop_ids, template.turn_end_id, template.history_turn_end_id]
+    ids += [t.id for t in template.turn_ends]
+    return tuple(sorted({i for i in ids if i is not None}))
 
 
 class Service:
@@ -122,9 +133,15 @@ class Service:
         return resolve_model(spec or None, progress=progress)
 
     def start_sweep(
-        self, spec: SweepSpec, *, progress: Progress | None = None, note: str | None = None
+        self,
+        spec: SweepSpec,
+        *,
+        progress: Progress | None = None,
+        note: str | None = None,
+        given: TokenLog | None = None,
     ) -> Sweep:
-        """Validate, resolve the models, log the experiment and start generating."""
+        """Validate, resolve the models, log the experiment and start generating
+        (``given``: a branch's given steps, which start its token log)."""
         cells = expand_sweep(spec)
         models = {name: self.resolve(name, progress) for name in dict.fromkeys(spec.models)}
         remote = check_backends(models)
@@ -140,18 +157,57 @@ class Service:
         settings = RunSettings(spec, cells, models, self.versions)
         log = SweepLogger(self.store, experiment, settings)
         log.start()
-        requests = [request_for(spec, cell, models[cell.model]) for cell in cells]
+        watch = {} if remote else {n: turn_end_ids(m.path) for n, m in models.items()}
+        requests = [
+            request_for(spec, cell, models[cell.model], watch.get(cell.model, ())) for cell in cells
+        ]
         if remote:
             calls = [RemoteCall(models[c.model], r) for c, r in zip(cells, requests, strict=True)]
             job, engine = self.remote.submit(calls), "remote"
         else:
             job, engine = self.worker.submit(requests), spec.engine
         settings.job = job
-        sweep = Sweep(experiment["id"], cells, job, log, engine=engine)
+        sweep = Sweep(experiment["id"], cells, job, log, engine=engine, given=given)
         threading.Thread(
             target=sweep.follow, name=f"yilab-log-{sweep.experiment_id[:8]}", daemon=True
         ).start()
         return sweep
+
+    def branch(
+        self, run_id: str, position: int, token: int, *, progress: Progress | None = None
+    ) -> Sweep:
+        """Continue ``run_id`` from its first ``position`` tokens and then ``token`` (one of
+        the alternatives there, or any token id), with the same settings: a new run, logged
+        with ``branch_of`` and ``branch_at``."""
+        parent = self.store.get_run(run_id)
+        log = self.token_log(parent["id"])
+        if log is None:
+            raise BadInputError("This run has no token record to branch from.")
+        if log.source != "mlx" or parent.get("engine_mode") == "remote":
+            raise BadInputError("Branching needs a local model's token ids; this run is remote.")
+        given = log.given(position, token)
+        spec = replace(
+            replay_spec(parent, self.store.get_experiment(parent["experiment_id"])),
+            top_logprobs=log.top_k,
+            branch_of=parent["id"],
+            prefix_ids=tuple(given.ids()),
+        )
+        note = f"branch of {parent['id'][:8]} at token {position}: {log.piece(token)!r}"
+        return self.start_sweep(spec, progress=progress, note=note, given=given)
+
+    def token_log(self, run_id: str) -> TokenLog | None:
+        """A run's token log (each token's probabilities), or None when it has none."""
+        full = self.store.get_run(run_id)["id"]
+        blob = self.store.get_token_logs([full]).get(full)
+        return None if blob is None else TokenLog.from_blob(blob)
+
+    def token_logs(self, run_ids: list[str]) -> dict[str, TokenLog]:
+        """The token logs of those runs that have one, by run id."""
+        return {i: TokenLog.from_blob(b) for i, b in self.store.get_token_logs(run_ids).items()}
+
+    def branches(self, run_id: str) -> list[dict]:
+        """The runs branched from a run, oldest first."""
+        return self.store.branches_of(self.store.get_run(run_id)["id"])
 
     def recover(self) -> list[SpillMerge]:
         """Merge runs that earlier failed writes left in the spill, if the run log can

@@ -9,19 +9,20 @@ import platform
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 
 from yilab import __version__
 from yilab.errors import BadInputError
-from yilab.events import Event, GenerationRequest, Job, JobDone, until_done
+from yilab.events import Event, Finished, GenerationRequest, Job, JobDone, until_done
+from yilab.experiment.sweep import CellSettings, SweepSpec
+from yilab.experiment.token_log import DEFAULT_TOP_K, TokenLog
 from yilab.files import model_fingerprint
 from yilab.generation.fastpath import blas_in_use
 from yilab.models.resolve import ResolvedModel
 from yilab.remote.config import RemoteModel
 from yilab.remote.runner import remote_versions
 from yilab.runlog.sweep_logger import LogFailure, SweepLogger
-from yilab.sweep import CellSettings, SweepSpec
 
 
 def collect_versions() -> dict[str, str]:
@@ -44,6 +45,7 @@ class Sweep:
     job: Job
     log: SweepLogger
     engine: str = "single"
+    given: TokenLog | None = None  # a branch: the steps it was given, before those it draws
     _events: queue.Queue = field(default_factory=queue.Queue)
     _done: threading.Event = field(default_factory=threading.Event)
 
@@ -87,12 +89,22 @@ class Sweep:
                     self.log.end()
                     ended = True
                 else:
+                    event = self._with_given(event)
                     self.log.log(event)
                 self._events.put(event)
         finally:
             if not ended:
                 self.log.end()
             self._done.set()
+
+    def _with_given(self, event: Event) -> Event:
+        """A branch's finished run: its token log starts with the steps it was given."""
+        if self.given is None or not isinstance(event, Finished):
+            return event
+        log = event.result.token_log
+        if log is None:
+            return event
+        return Finished(event.cell, replace(event.result, token_log=self.given.followed_by(log)))
 
 
 def check_backends(models: dict) -> bool:
@@ -129,11 +141,17 @@ def replay_spec(run: dict, experiment: dict) -> SweepSpec:
         min_p=run.get("min_p") or 0.0,
         repetition_penalty=run.get("repetition_penalty"),
         extra_eos_ids=tuple(sweep.get("extra_eos_ids") or ()),
+        top_logprobs=sweep.get("top_logprobs", DEFAULT_TOP_K),
+        branch_of=sweep.get("branch_of"),
+        prefix_ids=tuple(sweep.get("prefix_ids") or ()),
     )
 
 
 def request_for(
-    spec: SweepSpec, cell: CellSettings, model: ResolvedModel | RemoteModel
+    spec: SweepSpec,
+    cell: CellSettings,
+    model: ResolvedModel | RemoteModel,
+    watch_ids: tuple[int, ...] = (),
 ) -> GenerationRequest:
     return GenerationRequest(
         model_path=str(model.path),
@@ -148,6 +166,9 @@ def request_for(
         max_tokens=cell.max_tokens,
         extra_eos_ids=cell.extra_eos_ids,
         engine=spec.engine,
+        top_logprobs=spec.top_logprobs,
+        watch_ids=watch_ids,
+        prefix_ids=spec.prefix_ids,
     )
 
 
@@ -184,4 +205,6 @@ class RunSettings:
             "stop_token_ids": stop_ids,
             "versions": versions or self.versions,
             "engine_mode": "remote" if remote else self.spec.engine,
+            "branch_of": self.spec.branch_of,
+            "branch_at": self.spec.branch_at,
         }

@@ -10,9 +10,16 @@ import gradio as gr
 
 from yilab.errors import YilabError
 from yilab.events import JobDone
+from yilab.experiment.sweep import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    SweepSpec,
+    parse_floats,
+    parse_ints,
+    parse_seeds,
+)
 from yilab.render.grid import GridView, render_grid
 from yilab.service import DEFAULT_MODEL
-from yilab.sweep import DEFAULT_ENGINE, ENGINES, SweepSpec, parse_floats, parse_ints, parse_seeds
 from yilab.ui import cards
 from yilab.ui.common import model_choices
 

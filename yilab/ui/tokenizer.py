@@ -16,6 +16,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from yilab.experiment.sweep import SweepSpec
 from yilab.render.grid import GridView
 from yilab.render.inspector import (
     notice,
@@ -28,7 +29,6 @@ from yilab.render.inspector import (
     render_verdict,
 )
 from yilab.service import DEFAULT_MODEL, Service
-from yilab.sweep import SweepSpec
 from yilab.ui.common import model_choices, user_errors
 from yilab.ui.compare import GENERATION, follow_sweep
 

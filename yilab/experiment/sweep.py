@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from yilab.errors import BadInputError
+from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
 
 MAX_CELLS = 64
 ENGINES = ("single", "batch")
@@ -46,6 +47,14 @@ class SweepSpec:
     repetition_penalty: float | None = None
     extra_eos_ids: tuple[int, ...] = ()
     engine: str = DEFAULT_ENGINE
+    top_logprobs: int | None = DEFAULT_TOP_K  # alternatives recorded per token; None: no record
+    branch_of: str | None = None  # a branch: the run it continues, from these output tokens
+    prefix_ids: tuple[int, ...] = ()
+
+    @property
+    def branch_at(self) -> int | None:
+        """The position of the token a branch chose (None for a sweep that is not a branch)."""
+        return len(self.prefix_ids) - 1 if self.branch_of else None
 
     def messages(self) -> list[dict[str, str]] | None:
         """The chat messages this spec sends, or None in raw mode."""
@@ -70,6 +79,12 @@ class SweepSpec:
             "repetition_penalty": self.repetition_penalty,
             "extra_eos_ids": list(self.extra_eos_ids),
             "engine": self.engine,
+            "top_logprobs": self.top_logprobs,
+            **(
+                {"branch_of": self.branch_of, "prefix_ids": list(self.prefix_ids)}
+                if self.branch_of
+                else {}
+            ),
         }
 
     @classmethod
@@ -89,6 +104,9 @@ class SweepSpec:
             repetition_penalty=data.get("repetition_penalty"),
             extra_eos_ids=tuple(data.get("extra_eos_ids") or ()),
             engine=data.get("engine") or DEFAULT_ENGINE,
+            top_logprobs=data.get("top_logprobs", DEFAULT_TOP_K),
+            branch_of=data.get("branch_of"),
+            prefix_ids=tuple(data.get("prefix_ids") or ()),
         )
 
 
@@ -174,6 +192,10 @@ def validate_spec(spec: SweepSpec) -> None:
     _check_range("min_p", spec.min_p, 0.0, 1.0)
     if spec.repetition_penalty is not None:
         _check_range("repetition_penalty", spec.repetition_penalty, 0.0, 10.0, low_open=True)
+    if spec.top_logprobs is not None:
+        _check_int("alternatives per token (top_logprobs)", spec.top_logprobs, 0, MAX_TOP_K)
+    if spec.branch_of and (cells != 1 or not spec.prefix_ids):
+        raise BadInputError("A branch is one run that continues from the tokens it is given.")
 
 
 def _check_prompt(prompt: str) -> None:
