@@ -24,6 +24,7 @@ from yilab.experiment.sweep import (
     parse_ints,
     parse_seeds,
 )
+from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
 
 RUN_JSON_FIELDS = (
     "id",
@@ -67,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra stop token id for this sweep (repeatable)",
     )
     compare.add_argument("--raw", action="store_true", help="send the prompt as-is, no template")
+    compare.add_argument(
+        "--logprobs",
+        type=int,
+        default=DEFAULT_TOP_K,
+        metavar="K",
+        help=f"alternatives recorded per token (0-{MAX_TOP_K}, default {DEFAULT_TOP_K})",
+    )
+    compare.add_argument(
+        "--no-logprobs", action="store_true", help="record no token probabilities at all"
+    )
     compare.add_argument(
         "--engine",
         choices=ENGINES,
@@ -126,6 +137,7 @@ def cmd_compare(args) -> dict:
         repetition_penalty=args.repetition_penalty,
         extra_eos_ids=tuple(args.extra_eos_id),
         engine=args.engine,
+        top_logprobs=None if args.no_logprobs else args.logprobs,
     )
     service = open_service(args)
     sweep = service.start_sweep(spec, progress=progress)

@@ -95,6 +95,20 @@ class TokenLog:
         )
         return replace(self, steps=(*self.steps[:position], step))
 
+    def with_text(self, text: str) -> TokenLog:
+        """The same steps, the last one's text set so that they join to ``text`` (what the
+        tokens decoded to together: a given token's display text may be bytes, ``\\xe5``).
+
+        >>> log = TokenLog((TokenStep(5, "a", None, None), TokenStep(6, "\\xe5", None, None)), 0)
+        >>> [s.text for s in log.with_text("a好").steps]
+        ['a', '好']
+        """
+        head = "".join(s.text for s in self.steps[:-1])
+        if not self.steps or not text.startswith(head):
+            return self
+        last = replace(self.steps[-1], text=text[len(head) :])
+        return replace(self, steps=(*self.steps[:-1], last))
+
     def followed_by(self, other: TokenLog) -> TokenLog:
         """This log's steps, then ``other``'s (a branch's given tokens, then what it drew)."""
         return replace(

@@ -104,7 +104,9 @@ class Sweep:
         log = event.result.token_log
         if log is None:
             return event
-        return Finished(event.cell, replace(event.result, token_log=self.given.followed_by(log)))
+        given_text = event.result.text[: len(event.result.text) - len(log.text)]
+        given = self.given.with_text(given_text)
+        return Finished(event.cell, replace(event.result, token_log=given.followed_by(log)))
 
 
 def check_backends(models: dict) -> bool:

@@ -6,14 +6,20 @@ and click a hidden button; the handlers here read it. Copy never leaves the brow
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
 
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.render.grid import cell_label
+from yilab.events import JobDone
+from yilab.render.grid import CellView, cell_label, render_grid, view_from_runs
 from yilab.render.textdiff import render_diff_html
+
+REFRESH_S = 0.25  # how often a streaming branch redraws
 
 
 @dataclass
@@ -41,12 +47,44 @@ def parse_action(value: str) -> tuple[str, str]:
     return kind, rest.split(":")[0]
 
 
+def parse_branch(value: str) -> tuple[str, int, int]:
+    """``"branch:abc-123:6:291:1700000000"`` → ``("abc-123", 6, 291)``: the run, the
+    position and the token id chosen there."""
+    parts = (value or "").split(":")
+    try:
+        return parts[1], int(parts[2]), int(parts[3])
+    except (IndexError, ValueError):
+        raise gr.Error(f"Not a branch request: {value!r}") from None
+
+
+def branch_panel(service, value: str, state: dict):
+    """Start a branch of a card and stream it beside its parent (panel HTML, dropdown)."""
+    run_id, position, token = parse_branch(value)
+    hidden = gr.update(visible=False)
+    try:
+        parent, log = service.get_run(run_id), service.token_log(run_id)
+        sweep = service.branch(run_id, position, token)
+    except YilabError as err:
+        yield notice_html(str(err), kind="error"), hidden
+        return
+    state["branch"] = sweep
+    head = notice_html(
+        f"Branch of {cell_title(parent)} at token {position}: "
+        f"{log.piece(token)!r} instead of {log.piece(log.steps[position].token)!r} "
+        "(same settings; logged as its own run)"
+    )
+    for html in stream_beside(parent, log, sweep):
+        yield head + html, hidden
+
+
 def wire_card_panel(panel: CardPanel, service, session: gr.State, generation: dict) -> None:
     def on_action(value: str, state: dict):
         kind, run_id = parse_action(value)
         if kind == "replay":
             yield notice_html(f"Replaying run {run_id[:8]}…"), gr.update(visible=False)
             yield replay_html(service, run_id), gr.update(visible=False)
+        elif kind == "branch":
+            yield from branch_panel(service, value, state)
         elif kind == "diff":
             state["diff_base"] = run_id
             choices = other_cells(state.get("view"), run_id)
@@ -120,7 +158,31 @@ def diff_html(service, base: str | None, other: str | None) -> str:
 
 
 def _label(run: dict) -> str:
+    return cell_title(run)
+
+
+def cell_title(run: dict) -> str:
+    """``T=0.7 · seed 1`` for a logged run."""
     return f"T={run['temperature']:g} · seed {run['seed']}"
+
+
+def stream_beside(parent: dict, parent_log, sweep) -> Iterator[str]:
+    """A two-card grid, ``parent`` then the sweep's one run, after each event (the branch's
+    card streams in; at the end both show their token records and where they part)."""
+    view = view_from_runs([parent], logs={parent["id"]: parent_log} if parent_log else None)
+    branch_cell = CellView(sweep.cells[0])
+    view.cells.append(branch_cell)
+    last = 0.0
+    for event in sweep.events():
+        if getattr(event, "cell", None) is not None:
+            event = dataclasses.replace(event, cell=1)
+        view.apply(event, run_ids={1: sweep.run_ids.get(0)} if sweep.run_ids else None)
+        if isinstance(event, JobDone):
+            view.done()
+            yield render_grid(view, actions=True)
+        elif time.monotonic() - last > REFRESH_S:
+            last = time.monotonic()
+            yield render_grid(view, actions=True)
 
 
 def notice_html(message: str, *, kind: str = "info") -> str:
