@@ -205,7 +205,7 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
         response = conn.getresponse()
         if response.status != 200:
             raise RemoteFailure(
-                f"{remote.url}{path} answered HTTP {response.status} "
+                f"{parts.scheme}://{parts.netloc}{path} answered HTTP {response.status} "
                 f"{response.reason}: {_error_text(response)}"
             )
         _read_stream(response, state)
