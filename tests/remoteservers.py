@@ -85,10 +85,28 @@ class Recorded:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+# "Hi 你好" as a server streams it with logprobs: (delta text, token, bytes, logprob, top).
+# 你 is split over two tokens; the first adds no text and its string is OpenAI's
+# "bytes:" form. The last token is the end of turn, which adds nothing to the output.
+LOGPROB_TOKENS = [
+    ("Hi", "Hi", b"Hi", -0.25, [("Hello", -2.0), ("Hi", -0.25), ("Hey", -3.5)]),
+    (" ", " ", b" ", -0.5, [(" ", -0.5), ("!", -1.5), (",", -2.5)]),
+    ("", "bytes:\\xe4\\xbd", b"\xe4\xbd", -1.0, [("bytes:\\xe4\\xbd", -1.0), ("w", -1.2)]),
+    ("你", "bytes:\\xa0", b"\xa0", -0.01, [("bytes:\\xa0", -0.01)]),
+    ("好", "好", "好".encode(), -0.125, [("好", -0.125), ("们", -2.25), ("吗", -4.0)]),
+    ("", "<|im_end|>", b"<|im_end|>", -0.0625, [("<|im_end|>", -0.0625), ("!", -3.0)]),
+]
+
+
 class RecordingHandler(BaseHTTPRequestHandler):
     """An OpenAI-style endpoint whose behaviour is picked by the request's ``model``:
     ``echo`` streams "Hello" " world" and stops (no usage), ``slow`` does the same with
-    pauses, ``deny`` answers 401 quoting the Authorization header back (a careless server)."""
+    pauses, ``deny`` answers 401 quoting the Authorization header back (a careless server),
+    ``logprobs`` streams "Hi 你好" with the logprobs asked for (:data:`LOGPROB_TOKENS`, in
+    OpenAI's chat shape or the legacy completions one), ``malformed`` streams "Hello world"
+    with logprobs of the wrong types, and ``picky`` answers 400 to a request with logprobs
+    fields (as mlx_lm.server does to ``top_logprobs`` above 11) and echoes the others, and
+    ``refuse`` answers 400 to every request."""
 
     def log_message(self, *args) -> None:  # keep the test output quiet
         pass
@@ -101,11 +119,18 @@ class RecordingHandler(BaseHTTPRequestHandler):
             seen.in_flight += 1
             seen.max_in_flight = max(seen.max_in_flight, seen.in_flight)
         self.in_flight = True
+        model = body.get("model")
         try:
-            if body.get("model") == "deny":
+            if model == "deny":
                 self._deny()
+            elif model == "picky" and "logprobs" in body:
+                self._refuse("top_logprobs must be at most 11")
+            elif model == "refuse":
+                self._refuse("this server takes no requests")
+            elif model == "logprobs":
+                self._stream_logprobs(body)
             else:
-                self._stream(pause=0.3 if body.get("model") == "slow" else 0.0)
+                self._stream(pause=0.3 if model == "slow" else 0.0, malformed=model == "malformed")
         finally:
             self._leave()
 
@@ -124,23 +149,62 @@ class RecordingHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(json.dumps(message).encode())
 
-    def _stream(self, pause: float) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
+    def _refuse(self, message: str) -> None:
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
         self.end_headers()
+        self.wfile.write(json.dumps({"error": message}).encode())
+
+    def _stream(self, pause: float, malformed: bool = False) -> None:
+        self._start_stream()
         for text, reason in (("Hello", None), (" world", None), (None, "stop")):
             time.sleep(pause)
             if reason is not None:
                 self._leave()
             delta = {"content": text} if text else {}
-            chunk = {
-                "model": "recorder-model",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
-            }
-            self.wfile.write(b": keep-alive\n\n")
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.flush()
+            choice = {"index": 0, "delta": delta, "finish_reason": reason}
+            if malformed and text:  # a logprob as a string, alternatives as an object
+                wrong = {"token": text, "logprob": "high", "top_logprobs": {"x": -1}}
+                choice["logprobs"] = {"content": [wrong]}
+            self._chunk({"model": "recorder-model", "choices": [choice]})
         self.wfile.write(b"data: [DONE]\n\n")
+
+    def _stream_logprobs(self, body: dict) -> None:
+        """ "Hi 你好": in OpenAI's chat shape, or (completions) the legacy one."""
+        self._start_stream()
+        chat = "messages" in body
+        k = body.get("top_logprobs", 0) if chat else body.get("logprobs") or 0
+        for n, (text, token, raw, logprob, top) in enumerate(LOGPROB_TOKENS):
+            last = n == len(LOGPROB_TOKENS) - 1
+            if last:
+                self._leave()
+            reason = "stop" if last else None
+            if chat:
+                entry = {"token": token, "logprob": logprob, "bytes": list(raw)}
+                alts = [
+                    {"token": t, "logprob": lp, "bytes": list(raw if t == token else t.encode())}
+                    for t, lp in top[:k]
+                ]
+                logprobs = {"content": [{**entry, "top_logprobs": alts}]}
+                choice = {"index": 0, "delta": {"content": text}, "logprobs": logprobs}
+            else:
+                legacy = {"tokens": [token], "token_logprobs": [logprob]}
+                logprobs = {**legacy, "top_logprobs": [dict(top[:k])]}
+                choice = {"index": 0, "text": text, "logprobs": logprobs}
+            self._chunk(
+                {"model": "recorder-model", "choices": [{**choice, "finish_reason": reason}]}
+            )
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+
+    def _chunk(self, chunk: dict) -> None:
+        self.wfile.write(b": keep-alive\n\n")
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.flush()
 
 
 class RecordingServer:

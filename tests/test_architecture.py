@@ -156,6 +156,10 @@ spec = SweepSpec(prompt="Hi", models=(f"openai+{server.url}#echo",), seeds=(1, 2
 _, runs = service.run_sweep(spec)
 assert [r["status"] for r in runs] == ["done", "done"], runs
 service.list_runs(search="Hello")
+# a run whose server streams logprobs: its token log is built and stored without MLX too
+spec = SweepSpec(prompt="Hi", models=(f"openai+{server.url}#logprobs",))
+_, runs = service.run_sweep(spec)
+assert service.token_log(runs[0]["id"]).text == runs[0]["output"] == "Hi 你好", runs
 loaded = sorted(m for m in sys.modules if m == "mlx" or m.startswith(("mlx.", "mlx_lm")))
 print(loaded)
 """

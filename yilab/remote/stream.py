@@ -4,7 +4,10 @@ Plain ``http.client`` (standard library): the socket is at hand, so a cancel can
 from another thread and wake a read that waits on a silent server, and the connect and
 read timeouts are separate. Chat cells go to ``{url}/chat/completions`` with ``messages``,
 raw cells to ``{url}/completions`` with ``prompt``; both ask for ``stream_options.
-include_usage`` so token counts come from the server when it sends them.
+include_usage`` so token counts come from the server when it sends them, and for each
+token's log-probabilities when the request records them (:mod:`yilab.remote.logprobs`).
+A server that answers that request with a 400 or 422 is asked once more without them: a
+sweep does not fail for an optional record.
 
 Timing is as the client sees it: ``ttft_s`` runs from sending the request to the first
 text (queueing at the server included); ``generation_tps`` is the tokens after the first
@@ -25,15 +28,21 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from yilab.events import RunResult, Started, Token
+from yilab.remote.logprobs import ServerLogprobs, logprob_fields
 
 MAX_LINE = 1 << 20
 MAX_ERROR_BODY = 64 * 1024
 MAX_ERROR_CHARS = 500
 FINISH_REASONS = {"length": "length"}  # any other reason the server gives is a stop
+REFUSED = (400, 422)  # how servers refuse a field they do not take
 
 
 class RemoteFailure(Exception):
     """A cell failed for a reason worth telling as is (the message names the server)."""
+
+
+class Refused(RemoteFailure):
+    """The server refused the request as malformed (HTTP 400 or 422)."""
 
 
 class Cancelled(Exception):
@@ -63,13 +72,14 @@ class OpenSockets:
                     sock.shutdown(socket.SHUT_RDWR)
 
 
-def request_body(model: str, request) -> dict:
-    """The JSON body for one cell; top_k/min_p/repetition_penalty only when set.
+def request_body(model: str, request, *, logprobs: bool = True) -> dict:
+    """The JSON body for one cell; top_k/min_p/repetition_penalty only when set, and the
+    logprobs fields when the request records tokens and ``logprobs`` is true.
 
     >>> from yilab.events import GenerationRequest
     >>> body = request_body("m", GenerationRequest("u", prompt="Hi", seed=3, max_tokens=8))
-    >>> body["prompt"], body["seed"], body["max_tokens"], "top_k" in body
-    ('Hi', 3, 8, False)
+    >>> body["prompt"], body["seed"], body["max_tokens"], "top_k" in body, body["logprobs"]
+    ('Hi', 3, 8, False, 5)
     """
     body: dict = {
         "model": model,
@@ -90,6 +100,8 @@ def request_body(model: str, request) -> dict:
         body["min_p"] = request.min_p
     if request.repetition_penalty is not None:
         body["repetition_penalty"] = request.repetition_penalty
+    if logprobs:
+        body |= logprob_fields(request.top_logprobs, chat=request.messages is not None)
     return body
 
 
@@ -108,6 +120,7 @@ class CellStream:
     usage: dict = field(default_factory=dict)
     first_at: float | None = None
     last_at: float | None = None
+    logprobs: ServerLogprobs | None = None  # asked for: what the server sent of them
 
     def on_chunk(self, chunk: dict) -> None:
         """Fold one parsed chunk in, emitting ``Started`` (first chunk) and ``Token`` events."""
@@ -118,6 +131,8 @@ class CellStream:
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         for choice in chunk.get("choices") or []:
+            if self.logprobs is not None:
+                self.logprobs.add(choice.get("logprobs"))
             text = _choice_text(choice)
             if text:
                 self._text(text)
@@ -147,8 +162,9 @@ class CellStream:
         tokens = _int(self.usage.get("completion_tokens"))
         tokens = tokens if tokens is not None else self.chunks
         span = (self.last_at or 0) - (self.first_at or 0)
+        text, logprobs = "".join(self.parts), self.logprobs
         return RunResult(
-            text="".join(self.parts),
+            text=text,
             finish_reason=finish_reason,
             generation_tokens=tokens,
             prompt_tokens=_int(self.usage.get("prompt_tokens")),
@@ -156,6 +172,7 @@ class CellStream:
             generation_tps=(tokens - 1) / span if tokens > 1 and span > 0 else None,
             rendered_prompt=self.rendered,
             error=error,
+            token_log=None if logprobs is None else logprobs.token_log(text, finish_reason),
         )
 
 
@@ -163,9 +180,16 @@ def stream_remote_cell(job, cell: int, remote, request, sockets: OpenSockets) ->
     """Send one cell to ``remote`` and stream it into ``job``; never raises for network
     trouble (the result says what happened), and never puts the API key in a message."""
     key = remote.api_key()
-    state = CellStream(job, cell, request.prompt if request.messages is None else None)
+    rendered = request.prompt if request.messages is None else None
+    state = CellStream(job, cell, rendered, logprobs=_collector(request))
     try:
-        _exchange(remote, request, key, state, sockets)
+        try:
+            _exchange(remote, request, key, state, sockets)
+        except Refused:
+            if state.logprobs is None:
+                raise
+            state = CellStream(job, cell, rendered)  # once more, without the logprobs fields
+            _exchange(remote, request, key, state, sockets)
     except Cancelled:
         return state.result("cancelled")
     except (RemoteFailure, OSError, http.client.HTTPException, ValueError) as err:
@@ -175,6 +199,12 @@ def stream_remote_cell(job, cell: int, remote, request, sockets: OpenSockets) ->
     if state.finish_reason is None and job.cancelled.is_set():
         return state.result("cancelled")
     return state.result(FINISH_REASONS.get(state.finish_reason or "stop", "stop"))
+
+
+def _collector(request) -> ServerLogprobs | None:
+    if request.top_logprobs is None:
+        return None
+    return ServerLogprobs(top_k=request.top_logprobs)
 
 
 def _exchange(remote, request, key: str | None, state: CellStream, sockets: OpenSockets) -> None:
@@ -195,7 +225,8 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
         sockets.add(sock)
         if state.job.cancelled.is_set():
             raise Cancelled
-        body = json.dumps(request_body(remote.model, request)).encode()
+        asks = state.logprobs is not None
+        body = json.dumps(request_body(remote.model, request, logprobs=asks)).encode()
         conn.request(
             "POST",
             path + (f"?{parts.query}" if parts.query else ""),
@@ -204,8 +235,9 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
         )
         response = conn.getresponse()
         if response.status != 200:
-            raise RemoteFailure(
-                f"{remote.url}{path} answered HTTP {response.status} "
+            failure = Refused if response.status in REFUSED else RemoteFailure
+            raise failure(
+                f"{parts.scheme}://{parts.netloc}{path} answered HTTP {response.status} "
                 f"{response.reason}: {_error_text(response)}"
             )
         _read_stream(response, state)
