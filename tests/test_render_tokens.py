@@ -143,6 +143,10 @@ def grid_row(texts: list[list[int]], **kw) -> GridView:
 def test_the_grid_marks_forks_shows_probs_and_the_missed_turn_end():
     view = grid_row([[5, 3, 3], [5, 3, 4], [5, IM_END, 5]])
     assert {i: f.position for i, f in view.forks.items()} == {0: 2, 1: 2, 2: 1}
+    streaming = render_grid(view, actions=True)  # forks and tracks as cells finish...
+    assert streaming.count('<mark class="yl-fork"') == 3 and "yl-turn" in streaming
+    assert "yl-probs" not in streaming and "yl-shade" not in streaming  # ...the big part once
+    view.done()
     html = render_grid(view, actions=True)
     assert html.count('data-act="probs"') == 3 and html.count('class="yl-probs"') == 3
     assert html.count('<mark class="yl-fork"') == 3

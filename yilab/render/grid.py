@@ -45,6 +45,9 @@ class GridView:
     engine: str = "single"
     log_warning: str = ""  # the run log could not be written: where the runs went
     forks: dict[int, Fork] = field(default_factory=dict)  # cell → where it parts from its row
+    # The sweep is over: probability views render only then, since they are large (~1 kB a
+    # token) and the grid is re-sent whole up to ten times a second while it streams.
+    settled: bool = False
 
     @classmethod
     def for_cells(cls, cells: list[CellSettings], engine: str = "single") -> GridView:
@@ -81,6 +84,7 @@ class GridView:
         self.forks = row_forks(self.cells)
 
     def done(self) -> None:
+        self.settled = True
         states = [c.state for c in self.cells]
         counts = {s: states.count(s) for s in dict.fromkeys(states)}
         self.status = "Done: " + ", ".join(f"{n} {s}" for s, n in counts.items())
@@ -116,7 +120,7 @@ def view_from_runs(
             )
         )
     engine = (runs[0].get("engine_mode") if runs else None) or "single"
-    view = GridView(cells, status=status, engine=engine)
+    view = GridView(cells, status=status, engine=engine, settled=True)
     view.same_as = find_duplicates(cells)
     view.forks = row_forks(cells)
     return view
@@ -178,7 +182,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     columns = max(1, min(len(seeds), 4))
     cards = "".join(_card(i, cell, view, actions, report) for i, cell in enumerate(view.cells))
     engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
-    if any(c.token_log is not None for c in view.cells):
+    if view.settled and any(c.token_log is not None for c in view.cells):
         engine += _shade_switch(report)
     warning = (
         f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
@@ -207,8 +211,8 @@ _ACTIONS = (
 )
 
 
-def _buttons(cell: CellView, actions: bool, report: bool) -> str:
-    kinds = [("probs", "Show each token's probability")] if cell.token_log is not None else []
+def _buttons(cell: CellView, settled: bool, actions: bool, report: bool) -> str:
+    kinds = [("probs", "Show each token's probability")] if cell.token_log and settled else []
     if actions and cell.state not in ("waiting", "running") and cell.run_id:
         kinds += _ACTIONS
     handler = "" if report else ' onclick="yilabCard(this)"'
@@ -260,10 +264,10 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
         f'<span class="yl-badge yl-badge-{escape(cell.state)}">{escape(cell.state)}</span></div>'
         f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
         f'<pre class="yl-out">{_body(index, cell, view)}</pre>'
-        + (_token_parts(cell, missed, branch=actions and not report, link=not report))
+        + _token_parts(cell, view.settled, missed, branch=actions and not report, link=not report)
         + f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
-        + _buttons(cell, actions, report)
+        + _buttons(cell, view.settled, actions, report)
         + "</div>"
     )
 
@@ -277,13 +281,16 @@ def _body(index: int, cell: CellView, view: GridView) -> str:
     return fork_marked_text(cell.text, fork, labels)
 
 
-def _token_parts(cell: CellView, missed, *, branch: bool, link: bool) -> str:
-    """A card's probability view (hidden until "probs") and turn-end track, if it has a log."""
+def _token_parts(cell: CellView, settled: bool, missed, *, branch: bool, link: bool) -> str:
+    """A card's turn-end track and, once the sweep is over, its probability view (hidden
+    until "probs"), if it has a log."""
     if cell.token_log is None:
         return ""
-    return probability_view(
-        cell.token_log, greedy=cell.settings.greedy, branch=branch and bool(cell.run_id)
-    ) + turn_end_html(cell.token_log, cell.stop_ids, missed, link=link)
+    track = turn_end_html(cell.token_log, cell.stop_ids, missed, link=link)
+    if not settled:
+        return track
+    branch = branch and bool(cell.run_id)
+    return probability_view(cell.token_log, greedy=cell.settings.greedy, branch=branch) + track
 
 
 def _metrics(cell: CellView) -> str:

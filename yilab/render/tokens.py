@@ -74,7 +74,8 @@ def _tip(log: TokenLog, position: int, step: TokenStep, greedy: bool, branch: bo
         _alternative(log, position, token, p, token == step.token, given, branch)
         for token, p in rows
     )
-    return f'<span class="yl-tip-head">{escape(" · ".join(head))}</span>{alternatives}'
+    hint = '<span class="yl-tip-hint">click a token to branch from here</span>' if branch else ""
+    return f'<span class="yl-tip-head">{escape(" · ".join(head))}</span>{alternatives}{hint}'
 
 
 def _alternative(
@@ -97,7 +98,7 @@ def _alternative(
         return f'<span class="{cls}">{inner}</span>'
     return (
         f'<button type="button" class="{cls}" data-pos="{int(position)}" data-token="{int(token)}"'
-        f' title="Branch: continue from here with this token" onclick="yilabBranch(this)">'
+        ' onclick="yilabBranch(this)">'
         f"{inner}</button>"
     )
 
@@ -183,7 +184,7 @@ def sparkline(values: list[float], mark: int | None = None) -> str:
     return (
         f'<svg class="yl-spark" viewBox="0 -0.05 {n - 1} 1.1" preserveAspectRatio="none"'
         f' role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        '<line class="yl-spark-half" x1="0" x2="100000" y1="0.5" y2="0.5"'
+        f'<line class="yl-spark-half" x1="0" x2="{n - 1}" y1="0.5" y2="0.5"'
         ' vector-effect="non-scaling-stroke"></line>'
         f'{rule}<polyline points="{points}" vector-effect="non-scaling-stroke"></polyline></svg>'
     )
