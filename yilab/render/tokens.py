@@ -22,12 +22,16 @@ ENTROPY_SCALE = 3.0  # nats: an entropy this high or higher gets the full shade
 
 
 def quoted(piece: str) -> str:
-    """A token's text as it reads in a tip, quoted so spaces and newlines show.
+    r"""A token's text as it reads in a tip: quoted, with newlines and tabs shown (a
+    piece already written as bytes, ``\xe5``, stays as it is).
 
-    >>> quoted(" the"), quoted("\\n")
-    ("' the'", "'\\\\n'")
+    >>> print(quoted(" the"), quoted(chr(10)), quoted(r"\xe5"))
+    ' the' '\n' '\xe5'
     """
-    return repr(piece)
+    return "'" + piece.translate(_VISIBLE) + "'"
+
+
+_VISIBLE = str.maketrans({"\n": "\\n", "\t": "\\t", "\r": "\\r"})
 
 
 def probability_view(log: TokenLog, *, greedy: bool = False, branch: bool = False) -> str:
