@@ -15,8 +15,13 @@ from yilab.events import Finished, Loading, Queued, Started, Token
 from yilab.experiment.forks import Fork, find_forks
 from yilab.experiment.sweep import CellSettings
 from yilab.experiment.token_log import TokenLog
-from yilab.experiment.turn_end import missed_turn_end
-from yilab.render.tokens import fork_marked_text, probability_view, turn_end_html
+from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
+from yilab.render.tokens import (
+    fork_marked_text,
+    probability_view,
+    shade_switch,
+    turn_end_html,
+)
 
 TURN_END_MARKERS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
 
@@ -183,7 +188,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     cards = "".join(_card(i, cell, view, actions, report) for i, cell in enumerate(view.cells))
     engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
     if view.settled and any(c.token_log is not None for c in view.cells):
-        engine += _shade_switch(report)
+        engine += shade_switch(handlers=not report)
     warning = (
         f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
         if view.log_warning
@@ -212,7 +217,11 @@ _ACTIONS = (
 
 
 def _buttons(cell: CellView, settled: bool, actions: bool, report: bool) -> str:
-    kinds = [("probs", "Show each token's probability")] if cell.token_log and settled else []
+    kinds = (
+        [("probs", "Show each token's probability")]
+        if cell.token_log is not None and settled
+        else []
+    )
     if actions and cell.state not in ("waiting", "running") and cell.run_id:
         kinds += _ACTIONS
     handler = "" if report else ' onclick="yilabCard(this)"'
@@ -222,20 +231,6 @@ def _buttons(cell: CellView, settled: bool, actions: bool, report: bool) -> str:
         for kind, title in kinds
     )
     return f'<div class="yl-actions">{buttons}</div>' if buttons else ""
-
-
-def _shade_switch(report: bool) -> str:
-    """Shade tokens by probability or by entropy: a class on the page, set client-side."""
-    handler = "" if report else ' onclick="yilabShade(this)"'
-    return (
-        '<span class="yl-shade-switch">shade by '
-        + "".join(
-            f'<button type="button" class="yl-act yl-shade-by-{mode}" data-shade="{mode}"{handler}>'
-            f"{mode}</button>"
-            for mode in ("probability", "entropy")
-        )
-        + "</span>"
-    )
 
 
 def _card(index: int, cell: CellView, view: GridView, actions: bool, report: bool) -> str:
@@ -281,7 +276,9 @@ def _body(index: int, cell: CellView, view: GridView) -> str:
     return fork_marked_text(cell.text, fork, labels)
 
 
-def _token_parts(cell: CellView, settled: bool, missed, *, branch: bool, link: bool) -> str:
+def _token_parts(
+    cell: CellView, settled: bool, missed: MissedTurnEnd | None, *, branch: bool, link: bool
+) -> str:
     """A card's turn-end track and, once the sweep is over, its probability view (hidden
     until "probs"), if it has a log."""
     if cell.token_log is None:

@@ -107,6 +107,18 @@ def _alternative(
     )
 
 
+def shade_switch(*, handlers: bool = True) -> str:
+    """The grid's "shade by probability / entropy" switch: it sets one class on the page
+    (``yilabShade``, assets/cards.js; without ``handlers`` the report's script wires it)."""
+    handler = ' onclick="yilabShade(this)"' if handlers else ""
+    buttons = "".join(
+        f'<button type="button" class="yl-act yl-shade-by-{mode}" data-shade="{mode}"{handler}>'
+        f"{mode}</button>"
+        for mode in ("probability", "entropy")
+    )
+    return f'<span class="yl-shade-switch">shade by {buttons}</span>'
+
+
 def fork_title(fork: Fork, labels: dict[str, str]) -> str:
     """What a fork mark says: ``parts from seed 2 here: ' the' 45% (this run) · ' a' 30%
     (seed 2)``; ``labels`` names sibling run ids (else their first 8 characters)."""
