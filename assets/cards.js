@@ -11,8 +11,30 @@ function yilabCard(button) {
     );
     return;
   }
+  if (act === "probs") {  // plain output <-> probability view, in the browser only
+    button.classList.toggle("yl-on", card.classList.toggle("yl-show-probs"));
+    return;
+  }
+  yilabSend(act + ":" + card.dataset.run + ":" + Date.now());
+}
+
+// An alternative in a token's tip: branch the run there with that token. data-pos and
+// data-token are integers yilab wrote; Number() keeps anything else out of the action.
+function yilabBranch(button) {
+  const card = button.closest(".yl-card");
+  const pos = Number(button.dataset.pos), token = Number(button.dataset.token);
+  yilabSend("branch:" + card.dataset.run + ":" + pos + ":" + token + ":" + Date.now());
+}
+
+// Shade tokens by probability or by entropy: one class on the page, kept across re-renders.
+function yilabShade(button) {
+  document.body.classList.toggle("yl-shade-entropy", button.dataset.shade === "entropy");
+}
+
+// The hidden bridge to the server: write the action, then click the hidden button.
+function yilabSend(value) {
   const box = document.querySelector("#yl-card-action textarea");
-  box.value = act + ":" + card.dataset.run + ":" + Date.now();
+  box.value = value;
   box.dispatchEvent(new Event("input", { bubbles: true }));
   setTimeout(() => document.querySelector("#yl-card-go").click(), 60);
 }

@@ -118,6 +118,18 @@
     else hideDrawer();
   }
 
+  // A card's "probs" toggle and the "shade by" switch (the app's cards.js does the same;
+  // the report's CSP allows no inline handlers, so they are wired here).
+  document.addEventListener("click", function (event) {
+    var probs = event.target.closest("[data-act=probs]");
+    if (probs) {
+      var shown = probs.closest(".yl-card").classList.toggle("yl-show-probs");
+      probs.classList.toggle("yl-on", shown);
+    }
+    var shade = event.target.closest("[data-shade]");
+    if (shade) document.body.classList.toggle("yl-shade-entropy", shade.dataset.shade === "entropy");
+  });
+
   document.querySelectorAll(".yl-card[data-run]").forEach(function (card) {
     if (!runs[card.dataset.run]) return;
     var button = build("button", "yr-pick", "compare");

@@ -9,8 +9,10 @@ import pytest
 
 from tests.appserver import ROOT
 from tests.sharedata import XSS, add_experiment
+from tests.tokendata import XSS_PIECE, token_log
 from yilab.runlog.store import Store
-from yilab.share.export import export_experiments
+from yilab.share.export import export_experiments, select_experiments
+from yilab.share.report import ReportAssets, ReportMeta, render_report
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +82,61 @@ def test_the_report_is_offline_escaped_and_diffs_two_cards(browser, report):
     context.close()
     assert requests == [url]
     assert dialogs == [] and errors == []
+
+
+@pytest.fixture(scope="module")
+def token_report(tmp_path_factory):
+    """The first experiment of :func:`report` again, each run with a token log."""
+    folder = tmp_path_factory.mktemp("token-report")
+    store = Store(folder / "runs.db")
+    add_experiment(store, STORIES, prompt="Capital of France?", seeds=(1, 2, 3))
+    experiments, vocab = select_experiments(store), {}
+    for run in experiments[0]["runs"]:
+        stopped = run["finish_reason"] == "stop"
+        run["token_log"] = token_log(run["output"], stop=stopped, vocab=vocab)
+    path = folder / "report.html"
+    path.write_text(render_report(experiments, ReportMeta(), ReportAssets.load()))
+    return path
+
+
+def test_the_report_shades_tokens_marks_forks_and_the_missed_turn_end(browser, token_report):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(token_report.as_uri(), wait_until="load")
+    page.wait_for_selector(".yr-pick")
+
+    first = page.locator(".yl-card").nth(0)
+    assert first.locator(".yl-out").inner_text() == STORIES[0]  # the fork mark adds no text
+    fork = first.locator("mark.yl-fork")
+    assert fork.inner_text() == " known"
+    assert fork.get_attribute("title").startswith("parts from seed 2 here: ' known' 60% (this run)")
+    note = page.locator(".yl-missed")
+    assert note.count() == 1 and "<|im_end|> was 97% likely" in note.inner_text()
+    assert note.locator("a").count() == 0  # no Tokenizer tab to go to in a report
+
+    assert first.locator(".yl-probs").is_hidden()
+    first.locator("[data-act=probs]").click()  # wired by the report's script, under its CSP
+    assert first.locator(".yl-probs").is_visible() and first.locator(".yl-out").is_hidden()
+    token = first.locator(".yl-tok").nth(1)
+    tip = token.locator(".yl-tip")
+    assert tip.is_hidden()
+    token.hover()
+    assert tip.is_visible()
+    assert XSS_PIECE in tip.inner_text() and "60%" in tip.inner_text()  # hostile piece as text
+    assert page.locator("button.yl-alt").count() == 0  # nothing to branch from
+    background = "() => getComputedStyle(document.querySelector('.yl-tok')).backgroundColor"
+    before = page.evaluate(background)
+    page.locator("[data-shade=entropy]").click()
+    assert page.evaluate("document.body.classList.contains('yl-shade-entropy')")
+    assert page.evaluate(background) != before
+
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "test-artifacts" / "report-tokens.png"), full_page=False)
+    assert page.locator("img").count() == 0
+    context.close()
+    assert requests == [token_report.as_uri()]
+    assert errors == []

@@ -3,9 +3,13 @@ Chromium and never runs: in History (deep link, grid, diff, tables), Plots and t
 tab's card panel. The experiment goes into the db through the Store API, as an import would.
 """
 
+import re
+
 import pytest
 
-from tests.appserver import running_app
+from tests.appserver import ROOT, running_app
+from tests.tokendata import XSS_ID, XSS_PIECE, token_log
+from yilab.render.grid import render_grid, view_from_runs
 from yilab.runlog.store import Store
 
 pytestmark = pytest.mark.browser
@@ -138,4 +142,37 @@ def test_compare_card_panel_shows_markup_as_text(xss_app, page):
     page.get_by_text("different ✗").wait_for(timeout=60_000)
     panel = page.inner_text("#yl-card-panel")
     assert "onerror=" in panel and "<script>window.__xss=2</script>" in panel
+    assert_nothing_ran(page)
+
+
+def test_hostile_token_texts_and_alternatives_show_as_text_in_the_probability_view(page):
+    """A card's probability view, tips and fork mark, as the app renders them (with its CSS
+    and cards.js), for outputs whose tokens and alternatives are markup."""
+    vocab = {}
+    runs = [
+        {"id": f"run-{n}", "temperature": 0.7, "seed": n, "max_tokens": 8, "output": text}
+        | {"finish_reason": "length", "stop_token_ids_json": "[2]"}
+        for n, text in enumerate(OUTPUTS, 1)
+    ]
+    logs = {r["id"]: token_log(r["output"], stop=False, vocab=vocab) for r in runs}
+    grid = render_grid(view_from_runs(runs, logs=logs), actions=True)
+    page.set_content(
+        f"<html><head><style>{(ROOT / 'assets' / 'style.css').read_text()}</style>"
+        f"<script>{(ROOT / 'assets' / 'cards.js').read_text()}</script></head><body>"
+        '<div id="yl-card-action"><textarea></textarea></div><button id="yl-card-go">go</button>'
+        f"{grid}</body></html>"
+    )
+    assert page.locator(".yl-out").all_inner_texts() == OUTPUTS
+    card = page.locator(".yl-card").nth(0)
+    card.locator("[data-act=probs]").click()
+    tokens = card.locator(".yl-probs")
+    assert tokens.is_visible() and tokens.inner_text() == OUTPUTS[0]
+    token = card.locator(".yl-tok").nth(2)  # ' onerror="window.__xss=1">'
+    token.hover()
+    tip = token.locator(".yl-tip")
+    assert tip.is_visible() and XSS_PIECE in tip.inner_text()
+    assert 'onerror="window.__xss=1">' in tip.inner_text()
+    tip.locator("button.yl-alt").nth(1).click()  # the hostile alternative: branch with it
+    action = page.input_value("#yl-card-action textarea")
+    assert re.fullmatch(rf"branch:run-1:2:{XSS_ID}:\d+", action)
     assert_nothing_ran(page)

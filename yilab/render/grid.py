@@ -7,11 +7,21 @@ those characters and never runs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from html import escape
 
 from yilab.events import Finished, Loading, Queued, Started, Token
+from yilab.experiment.forks import Fork, find_forks
 from yilab.experiment.sweep import CellSettings
+from yilab.experiment.token_log import TokenLog
+from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
+from yilab.render.tokens import (
+    fork_marked_text,
+    probability_view,
+    shade_switch,
+    turn_end_html,
+)
 
 TURN_END_MARKERS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
 
@@ -26,6 +36,8 @@ class CellView:
     ttft_s: float | None = None
     error: str | None = None
     run_id: str | None = None
+    token_log: TokenLog | None = None  # each token's probabilities, once finished
+    stop_ids: list[int] = field(default_factory=list)  # the stop set in force
 
 
 @dataclass
@@ -37,6 +49,10 @@ class GridView:
     same_as: dict[int, int] = field(default_factory=dict)
     engine: str = "single"
     log_warning: str = ""  # the run log could not be written: where the runs went
+    forks: dict[int, Fork] = field(default_factory=dict)  # cell → where it parts from its row
+    # The sweep is over: probability views render only then, since they are large (~1 kB a
+    # token) and the grid is re-sent whole up to ten times a second while it streams.
+    settled: bool = False
 
     @classmethod
     def for_cells(cls, cells: list[CellSettings], engine: str = "single") -> GridView:
@@ -53,6 +69,7 @@ class GridView:
             self.status = event.message
         elif isinstance(event, Started):
             self.cells[event.cell].state = "running"
+            self.cells[event.cell].stop_ids = list(event.stop_token_ids)
             self.status = f"Running cell {event.cell + 1} of {len(self.cells)}…"
         elif isinstance(event, Token):
             cell = self.cells[event.cell]
@@ -66,17 +83,24 @@ class GridView:
         cell.text = result.text
         cell.tokens = result.generation_tokens
         cell.tps, cell.ttft_s, cell.error = result.generation_tps, result.ttft_s, result.error
+        cell.token_log = result.token_log
+        cell.stop_ids = list(result.stop_token_ids) or cell.stop_ids
         self.same_as = find_duplicates(self.cells)
+        self.forks = row_forks(self.cells)
 
     def done(self) -> None:
+        self.settled = True
         states = [c.state for c in self.cells]
         counts = {s: states.count(s) for s in dict.fromkeys(states)}
         self.status = "Done: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
-def view_from_runs(runs: list[dict], status: str = "") -> GridView:
-    """An experiment's grid again, as it was, from its logged runs (in cell order)."""
-    cells = []
+def view_from_runs(
+    runs: list[dict], status: str = "", logs: dict[str, TokenLog] | None = None
+) -> GridView:
+    """An experiment's grid again, as it was, from its logged runs (in cell order) and
+    their token logs by run id (``logs``; a run without one shows as before)."""
+    cells, logs = [], logs or {}
     for i, run in enumerate(runs):
         settings = CellSettings(
             index=i,
@@ -96,12 +120,46 @@ def view_from_runs(runs: list[dict], status: str = "") -> GridView:
                 ttft_s=run.get("ttft_s"),
                 error=run.get("error"),
                 run_id=run.get("id"),
+                token_log=logs.get(run.get("id") or ""),
+                stop_ids=_ids(run.get("stop_token_ids_json")),
             )
         )
     engine = (runs[0].get("engine_mode") if runs else None) or "single"
-    view = GridView(cells, status=status, engine=engine)
+    view = GridView(cells, status=status, engine=engine, settled=True)
     view.same_as = find_duplicates(cells)
+    view.forks = row_forks(cells)
     return view
+
+
+def row_forks(cells: list[CellView]) -> dict[int, Fork]:
+    """Where each finished cell with a token log parts from the others of its grid row
+    (same settings, another seed): cell index → :class:`Fork` (sibling ids are indexes)."""
+    runs, logs = [], {}
+    for i, cell in enumerate(cells):
+        if cell.token_log is not None and cell.state not in ("waiting", "running"):
+            s = cell.settings
+            runs.append(
+                {
+                    "id": str(i),
+                    "model": s.model,
+                    "temperature": s.temperature,
+                    "seed": s.seed,
+                    "top_p": s.top_p,
+                    "max_tokens": s.max_tokens,
+                    "stop_token_ids_json": tuple(cell.stop_ids),
+                }
+            )
+            logs[str(i)] = cell.token_log
+    return {int(i): fork for i, fork in find_forks(runs, logs, vary="seed").items()}
+
+
+def _ids(text: str | None) -> list[int]:
+    """A ``*_json`` list of token ids, or [] when missing or unreadable."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [int(v) for v in value if isinstance(v, int)] if isinstance(value, list) else []
 
 
 def find_duplicates(cells: list[CellView]) -> dict[int, int]:
@@ -119,13 +177,18 @@ def runs_off_the_end(cell: CellView) -> bool:
     return cell.state == "length" and any(m in cell.text for m in TURN_END_MARKERS)
 
 
-def render_grid(view: GridView, *, actions: bool = False) -> str:
+def render_grid(view: GridView, *, actions: bool = False, report: bool = False) -> str:
     """The grid as HTML: rows are temperatures, columns seeds (other axes label the cards).
-    With ``actions``, finished cards get copy / replay / history / diff buttons."""
+    With ``actions``, finished cards get copy / replay / history / diff buttons and their
+    probability tips offer to branch. Cards with a token log get a "probs" toggle and the
+    grid a "shade by" switch; with ``report`` these carry no inline handlers (the report's
+    script wires them) and the turn-end note links nowhere."""
     seeds = list(dict.fromkeys(c.settings.seed for c in view.cells))
     columns = max(1, min(len(seeds), 4))
-    cards = "".join(_card(i, cell, view, actions) for i, cell in enumerate(view.cells))
+    cards = "".join(_card(i, cell, view, actions, report) for i, cell in enumerate(view.cells))
     engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
+    if view.settled and any(c.token_log is not None for c in view.cells):
+        engine += shade_switch(handlers=not report)
     warning = (
         f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
         if view.log_warning
@@ -153,21 +216,24 @@ _ACTIONS = (
 )
 
 
-def _buttons(cell: CellView) -> str:
-    if cell.state in ("waiting", "running") or not cell.run_id:
-        return ""
-    return (
-        '<div class="yl-actions">'
-        + "".join(
-            f'<button type="button" class="yl-act" data-act="{kind}" title="{escape(title)}" '
-            f'onclick="yilabCard(this)">{kind}</button>'
-            for kind, title in _ACTIONS
-        )
-        + "</div>"
+def _buttons(cell: CellView, settled: bool, actions: bool, report: bool) -> str:
+    kinds = (
+        [("probs", "Show each token's probability")]
+        if cell.token_log is not None and settled
+        else []
     )
+    if actions and cell.state not in ("waiting", "running") and cell.run_id:
+        kinds += _ACTIONS
+    handler = "" if report else ' onclick="yilabCard(this)"'
+    buttons = "".join(
+        f'<button type="button" class="yl-act" data-act="{kind}" title="{escape(title)}"'
+        f"{handler}>{kind}</button>"
+        for kind, title in kinds
+    )
+    return f'<div class="yl-actions">{buttons}</div>' if buttons else ""
 
 
-def _card(index: int, cell: CellView, view: GridView, actions: bool = False) -> str:
+def _card(index: int, cell: CellView, view: GridView, actions: bool, report: bool) -> str:
     s = cell.settings
     title = cell_label(s)
     extras = []
@@ -182,21 +248,46 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool = False) -> 
     if index in view.same_as:
         other = view.cells[view.same_as[index]].settings
         notes.append(f"same as T={other.temperature:g} · seed {other.seed}")
-    if runs_off_the_end(cell):
+    log = cell.token_log
+    missed = missed_turn_end(log, cell.stop_ids, cell.state) if log else None
+    if runs_off_the_end(cell) and missed is None:
         notes.append("this model probably doesn't stop — check its eos (Tokenizer tab)")
-    body = cell.error or cell.text
     return (
         f'<div class="yl-card yl-{escape(cell.state)}" data-cell="{index}"'
         f' data-run="{escape(cell.run_id or "")}">'
         f'<div class="yl-head"><span class="yl-title">{escape(title)}</span>'
         f'<span class="yl-badge yl-badge-{escape(cell.state)}">{escape(cell.state)}</span></div>'
         f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
-        f'<pre class="yl-out">{escape(body)}</pre>'
-        f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
+        f'<pre class="yl-out">{_body(index, cell, view)}</pre>'
+        + _token_parts(cell, view.settled, missed, branch=actions and not report, link=not report)
+        + f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
-        + (_buttons(cell) if actions else "")
+        + _buttons(cell, view.settled, actions, report)
         + "</div>"
     )
+
+
+def _body(index: int, cell: CellView, view: GridView) -> str:
+    """The plain output, escaped; with its fork from the row marked when it has one."""
+    fork = view.forks.get(index)
+    if cell.error or fork is None:
+        return escape(cell.error or cell.text)
+    labels = {str(j): f"seed {c.settings.seed}" for j, c in enumerate(view.cells)}
+    return fork_marked_text(cell.text, fork, labels)
+
+
+def _token_parts(
+    cell: CellView, settled: bool, missed: MissedTurnEnd | None, *, branch: bool, link: bool
+) -> str:
+    """A card's turn-end track and, once the sweep is over, its probability view (hidden
+    until "probs"), if it has a log."""
+    if cell.token_log is None:
+        return ""
+    track = turn_end_html(cell.token_log, cell.stop_ids, missed, link=link)
+    if not settled:
+        return track
+    branch = branch and bool(cell.run_id)
+    return probability_view(cell.token_log, greedy=cell.settings.greedy, branch=branch) + track
 
 
 def _metrics(cell: CellView) -> str:

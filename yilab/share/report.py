@@ -6,7 +6,10 @@ forbids every fetch and allows only the report's own script (by its hash), so ev
 a markup slip could not load or run anything. Each experiment shows its settings
 beside its grid (the app's own cards, from ``yilab.render.grid``, so finish-reason
 badges look the same); "compare" on two cards shows a word diff computed by the
-inline script from data embedded as JSON.
+inline script from data embedded as JSON. A run dict that carries a ``token_log`` (a
+:class:`~yilab.experiment.token_log.TokenLog`) gets the probability view (its "probs"
+toggle and the "shade by" switch are wired by the report's script, not inline handlers),
+its fork from the row and its turn-end track; there is nothing to branch from in a report.
 
 Outputs are hostile text: the grid and every setting go through ``html.escape``, the
 script builds the diff with text nodes only, and the embedded JSON escapes ``<``.
@@ -161,7 +164,9 @@ def _experiment(n: int, experiment: dict, models: list[dict]) -> str:
     runs = experiment["runs"]
     counts = Counter(r.get("finish_reason") or r.get("status") or "?" for r in runs)
     status = " · ".join([f"{len(runs)} runs", *(f"{k} {v}" for k, v in counts.items())])
-    grid = render_grid(view_from_runs(runs, status=status)) if runs else "<p>No runs.</p>"
+    logs = {r["id"]: r["token_log"] for r in runs if r.get("token_log") is not None}
+    view = view_from_runs(runs, status=status, logs=logs)
+    grid = render_grid(view, report=True) if runs else "<p>No runs.</p>"
     return (
         f'<section class="yr-exp" id="exp-{n}"><aside class="yr-settings">'
         f'<h2>#{n} <span class="yr-when">{escape(str(experiment.get("created_at") or "")[:19].replace("T", " "))}</span></h2>'
