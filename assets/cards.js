@@ -26,6 +26,13 @@ function yilabBranch(button) {
   yilabSend("branch:" + card.dataset.run + ":" + pos + ":" + token + ":" + Date.now());
 }
 
+// A link in a card (the turn-end note's "fix it in the Tokenizer tab"): the server selects
+// the tab with the card's model. Returns false so the "#" href goes nowhere.
+function yilabCardLink(link) {
+  yilabSend("tokenizer:" + link.closest(".yl-card").dataset.run + ":" + Date.now());
+  return false;
+}
+
 // Shade tokens by probability or by entropy: one class on the page, kept across re-renders.
 function yilabShade(button) {
   document.body.classList.toggle("yl-shade-entropy", button.dataset.shade === "entropy");

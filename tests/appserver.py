@@ -104,9 +104,12 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def start_sweep(page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str) -> None:
-    """Open the page, fill the sweep form and click Run."""
-    page.goto(url, wait_until="load")
+def start_sweep(
+    page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str, goto: bool = True
+) -> None:
+    """Open the page (unless ``goto`` is false: it is open), fill the sweep form, click Run."""
+    if goto:
+        page.goto(url, wait_until="load")
     page.wait_for_selector("#yl-run")
     page.fill("#yl-prompt textarea", prompt)
     page.fill("#yl-temps textarea", temps)

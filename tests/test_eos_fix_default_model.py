@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from yilab.experiment.sweep import SweepSpec
+from yilab.experiment.turn_end import missed_turn_end, percent
 from yilab.inspector.diagnose import inspect_model
 from yilab.inspector.fix import apply_fix, runtime_override, undo_fix
 from yilab.models.resolve import resolve_model
@@ -80,6 +81,20 @@ def test_yi_eos_runs_to_length_and_both_fixes_make_it_stop(yi_like_copy, tmp_pat
         assert before["finish_reason"] == "length" and before["generation_tokens"] == 40
         assert "Paris" in before["output"] and "<|im_end|>" in before["output"]
         assert json.loads(before["stop_token_ids_json"]) == [ENDOFTEXT]
+        # the run says why: the model wanted <|im_end|>, which is not a stop token
+        log = service.token_log(before["id"])
+        assert set(log.turn_end_ids) == {ENDOFTEXT, IM_END}
+        missed = missed_turn_end(log, [ENDOFTEXT], before["finish_reason"])
+        ends_at = before["output"].index("<|im_end|>")
+        assert missed.position == next(
+            i for i, step in enumerate(log.steps) if step.token == IM_END
+        )
+        assert "".join(s.text for s in log.steps[: missed.position]) == before["output"][:ends_at]
+        assert missed.probability > 0.5
+        assert missed.sentence == (
+            f"<|im_end|> was {percent(missed.probability)} likely at token "
+            f"{missed.position + 1}, but it is not a stop token"
+        )
 
         runtime = generate(service, yi_like_copy, runtime_override(report))  # files untouched
         assert runtime["finish_reason"] == "stop" and runtime["generation_tokens"] < 40

@@ -77,9 +77,10 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
         prompt, extra = run.tokens[-1:], {"prompt_cache": prefix.copy_cache()}
     ttft, last, reason = None, None, None
     ids, parts = [], []
-    if given:  # a branch: its given tokens are the start of its output
-        parts.append(tokenizer.decode(list(request.prefix_ids)))
-        run.job.emit(Token(run.cell, parts[0], given))
+    branch = BranchText(tokenizer, request.prefix_ids) if given else None
+    if branch is not None:  # a branch: its given tokens are the start of its output
+        parts.append(branch.given)
+        run.job.emit(Token(run.cell, branch.given, given))
     for response in stream_generate(
         model,
         tokenizer,
@@ -92,9 +93,10 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
         ttft = ttft if ttft is not None else time.perf_counter() - start
         last = response
         ids.append(response.token)
-        parts.append(response.text)
-        if response.text:
-            run.job.emit(Token(run.cell, response.text, given + response.generation_tokens))
+        text = response.text if branch is None else branch.add(response)
+        parts.append(text)
+        if text:
+            run.job.emit(Token(run.cell, text, given + response.generation_tokens))
         if response.finish_reason is None and run.job.cancelled.is_set():
             reason = "cancelled"
             break
@@ -117,3 +119,22 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
     if prefix is not None:  # stream_generate saw a 1-token prompt: report the shared read
         result = result.with_prompt_tps(prefix.prompt_tps)
     return result
+
+
+class BranchText:
+    """A branch's text, decoded after its given tokens (``stream_generate`` decodes its
+    tokens alone, which would drop the space a first token starts with)."""
+
+    def __init__(self, tokenizer, given: tuple[int, ...]) -> None:
+        self.detokenizer = tokenizer.detokenizer
+        for token in given:
+            self.detokenizer.add_token(token)
+        self.given = self.detokenizer.last_segment
+
+    def add(self, response) -> str:
+        """The text one generated token adds (an eos adds none, as in ``stream_generate``)."""
+        if response.finish_reason != "stop":
+            self.detokenizer.add_token(response.token)
+        if response.finish_reason is not None:
+            self.detokenizer.finalize()
+        return self.detokenizer.last_segment

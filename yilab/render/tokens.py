@@ -169,7 +169,8 @@ def turn_end_html(
     )
     if missed is not None:
         fix = (
-            '<a href="#" class="yl-to-tokenizer">fix it in the Tokenizer tab</a>'
+            '<a href="#" class="yl-to-tokenizer" onclick="return yilabCardLink(this)">'
+            "fix it in the Tokenizer tab</a>"
             if link
             else "fix it in yilab's Tokenizer tab"
         )

@@ -192,7 +192,7 @@ class Service:
             branch_of=parent["id"],
             prefix_ids=tuple(given.ids()),
         )
-        note = f"branch of {parent['id'][:8]} at token {position}: {log.piece(token)!r}"
+        note = f"branch of {parent['id'][:8]} at token {position + 1}: {log.piece(token)!r}"
         return self.start_sweep(spec, progress=progress, note=note, given=given)
 
     def token_log(self, run_id: str) -> TokenLog | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from yilab.ui.cards import open_in_history
+from yilab.ui.cards import open_in_history, open_in_tokenizer, when_asked
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
 from yilab.ui.models import build_models_tab
@@ -50,6 +50,20 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
             partial(open_in_history, service),
             compare.panel.action,
             [tabs, history.experiment_box],
+            api_visibility="private",
+        )
+        # a card's turn-end note links to the Tokenizer tab, showing the run's model
+        compare.panel.go.click(
+            partial(open_in_tokenizer, service),
+            compare.panel.action,
+            [tabs, tokenizer.model],
+            api_visibility="private",
+        ).then(
+            when_asked(
+                "tokenizer", tokenizer.open_event["fn"], len(tokenizer.open_event["outputs"])
+            ),
+            [compare.panel.action, *tokenizer.open_event["inputs"]],
+            tokenizer.open_event["outputs"],
             api_visibility="private",
         )
         # /?experiment=ID opens that experiment in History

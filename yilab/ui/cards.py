@@ -69,7 +69,7 @@ def branch_panel(service, value: str, state: dict):
         return
     state["branch"] = sweep
     head = notice_html(
-        f"Branch of {cell_title(parent)} at token {position}: "
+        f"Branch of {cell_title(parent)} at token {position + 1}: "
         f"{log.piece(token)!r} instead of {log.piece(log.steps[position].token)!r} "
         "(same settings; logged as its own run)"
     )
@@ -121,6 +121,30 @@ def open_in_history(service, value: str) -> tuple:
     return gr.Tabs(selected="history"), experiment_id
 
 
+def open_in_tokenizer(service, value: str) -> tuple:
+    """For a card's "turn end" link: select the Tokenizer tab with the run's model."""
+    kind, run_id = parse_action(value)
+    if kind != "tokenizer":
+        return gr.skip(), gr.skip()
+    try:
+        run = service.get_run(run_id)
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+    return gr.Tabs(selected="tokenizer"), run.get("model_path") or run["model"]
+
+
+def when_asked(kind: str, fn, outputs: int):
+    """``fn`` for the card action ``kind`` only (its first input is the action); else
+    nothing changes."""
+
+    def handler(value: str, *args):
+        if parse_action(value)[0] != kind:
+            return tuple(gr.skip() for _ in range(outputs))
+        return fn(*args)
+
+    return handler
+
+
 def other_cells(view, run_id: str) -> list[tuple[str, str]]:
     """(label, run id) of the other finished cards of the grid."""
     if view is None:
@@ -170,7 +194,8 @@ def stream_beside(parent: dict, parent_log, sweep) -> Iterator[str]:
     """A two-card grid, ``parent`` then the sweep's one run, after each event (the branch's
     card streams in; at the end both show their token records and where they part)."""
     view = view_from_runs([parent], logs={parent["id"]: parent_log} if parent_log else None)
-    branch_cell = CellView(sweep.cells[0])
+    # the same model, named as the parent's card names it, so the two form one row
+    branch_cell = CellView(dataclasses.replace(sweep.cells[0], model=view.cells[0].settings.model))
     view.cells.append(branch_cell)
     last = 0.0
     for event in sweep.events():

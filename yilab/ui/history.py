@@ -359,7 +359,8 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     runs = experiment["runs"]
     choices, ids = run_choices(runs), [r["id"] for r in runs]
     a, b = (ids + [None, None])[:2]
-    grid = render_grid(view_from_runs(runs, status=grid_status(runs)))
+    logs = service.token_logs(ids)
+    grid = render_grid(view_from_runs(runs, status=grid_status(runs), logs=logs))
     diff = _diff_html(runs[0], runs[1]) if len(runs) > 1 else ""
     picked = current_run if current_run in ids else a
     return (
