@@ -35,7 +35,7 @@ FORMAT = "yilab-bundle"
 VERSION = 1
 TABLES = ("experiments", "runs", "run_tokens")  # in the order they are merged
 OPTIONAL_TABLES = frozenset({"run_tokens"})  # absent from bundles written before token logs
-MAX_TOKEN_LOG_BYTES = 64 * 1024 * 1024  # one token log, inflated (~300,000 tokens at k = 20)
+MAX_TOKEN_LOG_BYTES = 64 * 1024 * 1024  # one token log, inflated: ~600,000 tokens at k = 20
 MAX_LONG_TEXT = 2_000_000  # characters: prompts, outputs, rendered prompts, sweep specs
 MAX_SHORT_TEXT = 4_096  # ids, names, paths, times, statuses
 LONG_TEXT = frozenset(
