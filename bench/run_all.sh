@@ -40,6 +40,7 @@ bench() {
     bench store_bench.py
     bench browser_latency.py
     bench share_bench.py
+    bench token_log_size.py
     bench convert_bench.py
     if [ ${#failed[@]} -gt 0 ]; then
         echo "failed: ${failed[*]}"

@@ -118,6 +118,27 @@ def test_disk_full_mid_sweep_keeps_every_run_and_merges_them_back(
     service.close()
 
 
+def test_token_logs_of_a_sweep_whose_log_failed_are_merged_back(
+    tmp_path, tiny_model_dir, disk_full
+):
+    db = tmp_path / "e.db"
+    service = Service(db)
+    disk_full.fill(db)
+    sweep = service.start_sweep(sweep_spec(tiny_model_dir, max_tokens=30))
+    follow(sweep)
+    assert sweep.log_failure is not None and not sweep.log_failure.merged
+    spilled = {row["id"]: row["data"] for row in sweep.log.token_rows.values()}
+    assert len(spilled) == 4 and Store(db).get_token_logs(list(spilled)) != spilled
+    disk_full.free()
+    merged = Service(db)  # opening it merges the spill, blobs and all
+    assert merged.store.get_token_logs(list(spilled)) == spilled
+    for run in merged.get_experiment(sweep.experiment_id)["runs"]:
+        log = merged.token_log(run["id"])
+        assert log.text == run["output"] and len(log.steps) == run["generation_tokens"] == 30
+    merged.close()
+    service.close()
+
+
 def test_disk_full_after_runs_started_merges_their_final_state(
     tmp_path, tiny_model_dir, monkeypatch
 ):

@@ -15,6 +15,7 @@ from yilab.cli.common import LOG_FAILED, Outcome, open_service, progress
 from yilab.cli.display import follow_sweep, print_runs_table
 from yilab.cli.inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.cli.share import SHARE_COMMANDS, add_share_commands
+from yilab.cli.token_table import no_record, summary, token_lines
 from yilab.errors import YilabError
 from yilab.experiment.sweep import (
     DEFAULT_ENGINE,
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", parents=[common], help="one run, in full")
     show.add_argument("run_id")
+    show.add_argument(
+        "--tokens", action="store_true", help="each token's probability, entropy, alternatives"
+    )
     replay = sub.add_parser("replay", parents=[common], help="run a logged run again")
     replay.add_argument("run_id")
     sub.add_parser("models", parents=[common], help="locally available models")
@@ -174,14 +178,24 @@ def cmd_runs(args) -> list[dict]:
 
 
 def cmd_show(args) -> dict:
-    run = open_service(args).get_run(args.run_id)
+    service = open_service(args)
+    run = service.get_run(args.run_id)
     if not args.json:
         for key, value in run.items():
             if key not in ("output", "rendered_prompt"):
                 print(f"{key:>20}: {value}")
         print("\n--- prompt ---\n" + (run["rendered_prompt"] or ""))
         print("--- output ---\n" + (run["output"] or ""))
-    return run
+    if not args.tokens:
+        return run
+    log = service.token_log(run["id"])
+    if log is None:
+        sweep = service.get_experiment(run["experiment_id"])["sweep_json"]
+        print(no_record(run, sweep), file=sys.stderr if args.json else sys.stdout)
+    elif not args.json:
+        print(f"--- tokens: {summary(log)} ---")
+        print("\n".join(token_lines(log, branch_at=run.get("branch_at"))))
+    return {**run, "tokens": None if log is None else log.to_json()}
 
 
 def cmd_replay(args) -> dict:

@@ -60,9 +60,15 @@ def cmd_export(args) -> dict:
 def cmd_import(args) -> dict:
     result = open_service(args).import_bundle(args.file)
     if not args.json:
-        for name in ("experiments", "runs"):
+        for name, label in (
+            ("experiments", "experiments"),
+            ("runs", "runs"),
+            ("run_tokens", "token logs"),
+        ):
             c = getattr(result, name)
-            print(f"{name:>11}: {c.added} added, {c.skipped} already here, {c.conflicts} conflicts")
+            print(
+                f"{label:>11}: {c.added} added, {c.skipped} already here, {c.conflicts} conflicts"
+            )
         for conflict in result.conflicts:
             print(
                 f"conflict: {conflict.table[:-1]} {conflict.id} differs in "

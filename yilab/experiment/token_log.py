@@ -215,14 +215,15 @@ class TokenLog:
         return MAGIC + struct.pack("<I", len(header)) + header + zlib.compress(body, 6)
 
     @classmethod
-    def from_blob(cls, blob: bytes) -> TokenLog:
-        """Read :meth:`to_blob`'s form; anything else raises ``BadInputError``."""
+    def from_blob(cls, blob: bytes, *, max_body: int | None = None) -> TokenLog:
+        """Read :meth:`to_blob`'s form; anything else raises ``BadInputError``, and so
+        does a body that inflates past ``max_body`` bytes (a blob from someone else)."""
         try:
             if blob[:4] != MAGIC:
                 raise ValueError("not a yilab token log")
             (size,) = struct.unpack("<I", blob[4:8])
             header = json.loads(blob[8 : 8 + size].decode("utf-8"))
-            body = zlib.decompress(blob[8 + size :])
+            body = _inflate(blob[8 + size :], max_body)
             return cls._from_columns(header, body)
         except (ValueError, KeyError, TypeError, struct.error, zlib.error) as err:
             raise BadInputError(f"damaged token log: {err}") from None
@@ -291,6 +292,19 @@ class _Columns:
 
     def rest(self) -> bytes:
         return self.data[self.at :]
+
+
+def _inflate(data: bytes, max_body: int | None) -> bytes:
+    """``zlib.decompress(data)``, refusing to inflate past ``max_body`` bytes."""
+    if max_body is None:
+        return zlib.decompress(data)
+    inflater = zlib.decompressobj()
+    body = inflater.decompress(data, max_body)
+    if inflater.unconsumed_tail:
+        raise ValueError(f"the token log inflates past {max_body:,} bytes")
+    if not inflater.eof:
+        raise ValueError("token log is cut short")
+    return body
 
 
 def _floats(values: Sequence[float | None], dtype) -> np.ndarray:

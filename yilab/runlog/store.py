@@ -380,13 +380,18 @@ class Store:
 
     def get_token_logs(self, run_ids: list[str]) -> dict[str, bytes]:
         """The stored token logs (``run_tokens.data``) of those runs that have one."""
+        return {i: row["data"] for i, row in self.get_token_rows(run_ids).items()}
+
+    def get_token_rows(self, run_ids: list[str]) -> dict[str, dict]:
+        """The ``run_tokens`` rows of those runs that have one, by run id, in the order
+        of ``run_ids``."""
         found = {}
         for at in range(0, len(run_ids), 500):
             chunk = run_ids[at : at + 500]
             marks = ", ".join("?" * len(chunk))
-            rows = self._rows(f"select id, data from run_tokens where id in ({marks})", chunk)
-            found.update({r["id"]: r["data"] for r in rows})
-        return found
+            rows = self._rows(f"select * from run_tokens where id in ({marks})", chunk)
+            found.update({r["id"]: r for r in rows})
+        return {i: found[i] for i in dict.fromkeys(run_ids) if i in found}
 
     def branches_of(self, run_id: str) -> list[dict]:
         """The runs branched from ``run_id``, oldest first."""

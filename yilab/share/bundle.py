@@ -7,12 +7,17 @@ Layout (version 1)::
      "redaction": {"system_prompts": false, "truncate_outputs": null},
      "models": [{"name", "path", "fingerprint", "stop_token_ids", "special_tokens"}],
      "experiments": [one experiments row per line],
-     "runs": [one runs row per line]}
+     "runs": [one runs row per line],
+     "run_tokens": [one run_tokens row per line: a run's token log, "data" in base64]}
 
-Rows are the run log's rows column for column (``*_json`` columns stay JSON text), so
-an import writes back exactly what was exported; each run's ``versions_json`` says
-which mlx, mlx-lm and yilab produced it. Reading trusts nothing
-(:mod:`yilab.share.validate`) and merging is one transaction (``Store.merge_rows``).
+Rows are the run log's rows column for column (``*_json`` columns stay JSON text, a blob
+is base64 text), so an import writes back exactly what was exported; each run's
+``versions_json`` says which mlx, mlx-lm and yilab produced it. ``run_tokens`` came later
+in version 1: a bundle without it imports as before, and a yilab from before reads the rest.
+Reading trusts nothing (:mod:`yilab.share.validate`) and merging is one transaction
+(``Store.merge_rows``), token logs after their runs. A token log whose run is already here
+with other content (a note, a star) is added all the same when that run has none: a run id
+is a fresh UUID, so it is the same run and the same tokens.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class ImportResult:
     runs: TableCounts
     conflicts: list[Conflict] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    run_tokens: TableCounts = field(default_factory=TableCounts)  # token logs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,9 +84,15 @@ def exporter_versions() -> dict[str, str]:
 
 
 def build_bundle(
-    experiments: list[dict], *, models: list[dict], redaction: dict, exported_at: str
+    experiments: list[dict],
+    *,
+    models: list[dict],
+    redaction: dict,
+    exported_at: str,
+    run_tokens: list[dict] | None = None,
 ) -> dict:
-    """The bundle document for ``experiments`` (each with its ``runs``), already redacted."""
+    """The bundle document for ``experiments`` (each with its ``runs``) and the runs' token
+    logs (``run_tokens`` rows, ``data`` as base64 text), already redacted."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -90,6 +102,7 @@ def build_bundle(
         "models": models,
         "experiments": [{k: v for k, v in e.items() if k != "runs"} for e in experiments],
         "runs": [run for e in experiments for run in e["runs"]],
+        "run_tokens": run_tokens or [],
     }
 
 
@@ -187,7 +200,9 @@ def import_bundle(store: Store, path: str | Path) -> ImportResult:
     """
     doc = read_bundle_file(path)
     checked = validate_bundle(doc, {table: store.columns(table) for table in TABLES})
-    outcomes = store.merge_rows({"experiments": checked.experiments, "runs": checked.runs})
+    outcomes = store.merge_rows(
+        {"experiments": checked.experiments, "runs": checked.runs, "run_tokens": checked.run_tokens}
+    )
     return ImportResult(
         path=str(path),
         experiments=_counts(outcomes["experiments"]),
@@ -196,6 +211,7 @@ def import_bundle(store: Store, path: str | Path) -> ImportResult:
             Conflict(t, i, cols) for t in TABLES for i, cols in outcomes[t].conflicts.items()
         ],
         models=checked.models,
+        run_tokens=_counts(outcomes["run_tokens"]),
     )
 
 

@@ -7,9 +7,12 @@ What the UI and the CLI call::
     import_bundle(store, "colleague.yilab.json")  # → ImportResult
 
 Formats: ``bundle`` (a JSON document, see :mod:`yilab.share.bundle`), ``jsonl`` (one run per
-line, ``*_json`` columns decoded), ``csv`` (one run per row, for pandas and
-spreadsheets), ``html`` (one self-contained file, see :mod:`yilab.share.report`).
-Redaction applies to all of them: leave out system prompts, cut outputs to N characters.
+line, ``*_json`` columns decoded, ``tokens``: the run's token log, readable), ``csv`` (one run
+per row, for pandas and spreadsheets: of the token log only ``tokens_recorded`` and
+``mean_logprob``), ``html`` (one self-contained file, see :mod:`yilab.share.report`; each run
+carries its :class:`TokenLog` as ``run["token_log"]``, None without one).
+Redaction applies to all of them: leave out system prompts, cut outputs to N characters
+(and the token logs with them, see :mod:`yilab.share.tokens`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from yilab.errors import BadInputError
+from yilab.experiment.token_log import TokenLog
 from yilab.files import write_atomic
 from yilab.runlog.rows import utc_now
 from yilab.runlog.store import Store
@@ -34,6 +38,13 @@ from yilab.share.bundle import (
     model_metadata,
 )
 from yilab.share.report import ReportAssets, ReportMeta, render_report
+from yilab.share.tokens import (
+    bundle_rows,
+    mean_logprob,
+    read_logs,
+    redact_token_rows,
+    token_rows,
+)
 
 FORMATS = ("bundle", "jsonl", "csv", "html")
 # columns of the experiment repeated on each run's line / row
@@ -165,9 +176,11 @@ def flat_runs(experiments: list[dict]) -> list[dict]:
     return rows
 
 
-def to_jsonl(experiments: list[dict]) -> str:
-    """One JSON object per run per line; ``messages_json`` becomes ``messages`` (decoded), etc."""
+def to_jsonl(experiments: list[dict], token_logs: dict[str, TokenLog] | None = None) -> str:
+    """One JSON object per run per line; ``messages_json`` becomes ``messages`` (decoded), etc.,
+    and a run with a token log gains ``tokens`` (:meth:`TokenLog.to_json`)."""
     lines = []
+    token_logs = token_logs or {}
     for row in flat_runs(experiments):
         decoded = {
             (k[:-5] if k.endswith("_json") else k): (
@@ -175,13 +188,27 @@ def to_jsonl(experiments: list[dict]) -> str:
             )
             for k, v in row.items()
         }
+        if row["id"] in token_logs:
+            decoded["tokens"] = token_logs[row["id"]].to_json()
         lines.append(json.dumps(decoded, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)
 
 
-def to_csv(experiments: list[dict]) -> str:
-    """One run per row with a header; numbers stay numbers, None is an empty cell."""
-    rows = flat_runs(experiments)
+def to_csv(experiments: list[dict], token_logs: dict[str, TokenLog] | None = None) -> str:
+    """One run per row with a header; numbers stay numbers, None is an empty cell. No token
+    log, but two columns from it: ``tokens_recorded`` (its steps) and ``mean_logprob`` (see
+    :func:`yilab.share.tokens.mean_logprob`), empty for a run without one."""
+    token_logs = token_logs or {}
+    rows = []
+    for row in flat_runs(experiments):
+        log = token_logs.get(row["id"])
+        rows.append(
+            {
+                **row,
+                "tokens_recorded": None if log is None else len(log.steps),
+                "mean_logprob": None if log is None else mean_logprob(log),
+            }
+        )
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
@@ -205,8 +232,10 @@ def export(
     if redaction.truncate is not None and redaction.truncate < 0:
         raise BadInputError("--truncate needs a number of characters, 0 or more")
     out = _check_out_path(store, Path(out_path))
-    experiments = redact(select_experiments(store, ids, search=search), redaction)
-    text = render(experiments, fmt, redaction)
+    experiments = select_experiments(store, ids, search=search)
+    tokens = redact_token_rows(token_rows(store, experiments), redaction.truncate)
+    experiments = redact(experiments, redaction)
+    text = render(experiments, fmt, redaction, tokens)
     _write_atomic(out, text)
     runs = sum(len(e["runs"]) for e in experiments)
     return ExportResult(
@@ -232,19 +261,37 @@ def export_experiments(
     return Path(export(store, ids, fmt, out_path, search=search, redaction=redaction).path)
 
 
-def render(experiments: list[dict], fmt: str, redaction: Redaction) -> str:
-    """The export's text in ``fmt``."""
-    if fmt == "jsonl":
-        return to_jsonl(experiments)
-    if fmt == "csv":
-        return to_csv(experiments)
+def render(
+    experiments: list[dict], fmt: str, redaction: Redaction, tokens: dict[str, dict] | None = None
+) -> str:
+    """The export's text in ``fmt``; ``tokens``: the runs' ``run_tokens`` rows, by run id."""
+    tokens = tokens or {}
+    if fmt in ("jsonl", "csv"):
+        to_text = to_jsonl if fmt == "jsonl" else to_csv
+        return to_text(experiments, read_logs(tokens))
     runs = [run for e in experiments for run in e["runs"]]
     now, models = utc_now(), model_metadata(runs)
     if fmt == "html":
         meta = ReportMeta(generated_at=now, redaction=redaction.to_dict(), models=models)
-        return render_report(experiments, meta, ReportAssets.load())
-    doc = build_bundle(experiments, models=models, redaction=redaction.to_dict(), exported_at=now)
+        return render_report(
+            with_token_logs(experiments, read_logs(tokens)), meta, ReportAssets.load()
+        )
+    doc = build_bundle(
+        experiments,
+        models=models,
+        redaction=redaction.to_dict(),
+        exported_at=now,
+        run_tokens=bundle_rows(tokens),
+    )
     return dump_bundle(doc)
+
+
+def with_token_logs(experiments: list[dict], token_logs: dict[str, TokenLog]) -> list[dict]:
+    """Copies of ``experiments`` whose runs carry ``token_log``: their :class:`TokenLog`, or None."""
+    return [
+        {**e, "runs": [{**run, "token_log": token_logs.get(run["id"])} for run in e["runs"]]}
+        for e in experiments
+    ]
 
 
 def _check_out_path(store: Store, out: Path) -> Path:

@@ -4,8 +4,10 @@ A bundle comes from someone else, so every value is checked against the run log'
 own schema (the columns and declared types of a fresh db) and a few rules of its
 own: ids are canonical UUIDs, times are ISO-8601, ``*_json`` columns hold JSON of
 the right shape, strings have a size limit, numbers are finite, model paths are
-plain absolute paths. The first problem raises :class:`BundleError` naming the
-place, e.g. ``runs[3].temperature: expected a number, got 'hot'``.
+plain absolute paths. A token log (``run_tokens``, optional) must decode from base64,
+parse as a token log within :data:`MAX_TOKEN_LOG_BYTES`, belong to a run of the bundle
+and agree with its row (steps, top_k, source). The first problem raises
+:class:`BundleError` naming the place, e.g. ``runs[3].temperature: expected a number, got 'hot'``.
 
 HTML or JavaScript in an output is not a problem here: outputs are text, stored as
 text, and every view escapes them (see ``yilab.render.grid`` and ``yilab.share.report``).
@@ -13,6 +15,8 @@ text, and every view escapes them (see ``yilab.render.grid`` and ``yilab.share.r
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import re
@@ -22,12 +26,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from yilab.errors import BundleError
+from yilab.errors import BadInputError, BundleError
+from yilab.experiment.token_log import FORMAT as TOKEN_LOG_FORMAT
+from yilab.experiment.token_log import TokenLog
 from yilab.runlog.rows import MODES, STATUSES
 
 FORMAT = "yilab-bundle"
 VERSION = 1
-TABLES = ("experiments", "runs")
+TABLES = ("experiments", "runs", "run_tokens")  # in the order they are merged
+OPTIONAL_TABLES = frozenset({"run_tokens"})  # absent from bundles written before token logs
+MAX_TOKEN_LOG_BYTES = 64 * 1024 * 1024  # one token log, inflated: ~600,000 tokens at k = 20
 MAX_LONG_TEXT = 2_000_000  # characters: prompts, outputs, rendered prompts, sweep specs
 MAX_SHORT_TEXT = 4_096  # ids, names, paths, times, statuses
 LONG_TEXT = frozenset(
@@ -46,6 +54,7 @@ REQUIRED = {
     "experiments": ("id", "created_at", "prompt"),
     # the grid needs these to lay out and label a card
     "runs": ("id", "experiment_id", "created_at", "status", "temperature", "seed", "max_tokens"),
+    "run_tokens": ("id", "format", "steps", "top_k", "source", "data"),
 }
 INT64 = 2**63
 _FINISH_REASON = re.compile(r"[a-z_]{1,32}")
@@ -60,6 +69,7 @@ class CheckedBundle:
     runs: list[dict]
     models: list[str] = field(default_factory=list)
     redaction: dict = field(default_factory=dict)
+    run_tokens: list[dict] = field(default_factory=list)  # ``data`` decoded to bytes
 
 
 def validate_bundle(doc: Any, columns: dict[str, dict[str, str]]) -> CheckedBundle:
@@ -77,12 +87,14 @@ def validate_bundle(doc: Any, columns: dict[str, dict[str, str]]) -> CheckedBund
     for i, run in enumerate(rows["runs"]):
         if run["experiment_id"] not in experiment_ids:
             raise BundleError(f"runs[{i}].experiment_id: no experiment with that id in the bundle")
+    _check_token_logs(rows["run_tokens"], {row["id"] for row in rows["runs"]})
     redaction = doc.get("redaction")
     return CheckedBundle(
         rows["experiments"],
         rows["runs"],
         models=_model_names(doc.get("models")),
         redaction=redaction if isinstance(redaction, dict) else {},
+        run_tokens=rows["run_tokens"],
     )
 
 
@@ -101,7 +113,9 @@ def _check_header(doc: Any) -> None:
 
 
 def _list(doc: dict, key: str) -> list:
-    """``doc[key]``, which must be a list."""
+    """``doc[key]``, which must be a list (an optional table may be absent: no rows)."""
+    if key in OPTIONAL_TABLES and key not in doc:
+        return []
     value = doc.get(key)
     if not isinstance(value, list):
         raise BundleError(f'the bundle has no "{key}" list')
@@ -144,6 +158,8 @@ def check_value(where: str, column: str, value: Any, sql_type: str) -> Any:
         if type(value) not in (int, float) or not math.isfinite(value):
             raise BundleError(f"{where}: expected a number, got {_short(value)}")
         value = float(value)
+    elif sql_type == "BLOB":
+        value = _blob(where, value)
     rule = RULES.get(column)
     if rule is not None:
         rule(where, value)
@@ -158,6 +174,39 @@ def _check_text(where: str, column: str, value: Any) -> None:
         raise BundleError(f"{where}: {len(value):,} characters, more than the {limit:,} allowed")
     if column not in LONG_TEXT and "\x00" in value:
         raise BundleError(f"{where}: contains a NUL character")
+
+
+def _blob(where: str, value: Any) -> bytes:
+    """A blob, which a bundle carries as base64 text."""
+    if not isinstance(value, str):
+        raise BundleError(f"{where}: expected base64 text, got {_short(value)}")
+    if len(value) > MAX_TOKEN_LOG_BYTES:
+        raise BundleError(f"{where}: {len(value):,} characters, more than the limit")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BundleError(f"{where}: not base64 text") from None
+
+
+def _check_token_logs(rows: list[dict], run_ids: set[str]) -> None:
+    """Each token log belongs to a run of the bundle, parses, and agrees with its row."""
+    for i, row in enumerate(rows):
+        where = f"run_tokens[{i}]"
+        if row["id"] not in run_ids:
+            raise BundleError(f"{where}.id: no run with that id in the bundle")
+        try:
+            log = TokenLog.from_blob(row["data"], max_body=MAX_TOKEN_LOG_BYTES)
+        except BadInputError as err:
+            raise BundleError(f"{where}.data: {err}") from None
+        for name, value in (
+            ("steps", len(log.steps)),
+            ("top_k", log.top_k),
+            ("source", log.source),
+        ):
+            if row[name] != value:
+                raise BundleError(
+                    f"{where}.{name}: {_short(row[name])}, but its token log has {_short(value)}"
+                )
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -277,6 +326,11 @@ RULES: dict[str, Callable[[str, Any], None]] = {
     "messages_json": _json_of("list of {role, content}", _is_messages),
     "stop_token_ids_json": _json_of("list of token ids", _is_int_list),
     "versions_json": _json_of("object of versions", _is_flat_dict),
+    "branch_of": _uuid,
+    "branch_at": _not_negative,
+    "format": _one_of((TOKEN_LOG_FORMAT,)),
+    "steps": _not_negative,
+    "top_k": _not_negative,
 }
 
 
