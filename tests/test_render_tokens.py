@@ -122,7 +122,7 @@ def test_the_turn_end_track_and_the_missed_note():
     assert '<code class="yl-stops" title="stops the run">&lt;|endoftext|&gt;</code>' in html
     assert '<code class="yl-no-stop" title="not a stop token">&lt;|im_end|&gt;</code>' in html
     assert "&lt;|im_end|&gt; was 97% likely at token 4, but it is not a stop token" in html
-    assert '<a href="#" class="yl-to-tokenizer">' in html
+    assert '<a href="#" class="yl-to-tokenizer" onclick="return yilabCardLink(this)">' in html
     offline = turn_end_html(tokens, [EOS], missed, link=False)
     assert "<a " not in offline and "Tokenizer tab" in offline
     assert turn_end_html(TokenLog((), 0), [], None) == ""
