@@ -3,15 +3,14 @@
     python bench/token_log_size.py [--model SPEC] [--max-tokens 128] [--top-k 0,5,20]
 
 One sweep per ``top_logprobs`` value (3 temperatures × 3 seeds, batch engine) on the default
-model; each prints the stored size per 1,000 tokens, split into the blob's uncompressed JSON
-header (token pieces included) and its zlib body, then what two other layouts of the same
-values would take (they are measured here, not used by yilab), and the UTF-8 output text the
-tokens make, for scale:
+model; each prints the stored size per 1,000 tokens, what the blob's JSON header (token
+pieces included) and columns take before compression, what another layout of the same values
+would take (measured here, not used by yilab), and the UTF-8 output text the tokens make, for
+scale:
 
-- ``header in zlib``: the same bytes, with the header compressed along with the body;
-- ``lean``: that, plus the drawn token's id and text left out where they are derivable (the
-  id is the first alternative at temperature 0 and often otherwise; the text is the token's
-  piece except for byte fragments), alternatives' log-probabilities stored as float16.
+- ``lean``: the drawn token's id and text left out where they are derivable (the id is the
+  first alternative at temperature 0 and often otherwise; the text is the token's piece
+  except for byte fragments).
 """
 
 from __future__ import annotations
@@ -52,9 +51,10 @@ def sweep_blobs(service, model: str | None, top_k: int, max_tokens: int) -> list
 
 
 def split(blob: bytes) -> tuple[bytes, bytes]:
-    """A blob's JSON header and its decompressed body (the layout of ``TokenLog.to_blob``)."""
-    (size,) = struct.unpack("<I", blob[4:8])
-    return blob[8 : 8 + size], zlib.decompress(blob[8 + size :])
+    """A blob's JSON header and its columns, uncompressed (the layout of ``TokenLog.to_blob``)."""
+    payload = zlib.decompress(blob[4:])
+    (size,) = struct.unpack("<I", payload[:4])
+    return payload[4 : 4 + size], payload[4 + size :]
 
 
 def lean_size(blob: bytes) -> int:
@@ -92,7 +92,7 @@ def report(top_k: int, blobs: list[bytes]) -> None:
     text = sum(len(log.text.encode("utf-8", "surrogatepass")) for log in logs)
     stored = sum(len(b) for b in blobs)
     headers = sum(len(split(b)[0]) for b in blobs)
-    together = sum(8 + len(zlib.compress(b"".join(split(b)), 6)) for b in blobs)
+    columns = sum(len(split(b)[1]) for b in blobs)
     lean = sum(lean_size(b) for b in blobs)
 
     def per_k(n: int) -> str:
@@ -100,8 +100,8 @@ def report(top_k: int, blobs: list[bytes]) -> None:
 
     print(
         f"k={top_k:<3} {len(blobs)} runs {tokens:>5} tokens | stored {per_k(stored)} B/1k tok "
-        f"(header {per_k(headers)}, zlib body {per_k(stored - headers)}) | "
-        f"header in zlib {per_k(together)} | lean {per_k(lean)} | output text {per_k(text)}"
+        f"(uncompressed: header {per_k(headers)}, columns {per_k(columns)}) | "
+        f"lean {per_k(lean)} | output text {per_k(text)}"
     )
 
 

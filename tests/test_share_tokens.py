@@ -146,8 +146,8 @@ def test_a_tampered_token_log_is_refused_and_nothing_is_written(case, swept, tmp
 def test_a_token_log_that_inflates_past_the_limit_is_refused(swept, tmp_path, monkeypatch):
     doc = json.loads(export(swept, tmp_path).read_text())
     blob = base64.b64decode(doc["run_tokens"][0]["data"])
-    size = int.from_bytes(blob[4:8], "little")
-    bomb = blob[: 8 + size] + zlib.compress(bytes(50_000), 9)  # 50 kB of zeros in ~100 bytes
+    payload = zlib.decompress(blob[4:]) + bytes(50_000)  # 50 kB of zeros more: ~100 bytes
+    bomb = blob[:4] + zlib.compress(payload, 9)
     doc["run_tokens"][0]["data"] = base64.b64encode(bomb).decode()
     bad = tmp_path / "bomb.json"
     bad.write_text(json.dumps(doc))

@@ -7,8 +7,8 @@ logit bias or repetition penalty), the entropy of the model's distribution, its 
 most likely tokens, and the model's log-probability of each turn-end candidate
 (``turn_end_ids``: the stop tokens and the template's end of turn) whether or not it was drawn.
 
-Stored compactly (:meth:`TokenLog.to_blob`): a small JSON header, then zlib-compressed
-columns — token ids as uint16 (uint32 past 65,535), the drawn token's two log-probabilities
+Stored compactly (:meth:`TokenLog.to_blob`): ``YLT1``, then, zlib-compressed together, a
+JSON header (sizes, the turn-end ids, each named token's text) and the columns — token ids as uint16 (uint32 past 65,535), the drawn token's two log-probabilities
 as float32, entropy and alternatives as float16. :meth:`to_json` is the readable form
 written to JSONL exports.
 """
@@ -131,6 +131,7 @@ class TokenLog:
                     "logprob": s.logprob,
                     "raw_logprob": s.raw_logprob,
                     "entropy": s.entropy,
+                    "piece": self.piece(s.token),
                     "top": [[t, self.piece(t), lp] for t, lp in s.top],
                     "turn_end": list(s.turn_end),
                 }
@@ -148,6 +149,8 @@ class TokenLog:
             steps = []
             for s in doc["steps"]:
                 pieces.update({int(t): str(text) for t, text, _ in s["top"]})
+                if "piece" in s:
+                    pieces[int(s["id"])] = str(s["piece"])
                 steps.append(
                     TokenStep(
                         token=int(s["id"]),
@@ -212,7 +215,7 @@ class TokenLog:
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode("utf-8")
-        return MAGIC + struct.pack("<I", len(header)) + header + zlib.compress(body, 6)
+        return MAGIC + zlib.compress(struct.pack("<I", len(header)) + header + body, 9)
 
     @classmethod
     def from_blob(cls, blob: bytes, *, max_body: int | None = None) -> TokenLog:
@@ -221,10 +224,10 @@ class TokenLog:
         try:
             if blob[:4] != MAGIC:
                 raise ValueError("not a yilab token log")
-            (size,) = struct.unpack("<I", blob[4:8])
-            header = json.loads(blob[8 : 8 + size].decode("utf-8"))
-            body = _inflate(blob[8 + size :], max_body)
-            return cls._from_columns(header, body)
+            payload = _inflate(blob[4:], max_body)
+            (size,) = struct.unpack("<I", payload[:4])
+            header = json.loads(payload[4 : 4 + size].decode("utf-8"))
+            return cls._from_columns(header, payload[4 + size :])
         except (ValueError, KeyError, TypeError, struct.error, zlib.error) as err:
             raise BadInputError(f"damaged token log: {err}") from None
 
