@@ -4,8 +4,8 @@
 ``BatchGenerator`` row alike). When it draws a token it also builds, lazily, one small
 float32 vector for that step — the token, its log-probability under the distribution it
 was drawn from and under the model's, the entropy, the top-k alternatives, the turn-end
-candidates — and schedules it with ``mx.async_eval`` beside the step's own work, so
-reading it later never waits for the next step. The model's distribution is the one
+candidates — and schedules them for evaluation with ``mx.async_eval``, :data:`EVAL_EVERY`
+steps at a time, beside the steps' own work. The model's distribution is the one
 before logits processors (a logit bias, a repetition penalty): when a run has any, a
 first processor keeps the untouched logits for the recorder.
 """
@@ -18,6 +18,10 @@ from yilab.experiment.token_log import TokenLog, TokenStep
 from yilab.generation.sampling import SeededSampler
 
 BYTE_FALLBACK_MARK = "\ufffd"
+# Records are scheduled for evaluation this many at a time: one ``async_eval`` per step cost
+# ~6 ms a step on this CPU (SmolLM2, 57 ms steps), one per 32 steps ~2 ms; until then a record
+# keeps its step's log-probabilities (vocabulary × 4 bytes) alive.
+EVAL_EVERY = 32
 
 
 class Recorder:
@@ -41,9 +45,9 @@ class Recorder:
             raw = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
         else:
             raw = logprobs
-        record = self._record(token, scaled, raw.reshape(-1))
-        mx.async_eval(record)
-        self.records.append(record)
+        self.records.append(self._record(token, scaled, raw.reshape(-1)))
+        if len(self.records) % EVAL_EVERY == 0:
+            mx.async_eval(self.records[-EVAL_EVERY:])
         return token
 
     def _record(self, token: mx.array, scaled: mx.array | None, raw: mx.array) -> mx.array:
@@ -57,7 +61,10 @@ class Recorder:
         entropy = -mx.sum(mx.where(finite, mx.exp(raw) * raw, 0.0), keepdims=True)
         parts = [token.astype(mx.float32), drawn, raw[token], entropy]
         if self.top_k:
-            best = mx.argpartition(-raw, kth=self.top_k - 1)[: self.top_k]
+            # the k largest at the end: partitioning ``-raw`` instead costs ~5 ms a step more
+            # on this CPU (measured on SmolLM2's 49,152 logits)
+            last = raw.shape[0] - self.top_k
+            best = mx.argpartition(raw, kth=last)[last:]
             values = raw[best]
             order = mx.argsort(-values)
             parts += [best[order].astype(mx.float32), values[order]]
