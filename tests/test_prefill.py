@@ -5,7 +5,7 @@ from mlx_lm import load, stream_generate
 
 from yilab.events import Finished, GenerationRequest
 from yilab.generation.prefill import PrefixCache
-from yilab.generation.sampling import make_seeded_sampler
+from yilab.generation.sampling import SeededSampler
 from yilab.generation.worker import encode_prompt
 
 LONG = "the quick brown fox jumps over the lazy dog " * 30  # ~300 tokens on the tiny tokenizer
@@ -15,7 +15,7 @@ def reference_text(model_dir, prompt: str, temperature: float, seed: int, max_to
     """Plain mlx-lm: the whole prompt read by stream_generate itself."""
     model, tokenizer = load(str(model_dir))
     tokens = encode_prompt(tokenizer, prompt)
-    sampler = make_seeded_sampler(temperature=temperature, seed=seed)
+    sampler = SeededSampler(temperature=temperature, seed=seed)
     return "".join(
         r.text
         for r in stream_generate(model, tokenizer, tokens, max_tokens=max_tokens, sampler=sampler)

@@ -20,32 +20,31 @@ from mlx_lm.generate import BatchGenerator
 from yilab.events import RunResult, Token
 from yilab.generation.prefill import PrefixCache
 from yilab.generation.recording import Recorder
-from yilab.generation.single import CellRun, processors_for, sampler_for
+from yilab.generation.single import CellRun, StreamText, processors_for, sampler_for
 
 
 @dataclass
 class _Row:
     run: CellRun
-    detokenizer: object
+    text: StreamText
     sampler: object
     ids: list[int] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
-    tokens: int = 0
     first_at: float | None = None
     finished_at: float | None = None
     finish_reason: str | None = None
 
+    @property
+    def tokens(self) -> int:
+        return len(self.ids)
+
     def add(self, token: int, finish_reason: str | None) -> str:
         """Fold one token in; return the new text (an eos adds none, as in stream_generate)."""
-        self.tokens += 1
         self.ids.append(token)
         self.first_at = self.first_at or time.perf_counter()
-        if finish_reason != "stop":
-            self.detokenizer.add_token(token)
         if finish_reason is not None:
-            self.detokenizer.finalize()
             self.finish_reason, self.finished_at = finish_reason, time.perf_counter()
-        segment = self.detokenizer.last_segment
+        segment = self.text.add(token, finish_reason)
         self.parts.append(segment)
         return segment
 
@@ -74,7 +73,7 @@ def run_batch(runs: list[CellRun], model, tokenizer, prefixes: PrefixCache) -> d
         ],
     )
     rows = {
-        uid: _Row(run, tokenizer.detokenizer, sampler)
+        uid: _Row(run, StreamText(tokenizer), sampler)
         for uid, run, sampler in zip(uids, runs, samplers, strict=True)
     }
     try:

@@ -12,6 +12,8 @@ first processor keeps the untouched logits for the recorder.
 
 from __future__ import annotations
 
+from functools import cache
+
 import mlx.core as mx
 
 from yilab.experiment.token_log import TokenLog, TokenStep
@@ -128,18 +130,9 @@ def _byte_level_bytes(token: str) -> bytes | None:
         return None
 
 
-_BYTE_DECODER: dict[str, int] = {}
-
-
+@cache
 def _byte_decoder() -> dict[str, int]:
     """GPT-2's map from the printable characters of byte-level BPE back to bytes."""
-    if not _BYTE_DECODER:
-        printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
-        extra = 0
-        for b in range(256):
-            if b in printable:
-                _BYTE_DECODER[chr(b)] = b
-            else:
-                _BYTE_DECODER[chr(256 + extra)] = b
-                extra += 1
-    return _BYTE_DECODER
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    unprintable = [b for b in range(256) if b not in printable]
+    return {chr(b): b for b in printable} | {chr(256 + n): b for n, b in enumerate(unprintable)}

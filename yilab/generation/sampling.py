@@ -58,10 +58,3 @@ class SeededSampler:
         self.key, draw = mx.random.split(self.key)
         scaled = logprobs * self.inverse_temp
         return mx.random.categorical(scaled, key=draw), scaled
-
-
-def make_seeded_sampler(
-    *, temperature: float, seed: int, top_p: float = 1.0, min_p: float = 0.0, top_k: int = 0
-) -> SeededSampler:
-    """A :class:`SeededSampler` (keyword arguments as there)."""
-    return SeededSampler(temperature=temperature, seed=seed, top_p=top_p, min_p=min_p, top_k=top_k)

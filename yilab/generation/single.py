@@ -77,10 +77,9 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
         prompt, extra = run.tokens[-1:], {"prompt_cache": prefix.copy_cache()}
     ttft, last, reason = None, None, None
     ids, parts = [], []
-    branch = BranchText(tokenizer, request.prefix_ids) if given else None
+    branch = StreamText(tokenizer, request.prefix_ids) if given else None
     if branch is not None:  # a branch: its given tokens are the start of its output
-        parts.append(branch.given)
-        run.job.emit(Token(run.cell, branch.given, given))
+        run.job.emit(Token(run.cell, branch.given_text, given))
     for response in stream_generate(
         model,
         tokenizer,
@@ -93,7 +92,9 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
         ttft = ttft if ttft is not None else time.perf_counter() - start
         last = response
         ids.append(response.token)
-        text = response.text if branch is None else branch.add(response)
+        text = (
+            response.text if branch is None else branch.add(response.token, response.finish_reason)
+        )
         parts.append(text)
         if text:
             run.job.emit(Token(run.cell, text, given + response.generation_tokens))
@@ -102,16 +103,14 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
             break
     result = RunResult.from_response(
         last,
-        text="".join(parts),
+        text=(branch.given_text if branch else "") + "".join(parts),
         finish_reason=reason or (last.finish_reason if last else "stop"),
         ttft_s=ttft,
         rendered_prompt=run.rendered,
         prompt_tokens=run.prompt_tokens,
         stop_token_ids=run.stop_ids,
         token_log=(
-            sampler.token_log(ids, parts[1:] if given else parts, tokenizer)
-            if isinstance(sampler, Recorder)
-            else None
+            sampler.token_log(ids, parts, tokenizer) if isinstance(sampler, Recorder) else None
         ),
     )
     if given:
@@ -121,20 +120,21 @@ def stream_cell(run: CellRun, model, tokenizer, prefixes: PrefixCache | None) ->
     return result
 
 
-class BranchText:
-    """A branch's text, decoded after its given tokens (``stream_generate`` decodes its
-    tokens alone, which would drop the space a first token starts with)."""
+class StreamText:
+    """What each token adds to a run's text, decoded as ``stream_generate`` decodes it (an
+    eos adds none), after ``given`` tokens (a branch's: decoding its tokens alone would
+    drop the space its first generated token starts with); ``given_text`` is theirs."""
 
-    def __init__(self, tokenizer, given: tuple[int, ...]) -> None:
+    def __init__(self, tokenizer, given: tuple[int, ...] = ()) -> None:
         self.detokenizer = tokenizer.detokenizer
         for token in given:
             self.detokenizer.add_token(token)
-        self.given = self.detokenizer.last_segment
+        self.given_text = self.detokenizer.last_segment
 
-    def add(self, response) -> str:
-        """The text one generated token adds (an eos adds none, as in ``stream_generate``)."""
-        if response.finish_reason != "stop":
-            self.detokenizer.add_token(response.token)
-        if response.finish_reason is not None:
+    def add(self, token: int, finish_reason: str | None) -> str:
+        """The text ``token`` adds."""
+        if finish_reason != "stop":
+            self.detokenizer.add_token(token)
+        if finish_reason is not None:
             self.detokenizer.finalize()
         return self.detokenizer.last_segment
