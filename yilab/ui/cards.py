@@ -7,7 +7,6 @@ and click a hidden button; the handlers here read it. Copy never leaves the brow
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
@@ -15,11 +14,9 @@ from html import escape
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.events import JobDone
 from yilab.render.grid import CellView, cell_label, render_grid, view_from_runs
 from yilab.render.textdiff import render_diff_html
-
-REFRESH_S = 0.25  # how often a streaming branch redraws
+from yilab.ui.common import follow_sweep
 
 
 @dataclass
@@ -177,12 +174,8 @@ def diff_html(service, base: str | None, other: str | None) -> str:
         a, b = service.get_run(base), service.get_run(other)
     except YilabError as err:
         return notice_html(str(err), kind="error")
-    title = f"{_label(a)}  vs  {_label(b)}"
+    title = f"{cell_title(a)}  vs  {cell_title(b)}"
     return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "")
-
-
-def _label(run: dict) -> str:
-    return cell_title(run)
 
 
 def cell_title(run: dict) -> str:
@@ -195,19 +188,11 @@ def stream_beside(parent: dict, parent_log, sweep) -> Iterator[str]:
     card streams in; at the end both show their token records and where they part)."""
     view = view_from_runs([parent], logs={parent["id"]: parent_log} if parent_log else None)
     # the same model, named as the parent's card names it, so the two form one row
-    branch_cell = CellView(dataclasses.replace(sweep.cells[0], model=view.cells[0].settings.model))
-    view.cells.append(branch_cell)
-    last = 0.0
-    for event in sweep.events():
-        if getattr(event, "cell", None) is not None:
-            event = dataclasses.replace(event, cell=1)
-        view.apply(event, run_ids={1: sweep.run_ids.get(0)} if sweep.run_ids else None)
-        if isinstance(event, JobDone):
-            view.done()
-            yield render_grid(view, actions=True)
-        elif time.monotonic() - last > REFRESH_S:
-            last = time.monotonic()
-            yield render_grid(view, actions=True)
+    view.cells.append(
+        CellView(dataclasses.replace(sweep.cells[0], model=view.cells[0].settings.model))
+    )
+    for frame in follow_sweep(sweep, view=view):
+        yield render_grid(frame, actions=True)
 
 
 def notice_html(message: str, *, kind: str = "info") -> str:

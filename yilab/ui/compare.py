@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.events import JobDone
 from yilab.experiment.sweep import (
     DEFAULT_ENGINE,
     ENGINES,
@@ -21,9 +18,8 @@ from yilab.experiment.sweep import (
 from yilab.render.grid import GridView, render_grid
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
-from yilab.ui.common import model_choices
+from yilab.ui.common import follow_sweep, model_choices
 
-REFRESH_S = 0.1  # at most ten page updates a second, however fast tokens come
 # The worker runs one sweep at a time and tells the others they are queued; this only
 # bounds how many browser tabs may wait on it at once.
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 8}
@@ -251,25 +247,3 @@ def stream_grid(sweep, state: dict | None = None):
     """Yield the grid's HTML as events arrive (see :func:`follow_sweep`)."""
     for view in follow_sweep(sweep, state):
         yield render_grid(view, actions=True)
-
-
-def follow_sweep(sweep, state: dict | None = None) -> Iterator[GridView]:
-    """The sweep's grid view after each event, at most every ``REFRESH_S``, and at the end;
-    an abandoned sweep (the page went away) is cancelled so the worker is not kept busy."""
-    view, last = GridView.for_cells(sweep.cells, engine=sweep.engine), 0.0
-    if state is not None:
-        state["view"] = view
-    try:
-        for event in sweep.events():
-            view.apply(event, run_ids=sweep.run_ids)
-            failure = sweep.log_failure
-            view.log_warning = failure.message if failure is not None else ""
-            if isinstance(event, JobDone):
-                view.done()
-            elif time.monotonic() - last < REFRESH_S:
-                continue
-            last = time.monotonic()
-            yield view
-    finally:
-        if not sweep.wait(timeout=0):
-            sweep.cancel()

@@ -29,8 +29,8 @@ from yilab.render.inspector import (
     render_verdict,
 )
 from yilab.service import DEFAULT_MODEL, Service
-from yilab.ui.common import model_choices, user_errors
-from yilab.ui.compare import GENERATION, follow_sweep
+from yilab.ui.common import follow_sweep, model_choices, user_errors
+from yilab.ui.compare import GENERATION
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
