@@ -385,12 +385,8 @@ class Store:
     def get_token_rows(self, run_ids: list[str]) -> dict[str, dict]:
         """The ``run_tokens`` rows of those runs that have one, by run id, in the order
         of ``run_ids``."""
-        found = {}
-        for at in range(0, len(run_ids), 500):
-            chunk = run_ids[at : at + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._rows(f"select * from run_tokens where id in ({marks})", chunk)
-            found.update({r["id"]: r for r in rows})
+        with self._use() as db:
+            found = _rows_by_id(db, "run_tokens", run_ids)
         return {i: found[i] for i in dict.fromkeys(run_ids) if i in found}
 
     def branches_of(self, run_id: str) -> list[dict]:

@@ -180,7 +180,7 @@ class Service:
         the alternatives there, or any token id), with the same settings: a new run, logged
         with ``branch_of`` and ``branch_at``."""
         parent = self.store.get_run(run_id)
-        log = self.token_log(parent["id"])
+        log = self.token_logs([parent["id"]]).get(parent["id"])
         if log is None:
             raise BadInputError("This run has no token record to branch from.")
         if log.source != "mlx" or parent.get("engine_mode") == "remote":
