@@ -87,3 +87,23 @@ def service(tmp_path):
     s = Service(tmp_path / "yilab.db")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def mlx_server(tiny_model_dir, tmp_path_factory):
+    """A real ``mlx_lm.server`` on loopback serving the tiny model, shared by the session."""
+    from tests.remoteservers import start_mlx_server
+
+    server = start_mlx_server(tiny_model_dir, tmp_path_factory.mktemp("mlx-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def recorder():
+    """A scripted OpenAI-compatible server that records what it was sent."""
+    from tests.remoteservers import RecordingServer
+
+    server = RecordingServer()
+    yield server
+    server.close()

@@ -1,7 +1,11 @@
-"""Run logs for the sharing tests, written straight through the Store API (no generation)."""
+"""Run logs for the sharing tests: written straight through the Store API (no generation), or
+filled by one real sweep on the tiny model (:func:`swept_log`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -63,3 +67,22 @@ def add_experiment(
             },
         )
     return exp
+
+
+def swept_log(path: Path, model_dir: Path, *, temperatures=(0, 0.7), max_tokens: int = 12) -> Path:
+    """A run log at ``path`` filled by a real 2-temperature × 2-seed sweep on ``model_dir``."""
+    from yilab.service import Service
+
+    service = Service(path)
+    service.run_sweep(
+        SweepSpec(
+            prompt="Tell me a story",
+            system="Be brief",
+            models=(str(model_dir),),
+            temperatures=temperatures,
+            seeds=(1, 2),
+            max_tokens=(max_tokens,),
+        )
+    )
+    service.close()
+    return path

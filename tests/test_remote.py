@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.remoteservers import RecordingServer, silent_listener, start_mlx_server
+from tests.remoteservers import silent_listener, start_mlx_server
 from yilab.cli.main import main
 from yilab.errors import BadInputError, InspectorError
 from yilab.events import Finished, Started, Token
@@ -24,20 +24,6 @@ from yilab.ui.compare import preview_prompt, stream_grid
 from yilab.ui.models import refresh_table
 
 KEY = "sk-test-5f0c1d9e-never-logged"
-
-
-@pytest.fixture(scope="session")
-def mlx_server(tiny_model_dir, tmp_path_factory):
-    server = start_mlx_server(tiny_model_dir, tmp_path_factory.mktemp("mlx-server"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def recorder():
-    server = RecordingServer()
-    yield server
-    server.close()
 
 
 def sweep_spec(model: str, **kw) -> SweepSpec:

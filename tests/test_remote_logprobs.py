@@ -12,27 +12,13 @@ from dataclasses import replace
 
 import pytest
 
-from tests.remoteservers import LOGPROB_TOKENS, RecordingServer, start_mlx_server
+from tests.remoteservers import LOGPROB_TOKENS
 from yilab.experiment.sweep import SweepSpec
 from yilab.remote.logprobs import ServerLogprobs
 
 # what each scripted token adds to "Hi 你好": 你 comes whole with its second byte, and the
 # end of turn adds nothing
 STEP_TEXTS = ["Hi", " ", "", "你", "好", ""]
-
-
-@pytest.fixture(scope="module")
-def mlx_server(tiny_model_dir, tmp_path_factory):
-    server = start_mlx_server(tiny_model_dir, tmp_path_factory.mktemp("mlx-server"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def recorder():
-    server = RecordingServer()
-    yield server
-    server.close()
 
 
 def run_one(service, model: str, **kw) -> tuple[dict, object]:

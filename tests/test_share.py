@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.sharedata import SYSTEM, XSS, add_experiment
+from tests.sharedata import SYSTEM, XSS, add_experiment, swept_log
 from yilab.cli.main import main
 from yilab.errors import BadInputError, BundleError
-from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store, StoreError
-from yilab.service import Service
 from yilab.share.bundle import import_bundle
 from yilab.share.export import export_experiments
 from yilab.share.report import embed_json
@@ -33,20 +31,7 @@ def store(tmp_path) -> Store:
 @pytest.fixture(scope="module")
 def swept_db(tmp_path_factory, tiny_model_dir) -> Path:
     """A run log filled by a real sweep on the tiny model."""
-    path = tmp_path_factory.mktemp("swept") / "swept.db"
-    service = Service(path)
-    service.run_sweep(
-        SweepSpec(
-            prompt="Tell me a story",
-            system="Be brief",
-            models=(str(tiny_model_dir),),
-            temperatures=(0, 0.7),
-            seeds=(1, 2),
-            max_tokens=(12,),
-        )
-    )
-    service.close()
-    return path
+    return swept_log(tmp_path_factory.mktemp("swept") / "swept.db", tiny_model_dir)
 
 
 def rows(store: Store) -> dict[str, list[dict]]:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.sharedata import swept_log
 from yilab.cli.main import main
 from yilab.errors import BundleError
-from yilab.experiment.sweep import SweepSpec
 from yilab.experiment.token_log import TokenLog
 from yilab.runlog.store import Store
 from yilab.service import Service
@@ -32,19 +32,7 @@ from yilab.share.tokens import cut_log
 def swept(tmp_path_factory, tiny_model_dir) -> Path:
     """A run log filled by a real sweep on the tiny model, with its token logs."""
     path = tmp_path_factory.mktemp("swept") / "swept.db"
-    service = Service(path)
-    service.run_sweep(
-        SweepSpec(
-            prompt="Tell me a story",
-            system="Be brief",
-            models=(str(tiny_model_dir),),
-            temperatures=(0, 0.9),
-            seeds=(1, 2),
-            max_tokens=(16,),
-        )
-    )
-    service.close()
-    return path
+    return swept_log(path, tiny_model_dir, temperatures=(0, 0.9), max_tokens=16)
 
 
 def table_rows(path: str | Path) -> dict[str, list[dict]]:
