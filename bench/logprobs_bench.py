@@ -17,32 +17,18 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.sweep_bench import SEEDS, TEMPS, long_prompt, render  # noqa: E402
+from bench.sweep_bench import long_prompt, render, timed_sweep  # noqa: E402
 from yilab.generation.fastpath import reexec_with_fast_blas  # noqa: E402
 
 
-def run(service, path: str, user: str, args, engine: str, top_k: int | None):
-    from yilab.experiment.sweep import SweepSpec
-
-    spec = SweepSpec(
-        prompt=user,
-        models=(path,),
-        temperatures=TEMPS,
-        seeds=SEEDS,
-        max_tokens=(args.max_tokens,),
-        engine=engine,
-        top_logprobs=top_k,
-    )
-    start = time.perf_counter()
-    _, runs = service.run_sweep(spec)
-    elapsed = time.perf_counter() - start
-    assert all(r["status"] == "done" for r in runs), [r["error"] for r in runs]
+def run(service, path: str, user: str, max_tokens: int, engine: str, top_k: int | None):
+    """One sweep: seconds, mean decode tokens/s per run, outputs."""
+    elapsed, runs = timed_sweep(service, path, user, max_tokens, engine, top_logprobs=top_k)
     tps = statistics.mean(r["generation_tps"] for r in runs)
     return elapsed, tps, [r["output"] for r in runs]
 
@@ -66,11 +52,11 @@ def main() -> None:
     outputs: dict[tuple[str, str], list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         service = Service(Path(tmp) / "bench.db")
-        run(service, path, "Warm up.", argparse.Namespace(max_tokens=4), "single", args.top_k)
+        run(service, path, "Warm up.", 4, "single", args.top_k)
         for i in range(args.repeats):
             for engine in ("single", "batch"):
                 for mode, k in (("off", None), ("on", args.top_k)):
-                    elapsed, tps, outs = run(service, path, user, args, engine, k)
+                    elapsed, tps, outs = run(service, path, user, args.max_tokens, engine, k)
                     results.setdefault((engine, mode), []).append((elapsed, tps))
                     outputs[(engine, mode)] = outs
             print(

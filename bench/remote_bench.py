@@ -24,16 +24,14 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.sweep_bench import timed_sweep  # noqa: E402
 from yilab.generation.fastpath import reexec_with_fast_blas  # noqa: E402
 
-TEMPS = (0.2, 0.7, 1.0)
-SEEDS = (1, 2, 3)
 PROMPT = "Write a short story about a lighthouse keeper who finds a letter in a bottle."
 
 
@@ -48,22 +46,9 @@ def model_dir(spec: str | None, tmp: Path) -> Path:
     return Path(resolve_model(spec).path)
 
 
-def timed_sweep(service, model: str, max_tokens: int, engine: str = "single") -> tuple[float, int]:
+def timed_run(service, model: str, max_tokens: int, engine: str = "single") -> tuple[float, int]:
     """Wall seconds for the 3×3 sweep and the tokens it generated; every run must end done."""
-    from yilab.experiment.sweep import SweepSpec
-
-    spec = SweepSpec(
-        prompt=PROMPT,
-        models=(model,),
-        temperatures=TEMPS,
-        seeds=SEEDS,
-        max_tokens=(max_tokens,),
-        engine=engine,
-    )
-    start = time.perf_counter()
-    _, runs = service.run_sweep(spec)
-    elapsed = time.perf_counter() - start
-    assert all(r["status"] == "done" for r in runs), [r["error"] for r in runs]
+    elapsed, runs = timed_sweep(service, model, PROMPT, max_tokens, engine)
     return elapsed, sum(r["generation_tokens"] for r in runs)
 
 
@@ -94,15 +79,15 @@ def main() -> None:
     service = Service(tmp / "bench.db")
     try:
         for name in (str(path), *(f"c{n}" for n in concurrency)):
-            timed_sweep(service, name, 4)  # load, compile, first requests: outside the timing
+            timed_run(service, name, 4)  # load, compile, first requests: outside the timing
         for i in range(args.repeats):
             for engine in ("single", "batch"):
                 times.setdefault(f"in-process {engine}", []).append(
-                    timed_sweep(service, str(path), args.max_tokens, engine)
+                    timed_run(service, str(path), args.max_tokens, engine)
                 )
             for n in concurrency:
                 times.setdefault(f"remote c{n}", []).append(
-                    timed_sweep(service, f"c{n}", args.max_tokens)
+                    timed_run(service, f"c{n}", args.max_tokens)
                 )
             print(
                 f"  repeat {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.2f}s" for k, v in times.items())

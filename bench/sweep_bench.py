@@ -87,9 +87,10 @@ def run_loop(model, tokenizer, user: str, max_tokens: int) -> float:
     return time.perf_counter() - start
 
 
-def run_yilab(
-    service, model_path: str, user: str, max_tokens: int, engine: str, outputs: dict | None = None
-) -> float:
+def timed_sweep(
+    service, model_path: str, user: str, max_tokens: int, engine: str, **spec
+) -> tuple[float, list[dict]]:
+    """The 3×3 sweep through the service (``spec``: more SweepSpec fields): seconds, runs."""
     from yilab.experiment.sweep import SweepSpec
 
     spec = SweepSpec(
@@ -99,11 +100,19 @@ def run_yilab(
         seeds=SEEDS,
         max_tokens=(max_tokens,),
         engine=engine,
+        **spec,
     )
     start = time.perf_counter()
     _, runs = service.run_sweep(spec)
     elapsed = time.perf_counter() - start
     assert all(r["status"] == "done" for r in runs), [r["error"] for r in runs]
+    return elapsed, runs
+
+
+def run_yilab(
+    service, model_path: str, user: str, max_tokens: int, engine: str, outputs: dict | None = None
+) -> float:
+    elapsed, runs = timed_sweep(service, model_path, user, max_tokens, engine)
     if outputs is not None:
         outputs.setdefault(engine, []).append([r["output"] for r in runs])
     return elapsed
