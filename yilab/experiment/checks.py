@@ -1,0 +1,554 @@
+"""Pure: checks that judge a model output, each typed as one line ``[name=]kind[/i][:arg]``.
+
+- ``contains:TEXT`` / ``not-contains:TEXT``: TEXT is (is not) in the output.
+- ``regex:PATTERN``: Python's ``re.search`` finds PATTERN anywhere in the output as
+  generated; ``^`` and ``$`` are its start and end (``(?m)`` makes them lines). A repeat
+  inside a repeat, like ``(a+)+``, is refused: it can take exponential time.
+- ``equals``: the output is the input row's ``expected`` value, surrounding whitespace
+  ignored on both sides. A row without one is not judged (``passed`` is None).
+- ``json``: the output is JSON, alone or as the only thing in a fenced block (three
+  backticks, usually followed by ``json``: a common model habit).
+- ``json-schema:SCHEMA``: the output is JSON that matches SCHEMA, a JSON Schema on one line.
+- ``max-words:N``: at most N words, counted by :func:`word_count` (Chinese by characters).
+- ``max-chars:N``: at most N characters (code points), surrounding whitespace ignored.
+- ``stop``: the model ended the answer itself (finish reason ``stop``), not at the limit.
+
+``/i`` ignores case (contains, not-contains, equals, regex). An argument loses its
+surrounding spaces; to match spaces, use a regex. Without ``name=`` a check is named after
+itself. Everything is validated when a check is typed or imported, so a bad regex or schema
+is an error at entry, never halfway through a sweep; checks can be re-evaluated on logged
+outputs at any time, without generating again.
+
+>>> checks = parse_checks(["capital=regex/i:^paris", "max-words:5", "stop"])
+>>> [c.name for c in checks]
+['capital', 'max-words 5', 'stop']
+>>> verdicts = evaluate_all(checks, "Paris is the capital.", "stop")
+>>> {name: v.passed for name, v in verdicts.items()}
+{'capital': True, 'max-words 5': True, 'stop': True}
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, best_match
+from referencing.exceptions import Unresolvable  # jsonschema's own dependency
+
+from yilab.errors import BadInputError
+
+EXAMPLES = {
+    "contains": "contains:Paris",
+    "not-contains": "not-contains/i:as an AI",
+    "regex": "regex:^Paris",
+    "equals": "equals",
+    "json": "json",
+    "json-schema": 'json-schema:{"type": "object", "required": ["name"]}',
+    "max-words": "max-words:50",
+    "max-chars": "max-chars:280",
+    "stop": "stop",
+}
+KINDS = tuple(EXAMPLES)  # contains, not-contains, regex, equals, json, json-schema, ...
+NO_ARG = ("equals", "json", "stop")
+COUNTS = ("max-words", "max-chars")
+CASE_KINDS = ("contains", "not-contains", "equals", "regex")
+MAX_CHECKS = 20
+MAX_ARG_CHARS = 10_000
+MAX_NAME_CHARS = 60
+DEFAULT_NAME_CHARS = 40
+MAX_COUNT = 1_000_000_000
+_FIELDS = ("name", "kind", "arg", "ignore_case")
+_FENCE = re.compile(r"\A```(?:json)?[ \t]*\n(.*?)\n?```\Z", re.S | re.I)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check, valid by construction (:class:`BadInputError` otherwise).
+    ``name`` is shown on cards and table columns, unique within an experiment."""
+
+    name: str
+    kind: str  # one of KINDS
+    arg: str | None = None  # text, pattern, schema JSON or N; None for equals, json, stop
+    ignore_case: bool = False  # contains, not-contains, equals, regex
+
+    def __post_init__(self) -> None:
+        _validate_kind(self.kind, self.arg, self.ignore_case)
+        _validate_name(self.name, _default_name(self.kind, self.arg, self.ignore_case))
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, stored and exported with the experiment."""
+        return {f: getattr(self, f) for f in _FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Check:
+        """Inverse of :meth:`to_dict`, validated like :func:`parse_check` (an imported
+        bundle may have been edited by hand)."""
+        if not isinstance(data, dict):
+            raise BadInputError(f"A check must be a JSON object, not {type(data).__name__}.")
+        if set(data) - set(_FIELDS) or "name" not in data or "kind" not in data:
+            raise BadInputError(
+                f"A check has the fields {', '.join(_FIELDS)} (name and kind required); "
+                f"got {', '.join(map(str, data)) or 'none'}."
+            )
+        return cls(data["name"], data["kind"], data.get("arg"), data.get("ignore_case", False))
+
+    def spec(self) -> str:
+        """The line :func:`parse_check` reads back; a default name is left out.
+
+        >>> Check("capital", "regex", "^paris", ignore_case=True).spec()
+        'capital=regex/i:^paris'
+        """
+        text = self.kind + ("/i" if self.ignore_case else "")
+        text += f":{self.arg}" if self.arg is not None else ""
+        default = _default_name(self.kind, self.arg, self.ignore_case)
+        return text if self.name == default else f"{self.name}={text}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one check says about one output. ``passed`` is None when it cannot be
+    judged (``equals`` on an input without an expected value); ``detail`` says why."""
+
+    passed: bool | None
+    detail: str
+
+
+def parse_check(text: str) -> Check:
+    """One line ``[name=]kind[/i][:arg]``. A name is the text before an ``=`` that
+    comes before any ``:`` (so a name has neither), and an argument may contain both.
+
+    >>> parse_check("regex:^Paris")
+    Check(name='regex ^Paris', kind='regex', arg='^Paris', ignore_case=False)
+    >>> parse_check("sum=contains:a=b").arg
+    'a=b'
+    """
+    if not isinstance(text, str):
+        raise BadInputError(f"A check must be text, not {type(text).__name__}.")
+    text = text.strip()
+    if not text:
+        raise BadInputError("The check is empty: write one like contains:Paris.")
+    eq, colon = text.find("="), text.find(":")
+    name = None
+    if eq != -1 and (colon == -1 or eq < colon):
+        name, text = text[:eq].strip(), text[eq + 1 :].strip()
+    head, _, arg = text.partition(":")
+    kind, slash, flag = head.strip().partition("/")
+    kind = kind.strip().lower()
+    _validate_kind_name(kind)
+    if slash and flag.strip().lower() != "i":
+        raise BadInputError(f"{kind}: only /i (ignore case) may follow a kind, not /{flag}.")
+    arg = arg.strip() or None  # "json:" is plain json; "contains:" lacks its text: Check says
+    default = _default_name(kind, arg, bool(slash))
+    return Check(default if name is None else name, kind, arg, bool(slash))
+
+
+def parse_checks(lines: str | Iterable[str]) -> tuple[Check, ...]:
+    """One check per non-blank line (a string, or one line per item); lines starting
+    with ``#`` are comments. Names must be unique; at most ``MAX_CHECKS``.
+
+    >>> [c.name for c in parse_checks("# sanity\\njson\\n\\nshort=max-chars:280")]
+    ['json', 'short']
+    """
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if not _is_blank_or_comment(line)]
+    if len(numbered) > MAX_CHECKS:
+        raise BadInputError(f"There are {len(numbered)} checks; the limit is {MAX_CHECKS}.")
+    checks, seen = [], {}
+    for n, line in numbered:
+        try:
+            check = parse_check(line)
+        except BadInputError as err:
+            raise BadInputError(f"Check on line {n}: {err}") from None
+        if check.name in seen:
+            raise BadInputError(
+                f"Two checks are named {check.name!r} (lines {seen[check.name]} and {n}): "
+                f"give one its own name, like 'other={check.spec()}'."
+            )
+        seen[check.name] = n
+        checks.append(check)
+    return tuple(checks)
+
+
+def _is_blank_or_comment(line: object) -> bool:
+    return isinstance(line, str) and (not line.strip() or line.strip().startswith("#"))
+
+
+def _default_name(kind: str, arg: str | None, ignore_case: bool) -> str:
+    """``regex ^Paris``, ``max-words 50``: the spec read aloud, at most 40 characters."""
+    name = kind + ("/i" if ignore_case else "") + (f" {arg}" if arg is not None else "")
+    return name if len(name) <= DEFAULT_NAME_CHARS else name[: DEFAULT_NAME_CHARS - 1] + "…"
+
+
+def _validate_kind_name(kind: object) -> None:
+    if kind in KINDS:
+        return
+    close = difflib.get_close_matches(str(kind), KINDS, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    raise BadInputError(f"Unknown check kind {kind!r}; the kinds are {', '.join(KINDS)}.{hint}")
+
+
+def _validate_name(name: object, default: str) -> None:
+    """Any name a line can spell back: not empty, no ``=``, ``:`` or line break, not a
+    comment. The default name is always fine (``spec`` leaves it out)."""
+    if name == default:
+        return
+    if not isinstance(name, str):
+        raise BadInputError(f"A check's name must be text, not {type(name).__name__}.")
+    if not name.strip():
+        raise BadInputError("A check's name is empty: write name=kind, like capital=regex:^Paris.")
+    if (
+        any(c in name for c in "=:\n\r")
+        or name != name.strip()
+        or name.startswith("#")
+        or len(name) > MAX_NAME_CHARS
+    ):
+        raise BadInputError(
+            f"The check name {name!r} cannot be used: a name has at most {MAX_NAME_CHARS} "
+            "characters, no '=', ':' or line break, no surrounding spaces and no leading '#'."
+        )
+
+
+def _validate_kind(kind: object, arg: object, ignore_case: object) -> None:
+    """The kind, its argument and its /i flag, as the user can fix them."""
+    _validate_kind_name(kind)
+    if not isinstance(ignore_case, bool):
+        raise BadInputError(f"{kind}: ignore_case must be true or false, not {ignore_case!r}.")
+    if ignore_case and kind not in CASE_KINDS:
+        raise BadInputError(f"{kind}: /i (ignore case) applies only to {', '.join(CASE_KINDS)}.")
+    if kind in NO_ARG:
+        if arg is not None:
+            raise BadInputError(f"{kind} takes no argument (got {arg!r}); write just {kind}.")
+        return
+    if arg is not None and not isinstance(arg, str):
+        raise BadInputError(f"The argument of {kind} must be text, not {type(arg).__name__}.")
+    if arg is None or not arg.strip():
+        raise BadInputError(f"{kind} needs an argument after a colon, like {EXAMPLES[kind]}.")
+    if len(arg) > MAX_ARG_CHARS:
+        raise BadInputError(
+            f"The argument of {kind} has {len(arg):,} characters; the limit is {MAX_ARG_CHARS:,}."
+        )
+    if "\n" in arg or "\r" in arg or arg != arg.strip():
+        raise BadInputError(f"The argument of {kind} must be one line without surrounding spaces.")
+    if kind == "regex":
+        _compiled(arg, ignore_case)
+    elif kind == "json-schema":
+        _schema_validator(arg)
+    elif kind in COUNTS:
+        _count(kind, arg)
+
+
+def _count(kind: str, arg: str) -> int:
+    """N of max-words / max-chars: ASCII digits, 1 to MAX_COUNT (``int()`` would also
+    take ``+5``, ``1_000`` and other scripts' digits)."""
+    if re.fullmatch(r"[0-9]{1,10}", arg) and 1 <= int(arg) <= MAX_COUNT:
+        return int(arg)
+    raise BadInputError(
+        f"{kind} needs a whole number from 1 to {MAX_COUNT:,}, like {EXAMPLES[kind]}; "
+        f"got {_show(arg)}."
+    )
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as err:
+        where = f" at position {err.pos}" if err.pos is not None else ""
+        raise BadInputError(f"The regex {pattern!r} is not valid: {err.msg}{where}.") from None
+    except RecursionError:
+        raise BadInputError(f"The regex {_show(pattern)} is nested too deeply.") from None
+    if _nested_repeat(pattern):
+        raise BadInputError(
+            f"The regex {pattern!r} repeats a repeat, like (a+)+ or (\\w+\\s*)*, which can "
+            "take exponential time on an output it almost matches. Write it so each repeat "
+            "can match in only one way, or make the inner one possessive (a++) or atomic "
+            "((?>a+))."
+        )
+    return compiled
+
+
+def _nested_repeat(pattern: str) -> bool:
+    """The textbook catastrophic shapes: an unbounded repeat inside a repeat whose other
+    items may all match nothing, so the same text splits between them in exponentially
+    many ways: ``(a+)+``, ``(\\w+\\s*)*``, ``(a*b*)+``. Not every slow pattern (``(a|aa)+``
+    passes): this is a guard, not a proof, and ``re`` has no timeout to fall back on."""
+    parser = getattr(re, "_parser", None)
+    if parser is None:  # Python 3.10
+        import sre_parse as parser
+    try:
+        return _has_nested_repeat(parser.parse(pattern), parser)
+    except Exception:  # a private module: if a later Python changes it, skip the guard
+        return False
+
+
+def _has_nested_repeat(items, parser) -> bool:
+    for op, av in items:
+        if str(op) in ("MAX_REPEAT", "MIN_REPEAT") and av[1] > 10:  # (a+){2} is only slow
+            body = list(av[2])
+            while len(body) == 1 and str(body[0][0]) == "SUBPATTERN":
+                body = list(body[0][1][-1])
+            for i, (inner_op, inner) in enumerate(body):
+                others = body[:i] + body[i + 1 :]
+                if _is_repeat(inner_op, inner, parser) and all(_optional(o) for o in others):
+                    return True
+        if any(_has_nested_repeat(sub, parser) for sub in _subpatterns(av, parser)):
+            return True
+    return False
+
+
+def _is_repeat(op, av, parser) -> bool:
+    return str(op) in ("MAX_REPEAT", "MIN_REPEAT") and av[1] == parser.MAXREPEAT
+
+
+def _optional(item) -> bool:
+    op, av = item
+    return str(op) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] == 0
+
+
+def _subpatterns(value, parser):
+    if isinstance(value, parser.SubPattern):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for part in value:
+            yield from _subpatterns(part, parser)
+
+
+@lru_cache(maxsize=64)
+def _schema_validator(text: str):
+    """A validator for the JSON Schema ``text``, of the draft its ``$schema`` names
+    (2020-12 by default). Remote ``$ref`` are never fetched."""
+    try:
+        schema = json.loads(text)
+        if not isinstance(schema, (dict, bool)):
+            raise BadInputError(
+                f'A JSON Schema is an object like {{"type": "object"}}, not {text}.'
+            )
+        cls = validators.validator_for(schema, default=Draft202012Validator)
+        cls.check_schema(schema)
+    except json.JSONDecodeError as err:
+        raise BadInputError(f"The JSON Schema is not JSON: {_json_error(err)}.") from None
+    except SchemaError as err:
+        where = f" at {err.json_path}" if err.path else ""
+        raise BadInputError(f"The JSON Schema is not valid{where}: {err.message}.") from None
+    except RecursionError:
+        raise BadInputError("The JSON Schema is nested too deeply.") from None
+    return cls(schema)
+
+
+def word_count(text: str) -> int:
+    """Words as a person counts them in mixed text: each run of letters and digits is one
+    word (inner apostrophes and hyphens, and a point or comma between digits, join it:
+    ``don't``, ``state-of-the-art``, ``3.14``), and each Chinese, Japanese kana or Hangul
+    character is one word, as those scripts are not written with spaces. Other scripts
+    without spaces (Thai) count one word per run.
+
+    >>> word_count("我爱北京天安门"), word_count("hello 世界"), word_count("It's 3.14 — ok?")
+    (7, 3, 3)
+    """
+    count, in_word = 0, False
+    for i, ch in enumerate(text):
+        kind = _char_kind(ch)
+        if kind == "cjk":
+            count, in_word = count + 1, False
+        elif kind == "letter":
+            count, in_word = count + (not in_word), True
+        elif kind == "mark" or (in_word and _joins(text, i)):
+            continue  # an accent or vowel sign, or a joiner: the word goes on
+        else:
+            in_word = False
+    return count
+
+
+# Han (with 々〆〇), Hiragana, Katakana (also half-width) and Hangul syllables
+_CJK = re.compile(
+    "[\u3005-\u3007\u3041-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3"
+    "\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff]"
+)
+
+
+def _char_kind(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category[0] in "LN":
+        return "cjk" if _CJK.match(ch) else "letter"
+    return "mark" if category[0] == "M" else "other"
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether ``text[i]`` joins the word before it to a letter or digit after it."""
+    after = text[i + 1 : i + 2]
+    if not after or _char_kind(after) != "letter":
+        return False
+    if text[i] in "'’-‐‑":
+        return True
+    return text[i] in ".," and text[i - 1].isdigit() and after.isdigit()
+
+
+def evaluate(
+    check: Check, output: str | None, finish_reason: str | None, expected: str | None = None
+) -> Verdict:
+    """Judge one output. ``expected`` is the input row's expected value (``equals``
+    only; None or blank: not judged). No output (a failed run) is judged as empty.
+
+    >>> evaluate(parse_check("max-words:3"), "one two three four", "stop")
+    Verdict(passed=False, detail='has 4 words (at most 3)')
+    """
+    return _EVALUATE[check.kind](check, output or "", finish_reason, expected)
+
+
+def evaluate_all(
+    checks: Iterable[Check],
+    output: str | None,
+    finish_reason: str | None,
+    expected: str | None = None,
+) -> dict[str, Verdict]:
+    """Every check on one output, by check name, in check order."""
+    return {c.name: evaluate(c, output, finish_reason, expected) for c in checks}
+
+
+def _contains(check: Check, output: str, _reason, _expected) -> Verdict:
+    needle, text = check.arg, output
+    if check.ignore_case:
+        needle, text = needle.casefold(), text.casefold()
+    found = needle in text
+    word = "contains" if found else "does not contain"
+    return Verdict(found == (check.kind == "contains"), f"{word} {_show(check.arg)}")
+
+
+def _regex(check: Check, output: str, _reason, _expected) -> Verdict:
+    match = _compiled(check.arg, check.ignore_case).search(output)
+    if match is None:
+        return Verdict(False, f"no match for {_show(check.arg, 60)}")
+    return Verdict(True, f"matched {_show(match.group(0))} at character {match.start()}")
+
+
+def _equals(check: Check, output: str, _reason, expected: str | None) -> Verdict:
+    if expected is None or not expected.strip():
+        return Verdict(None, "no expected value for this input")
+    got, want = output.strip(), expected.strip()
+    same = got.casefold() == want.casefold() if check.ignore_case else got == want
+    if same:
+        return Verdict(True, "equals the expected value")
+    return Verdict(False, f"got {_show(got)}, expected {_show(want)}")
+
+
+def _json(check: Check, output: str, _reason, _expected) -> Verdict:
+    try:
+        value, fenced = _parse_json(output)
+    except ValueError as err:
+        return Verdict(False, f"not JSON: {err}")
+    where = " (in a fenced block)" if fenced else ""
+    if check.kind == "json":
+        return Verdict(True, f"valid JSON{where}")
+    try:
+        error = best_match(_schema_validator(check.arg).iter_errors(value))
+    except Unresolvable as err:
+        ref = _show(err.ref)
+        return Verdict(
+            None, f"cannot check: the schema's $ref {ref} is not in it (none are fetched)"
+        )
+    except RecursionError:
+        return Verdict(None, "cannot check: the JSON is nested too deeply")
+    if error is None:
+        return Verdict(True, f"matches the schema{where}")
+    at = f"{error.json_path}: " if error.path else ""
+    return Verdict(False, _shorten(at + error.message, 200))
+
+
+def _parse_json(output: str) -> tuple[object, bool]:
+    """The JSON value of the stripped output or of its single fenced block, and whether
+    it was fenced. ValueError in plain words if it is not JSON."""
+    text = output.strip()
+    fence = _FENCE.match(text)
+    if fence:
+        text = fence.group(1).strip()
+    if not text:
+        raise ValueError("the output is empty")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant), bool(fence)
+    except json.JSONDecodeError as err:
+        raise ValueError(_json_error(err)) from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not allowed in JSON")  # Python reads NaN; JSON has none
+
+
+def _json_error(err: json.JSONDecodeError) -> str:
+    return f"{err.msg} at line {err.lineno} column {err.colno}"
+
+
+def _max_count(check: Check, output: str, _reason, _expected) -> Verdict:
+    limit = _count(check.kind, check.arg)
+    text = output.strip()
+    n, unit = (word_count(text), "word") if check.kind == "max-words" else (len(text), "character")
+    plural = "" if n == 1 else "s"
+    return Verdict(n <= limit, f"has {n:,} {unit}{plural} (at most {limit:,})")
+
+
+def _stop(check: Check, _output, finish_reason: str | None, _expected) -> Verdict:
+    if finish_reason == "stop":
+        return Verdict(True, "finished with stop")
+    if finish_reason is None:
+        return Verdict(False, "no finish reason (the run did not finish)")
+    hint = ": it hit max_tokens" if finish_reason == "length" else ""
+    return Verdict(False, f"finished with {finish_reason}, not stop{hint}")
+
+
+_EVALUATE = {
+    "contains": _contains,
+    "not-contains": _contains,
+    "regex": _regex,
+    "equals": _equals,
+    "json": _json,
+    "json-schema": _json,
+    "max-words": _max_count,
+    "max-chars": _max_count,
+    "stop": _stop,
+}
+
+
+def pass_rate(verdicts: Iterable[bool | None]) -> float | None:
+    """The share of judged verdicts that passed; None when none was judged.
+
+    >>> pass_rate([True, False, None, True])
+    0.6666666666666666
+    """
+    judged = [v for v in verdicts if v is not None]
+    return sum(map(bool, judged)) / len(judged) if judged else None
+
+
+def pass_at_k(verdicts: Iterable[bool | None]) -> bool | None:
+    """pass@k: at least one of the k judged verdicts (one per seed) passed.
+
+    >>> pass_at_k([False, True, None]), pass_at_k([None])
+    (True, None)
+    """
+    judged = [v for v in verdicts if v is not None]
+    return any(judged) if judged else None
+
+
+def pass_all_k(verdicts: Iterable[bool | None]) -> bool | None:
+    """pass^k: all k judged verdicts passed (a prompt that works every time).
+
+    >>> pass_all_k([True, True, None]), pass_all_k([True, False]), pass_all_k([])
+    (True, False, None)
+    """
+    judged = [v for v in verdicts if v is not None]
+    return all(judged) if judged else None
+
+
+def _show(text: str, limit: int = 40) -> str:
+    return repr(_shorten(text, limit))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
