@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import gradio as gr
+import pandas as pd
 import pytest
 
 from yilab.errors import BadInputError
@@ -17,6 +18,7 @@ from yilab.ui.plots import (
     experiment_frame,
     headroom,
     history_frame,
+    time_axis,
     unique_labels,
 )
 
@@ -240,9 +242,37 @@ def test_history_frame_is_oldest_first_and_skips_runs_without_speed(logged):
     assert set(frame["model"]) == {"tiny", "evil"}
 
 
+def test_history_frame_keeps_true_instants_for_the_browser_to_localize():
+    runs = [
+        {"created_at": "2026-12-01T14:05:00+05:30", "model": "a", "generation_tps": 9.0},
+        {"created_at": "2026-12-01T08:00:00+00:00", "model": "b", "generation_tps": 7.0},
+    ]
+    frame = history_frame(runs)
+    assert str(frame["time"].dtype) == "datetime64[us, UTC]"  # gr.ScatterPlot: temporal
+    assert [t.isoformat() for t in frame["time"]] == [
+        "2026-12-01T08:00:00+00:00",
+        "2026-12-01T08:35:00+00:00",
+    ]
+
+
+def test_time_axis_spans_at_least_two_hours_labelled_to_the_minute():
+    t0 = pd.Timestamp("2026-12-01 14:05:00", tz="UTC")
+    sweep = time_axis(pd.Series([t0, t0 + pd.Timedelta(seconds=1)]))
+    assert sweep.format == "%b %-d %H:%M"
+    assert sweep.lim == [t0.timestamp() - 3599.5, t0.timestamp() + 3600.5]
+    days = time_axis(pd.Series([t0, t0 + pd.Timedelta(days=2)]))
+    margin = 0.03 * 2 * 86400  # wide spans get a small margin each side
+    assert days.lim == pytest.approx([t0.timestamp() - margin, t0.timestamp() + 2 * 86400 + margin])
+    assert days.format == "%b %-d %H:%M"
+    assert time_axis(pd.Series([t0, t0 + pd.Timedelta(days=90)])).format == "%b %-d, %Y"
+    assert time_axis(history_frame([])["time"]).lim is None
+
+
 def test_all_plots_default_to_the_newest_experiment(logged):
     picker, length, speed, history = all_plots(logged.service, None)
-    assert picker.value == logged.hostile and len(speed) == 2 and len(history) == 6
+    assert picker.value == logged.hostile and len(speed) == 2
+    assert len(history.value["data"]) == 6 and history.value["datatypes"]["time"] == "temporal"
+    assert history.x_axis_format == "%b %-d %H:%M" and len(history.x_lim) == 2
     assert len(length.value["data"]) == 2 and length.y_lim == [0, 4]  # 3 tokens + headroom
     picker, length, *_ = all_plots(logged.service, logged.experiment_id)
     assert picker.value == logged.experiment_id and len(length.value["data"]) == 4

@@ -3,13 +3,18 @@
 Per experiment: output length by temperature (colored by finish reason) and tokens/s
 per cell. Across history: tokens/s by model over time. The frames are built by pure
 functions; the handlers only fetch runs and hand frames to the plots.
+
+Times go to the browser as true instants (UTC) and Vega-Lite shows them in the browser's
+local time. Its default time labels print only the finest changing unit: ``.800`` for a
+tick 800 ms past a second, ``09 AM`` with no day. So the time axis gets its own format
+(``Dec 1 14:05``) and limits at least two hours wide (a sweep's runs are seconds apart).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import gradio as gr
 import pandas as pd
@@ -30,6 +35,14 @@ FINISH_COLORS = {
     "interrupted": "#7c3aed",
     "running": "#2563eb",
 }
+# d3 time formats (Vega-Lite reads the axis format of a datetime column as one)
+MINUTE_FORMAT = "%b %-d %H:%M"  # Dec 1 14:05
+DAY_FORMAT = "%b %-d, %Y"  # Dec 1, 2026
+MIN_TIME_SPAN_S = 2 * 3600.0  # ticks 5 or 10 minutes apart, labels with room between
+# Vega-Lite puts a tick every ~40 px; past this span even a 2,000 px wide plot puts its
+# ticks a day or more apart, so the hour can go.
+DAY_FORMAT_SPAN_S = 60 * 86400.0
+TIME_MARGIN = 0.03  # of the span, each side, so that points at the ends aren't cut in half
 
 
 @dataclass
@@ -39,6 +52,14 @@ class PlotsTab:
     length: gr.ScatterPlot
     speed: gr.BarPlot
     history: gr.ScatterPlot
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """A datetime x axis: limits in epoch seconds (as ``x_lim`` takes them), tick format."""
+
+    lim: list[float] | None
+    format: str
 
 
 def experiment_frame(runs: list[dict]) -> pd.DataFrame:
@@ -78,10 +99,14 @@ def unique_labels(labels: list[str]) -> list[str]:
 
 
 def history_frame(runs: list[dict]) -> pd.DataFrame:
-    """Finished runs with a speed, oldest first: local time, model, tokens/s, tokens, finish."""
+    """Finished runs with a speed, oldest first: time (UTC), model, tokens/s, tokens, finish.
+
+    The time must stay a true instant: the browser turns it into its local time, so a
+    naive local time would be shifted a second time.
+    """
     rows = [
         [
-            datetime.fromisoformat(run["created_at"]).astimezone().replace(tzinfo=None),
+            datetime.fromisoformat(run["created_at"]).astimezone(timezone.utc),
             run.get("model") or "?",
             run["generation_tps"],
             run.get("generation_tokens") or 0,
@@ -91,6 +116,22 @@ def history_frame(runs: list[dict]) -> pd.DataFrame:
         if run.get("generation_tps") is not None and run.get("created_at")
     ]
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values("time", ignore_index=True)
+
+
+def time_axis(times: pd.Series) -> TimeAxis:
+    """Limits around ``times`` at least two hours wide, labelled to the minute, or to the
+    day once the span is long.
+
+    Two runs a second apart at 14:05:00 UTC get ``lim`` 13:05:00.5 to 15:05:00.5 (as
+    epoch seconds) and ``format`` ``"%b %-d %H:%M"``; no runs get ``lim`` None.
+    """
+    if times.empty:
+        return TimeAxis(None, MINUTE_FORMAT)
+    start, end = times.min().timestamp(), times.max().timestamp()
+    span = end - start
+    margin = max((MIN_TIME_SPAN_S - span) / 2, span * TIME_MARGIN)
+    fmt = DAY_FORMAT if span >= DAY_FORMAT_SPAN_S else MINUTE_FORMAT
+    return TimeAxis([start - margin, end + margin], fmt)
 
 
 def experiment_choices(experiments: list[dict]) -> list[tuple[str, str]]:
@@ -129,7 +170,9 @@ def all_plots(service, current: str | None) -> tuple:
     experiments = service.list_experiments(limit=EXPERIMENT_LIMIT)
     ids = [e["id"] for e in experiments]
     picked = current if current in ids else (ids[0] if ids else None)
-    history = history_frame(service.list_runs(limit=HISTORY_LIMIT))
+    frame = history_frame(service.list_runs(limit=HISTORY_LIMIT))
+    axis = time_axis(frame["time"])
+    history = gr.ScatterPlot(value=frame, x_lim=axis.lim, x_axis_format=axis.format)
     picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
     return picker, *experiment_plots(service, picked), history
 
@@ -170,6 +213,7 @@ def build_plots_tab(service) -> PlotsTab:
         x="time",
         y="tok/s",
         color="model",
+        x_axis_format=MINUTE_FORMAT,
         title="Tokens/s by model over time",
         height=240,
         tooltip="all",
