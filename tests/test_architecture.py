@@ -22,7 +22,7 @@ SHARED = {"experiment", "events", "errors", "files"}
 ALLOWED = {
     "__main__": {"cli", "generation", "runlog"},  # BLAS fast path first; SIGTERM exits cleanly
     "ui": {"service", "render", "experiment", "events", "errors"},
-    "cli": {"service", "inspector", "runlog"} | SHARED,
+    "cli": {"service", "inspector", "runlog", "render"} | SHARED,
     "service": {"generation", "models", "remote", "inspector", "runlog", "share"} | SHARED,
     "share": {"runlog", "render", "inspector"} | SHARED,
     "render": {"inspector"} | SHARED,

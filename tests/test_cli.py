@@ -20,7 +20,9 @@ def test_compare_json_contract_and_runs_show_replay(capsys, tiny_model_dir, tmp_
     options = ["--temps", "0,0.8", "--seeds", "1,2", "--max-tokens", "12", "--db", db]
     status, doc, _ = cli(capsys, "compare", "Hello there", "--model", str(tiny_model_dir), *options)
     assert status == 0
-    assert set(doc) == {"experiment_id", "runs"}
+    assert set(doc) == {"experiment_id", "runs", "scores"}
+    assert [(s["temperature"], s["runs"]) for s in doc["scores"]] == [(0, 2), (0.8, 2)]
+    assert doc["scores"][0]["distinct_outputs"] == 1  # greedy: both seeds agree
     assert len(doc["runs"]) == 4
     for run in doc["runs"]:
         assert set(run) == set(RUN_JSON_FIELDS)

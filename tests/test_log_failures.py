@@ -407,7 +407,8 @@ def test_a_real_full_filesystem_end_to_end(tmp_path, tiny_model_dir):
         (said,) = [line for line in out.stderr.splitlines() if "run log" in line]
         assert said.startswith(f"yilab: run log {db} is full (") and "4 runs kept in" in said
         assert "(the disk is full" not in said  # the cause is said once
-        assert len(out.stdout.splitlines()) == 5  # the table's header and four runs
+        runs_table = out.stdout.split("\n\n")[0].splitlines()
+        assert len(runs_table) == 5  # the table's header and four runs (then their scores)
         (mnt / "filler").unlink()
         listed = subprocess.run(
             [*cli, "runs", "--db", str(db), "--json"], capture_output=True, text=True, check=True

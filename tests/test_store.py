@@ -56,6 +56,8 @@ RUN_COLUMNS = [
     "note",
     "branch_of",
     "branch_at",
+    "input_index",
+    "vars_json",
 ]
 EXPERIMENT_COLUMNS = [
     "id",
@@ -66,6 +68,7 @@ EXPERIMENT_COLUMNS = [
     "note",
     "system_prompt",
     "mode",
+    "checks_json",
 ]
 SETTINGS = {
     "model": "tiny",

@@ -90,7 +90,11 @@ def test_filter_values_turn_any_into_none():
         "temperature": 0.7,
         "finish_reason": "stop",
         "status": None,
+        "variable": None,
     }
+    assert h.filter_values("any", 0, "any", "any", " city = Oslo ")["variable"] == ("city", "Oslo")
+    with pytest.raises(BadInputError, match="name=value"):
+        h.filter_values("any", 0, "any", "any", "Oslo")
     assert h.filter_values("any", 0, "any", "any")["temperature"] == 0.0
     with pytest.raises(BadInputError, match="'hot' is not a number"):
         h.filter_values("any", "hot", "any", "any")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 import sys
 
+from yilab.cli.token_table import display_width, fit
 from yilab.events import Finished, Loading, Queued, Started, Token
+from yilab.render.scores import LEGEND, cells, headers
 
 
 def follow_sweep(sweep, *, quiet: bool = False) -> None:
@@ -67,3 +69,15 @@ def print_runs_table(runs: list[dict], *, with_model: bool = False) -> None:
 
 def _num(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def print_scores(scores: list, checks) -> None:
+    """The grid's scores, one line per row (pass rates, diversity), and what they mean."""
+    if not scores:
+        return
+    table = [headers(scores, checks), *(cells(s, scores, checks) for s in scores)]
+    widths = [min(28, max(display_width(row[i]) for row in table)) for i in range(len(table[0]))]
+    print()
+    for row in table:
+        print("  ".join(fit(text, w) for text, w in zip(row, widths, strict=True)).rstrip())
+    print(LEGEND)

@@ -10,13 +10,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from yilab.cli.common import LOG_FAILED, Outcome, open_service, progress
-from yilab.cli.display import follow_sweep, print_runs_table
+from yilab.cli.display import follow_sweep, print_runs_table, print_scores
 from yilab.cli.inspect import INSPECT_COMMANDS, add_inspect_commands
 from yilab.cli.share import SHARE_COMMANDS, add_share_commands
 from yilab.cli.token_table import no_record, summary, token_lines
-from yilab.errors import YilabError
+from yilab.errors import BadInputError, YilabError
+from yilab.experiment.checks import parse_checks
+from yilab.experiment.scoring import score_rows, verdicts
 from yilab.experiment.sweep import (
     DEFAULT_ENGINE,
     ENGINES,
@@ -26,6 +29,7 @@ from yilab.experiment.sweep import (
     parse_seeds,
 )
 from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
+from yilab.experiment.variables import inputs_from_vars, parse_var, read_inputs
 
 RUN_JSON_FIELDS = (
     "id",
@@ -80,6 +84,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-logprobs", action="store_true", help="record no token probabilities at all"
     )
     compare.add_argument(
+        "--vars",
+        metavar="FILE",
+        help="a table of inputs for the prompt's {{variables}}: CSV, JSONL or JSON "
+        "(an 'expected' column feeds equals checks); one grid section per row",
+    )
+    compare.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one value for a {{variable}} (repeatable; one input row)",
+    )
+    compare.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="judge each output, e.g. 'regex:^Paris', 'contains/i:paris', 'max-words:50', "
+        "'json', 'stop', 'name=equals' (repeatable)",
+    )
+    compare.add_argument(
         "--engine",
         choices=ENGINES,
         default=DEFAULT_ENGINE,
@@ -89,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")
     runs.add_argument("--search", help="full-text search over prompts and outputs")
     runs.add_argument("--model")
+    runs.add_argument("--var", metavar="NAME=VALUE", help="runs whose input gave NAME this VALUE")
     runs.add_argument("--limit", type=int, default=20)
 
     show = sub.add_parser("show", parents=[common], help="one run, in full")
@@ -99,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="run a logged run again")
     replay.add_argument("run_id")
     sub.add_parser("models", parents=[common], help="locally available models")
+    checks = sub.add_parser(
+        "checks", parents=[common], help="show, add or remove an experiment's checks; re-judge"
+    )
+    checks.add_argument("experiment_id")
+    checks.add_argument("--add", action="append", default=[], metavar="SPEC")
+    checks.add_argument("--remove", action="append", default=[], metavar="NAME")
     add_inspect_commands(sub, common)
     add_share_commands(sub, common)
     return parser
@@ -142,6 +174,8 @@ def cmd_compare(args) -> dict:
         extra_eos_ids=tuple(args.extra_eos_id),
         engine=args.engine,
         top_logprobs=None if args.no_logprobs else args.logprobs,
+        inputs=_inputs(args),
+        checks=parse_checks(args.check),
     )
     service = open_service(args)
     sweep = service.start_sweep(spec, progress=progress)
@@ -154,11 +188,17 @@ def cmd_compare(args) -> dict:
         follow_sweep(sweep, quiet=True)
     sweep.wait()
     failure, runs = sweep.log_failure, service.sweep_runs(sweep)
+    scores = score_rows(runs, spec.checks)
     if not args.json:
         print_runs_table(runs)
+        print_scores(scores, spec.checks)
         if sweep.in_run_log:
             print(f"experiment {sweep.experiment_id}")
-    document = {"experiment_id": sweep.experiment_id, "runs": [_run_json(r) for r in runs]}
+    document = {
+        "experiment_id": sweep.experiment_id,
+        "runs": [_run_json(r) for r in runs],
+        "scores": [s.to_dict() for s in scores],
+    }
     if failure is None:
         return document
     print(f"yilab: {failure.message}", file=sys.stderr)
@@ -166,12 +206,32 @@ def cmd_compare(args) -> dict:
     return Outcome(document, status=0 if failure.merged else LOG_FAILED)
 
 
+def _inputs(args) -> tuple[dict[str, str], ...]:
+    """The input rows from ``--vars FILE`` or ``--var name=value`` (not both)."""
+    pairs = [parse_var(v) for v in args.var]
+    if args.vars and pairs:
+        raise BadInputError("Give --vars FILE or --var name=value, not both.")
+    if not args.vars:
+        return inputs_from_vars(pairs)
+    try:
+        text = Path(args.vars).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInputError(f"Cannot read {args.vars}: {err}") from None
+    return read_inputs(text, args.vars)
+
+
 def _run_json(run: dict) -> dict:
-    return {name: run.get(name) for name in RUN_JSON_FIELDS}
+    values = json.loads(run["vars_json"]) if run.get("vars_json") else None
+    return {name: run.get(name) for name in RUN_JSON_FIELDS} | ({"vars": values} if values else {})
 
 
 def cmd_runs(args) -> list[dict]:
-    runs = open_service(args).list_runs(search=args.search, model=args.model, limit=args.limit)
+    runs = open_service(args).list_runs(
+        search=args.search,
+        model=args.model,
+        variable=parse_var(args.var) if args.var else None,
+        limit=args.limit,
+    )
     if not args.json:
         print_runs_table(runs, with_model=True)
     return [{**_run_json(r), "model": r["model"], "created_at": r["created_at"]} for r in runs]
@@ -218,6 +278,36 @@ def cmd_replay(args) -> dict:
     }
 
 
+def cmd_checks(args) -> dict:
+    service = open_service(args)
+    checks = service.checks(args.experiment_id)
+    if args.add or args.remove:
+        unknown = [n for n in args.remove if n not in {c.name for c in checks}]
+        if unknown:
+            raise BadInputError(f"No check named {unknown[0]!r} ({_names(checks)}).")
+        kept = [c for c in checks if c.name not in args.remove]
+        checks = service.set_checks(args.experiment_id, [*kept, *parse_checks(args.add)])
+    runs = service.get_experiment(args.experiment_id)["runs"]
+    scores = score_rows(runs, checks)
+    if not args.json:
+        for check in checks:
+            print(f"check {check.spec()}")
+        print_scores(scores, checks)
+    return {
+        "experiment_id": service.get_experiment(args.experiment_id)["id"],
+        "checks": [c.to_dict() for c in checks],
+        "runs": [
+            {"id": r["id"], "checks": {n: v.passed for n, v in verdicts(checks, r).items()}}
+            for r in runs
+        ],
+        "scores": [s.to_dict() for s in scores],
+    }
+
+
+def _names(checks) -> str:
+    return "checks: " + ", ".join(c.name for c in checks) if checks else "it has no checks"
+
+
 def cmd_models(args) -> list[dict]:
     models = open_service(args).list_models()
     if not args.json:
@@ -246,6 +336,7 @@ COMMANDS: dict[str, Callable] = {
     "show": cmd_show,
     "replay": cmd_replay,
     "models": cmd_models,
+    "checks": cmd_checks,
     **INSPECT_COMMANDS,
     **SHARE_COMMANDS,
 }

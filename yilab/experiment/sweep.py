@@ -3,6 +3,14 @@
 >>> cells = expand_sweep(SweepSpec(prompt="Hi", temperatures=(0.2, 0.7), seeds=(1, 2)))
 >>> [(c.temperature, c.seed) for c in cells]
 [(0.2, 1), (0.2, 2), (0.7, 1), (0.7, 2)]
+
+With inputs, each input row is a section of the grid (the outermost axis):
+
+>>> spec = SweepSpec(prompt="Capital of {{c}}?", seeds=(1, 2), inputs=({"c": "France"}, {"c": "Peru"}))
+>>> [(c.input_index, c.seed) for c in expand_sweep(spec)]
+[(0, 1), (0, 2), (1, 1), (1, 2)]
+>>> spec.messages(1)[-1]["content"]
+'Capital of Peru?'
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from yilab.errors import BadInputError
+from yilab.experiment.checks import Check
 from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
+from yilab.experiment.variables import EXPECTED, Inputs, check_inputs, fill
 
 MAX_CELLS = 64
 ENGINES = ("single", "batch")
@@ -32,7 +42,9 @@ _RANDOM_SEEDS = re.compile(r"^\s*(?:random\s*:\s*(\d+)|(\d+)\s+random(?:\s+seeds
 @dataclass(frozen=True)
 class SweepSpec:
     """One prompt and the lists of settings to try. ``raw`` sends ``prompt`` as-is;
-    otherwise it is the user message of a chat (with ``system`` if given)."""
+    otherwise it is the user message of a chat (with ``system`` if given). ``inputs``:
+    rows of values for the prompt's ``{{variables}}``, one grid section each; ``checks``:
+    how each output is judged (re-evaluated from the log, never needed to generate)."""
 
     prompt: str
     system: str | None = None
@@ -50,18 +62,31 @@ class SweepSpec:
     top_logprobs: int | None = DEFAULT_TOP_K  # alternatives recorded per token; None: no record
     branch_of: str | None = None  # a branch: the run it continues, from these output tokens
     prefix_ids: tuple[int, ...] = ()
+    inputs: Inputs = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def branch_at(self) -> int | None:
         """The position of the token a branch chose (None for a sweep that is not a branch)."""
         return len(self.prefix_ids) - 1 if self.branch_of else None
 
-    def messages(self) -> list[dict[str, str]] | None:
-        """The chat messages this spec sends, or None in raw mode."""
+    def variables(self, input_index: int | None = None) -> dict[str, str] | None:
+        """The values of one input row (None for a spec without inputs)."""
+        return None if input_index is None else dict(self.inputs[input_index])
+
+    def prompt_text(self, input_index: int | None = None) -> str:
+        """The prompt with one input row's values filled in."""
+        values = self.variables(input_index)
+        return self.prompt if values is None else fill(self.prompt, values)
+
+    def messages(self, input_index: int | None = None) -> list[dict[str, str]] | None:
+        """The chat messages this spec sends (for one input row), or None in raw mode."""
         if self.raw:
             return None
-        msgs = [{"role": "system", "content": self.system}] if self.system else []
-        return msgs + [{"role": "user", "content": self.prompt}]
+        values = self.variables(input_index)
+        system = self.system if values is None or not self.system else fill(self.system, values)
+        msgs = [{"role": "system", "content": system}] if system else []
+        return msgs + [{"role": "user", "content": self.prompt_text(input_index)}]
 
     def to_dict(self) -> dict:
         """JSON-ready form, stored as the experiment's ``sweep_json``."""
@@ -85,6 +110,8 @@ class SweepSpec:
                 if self.branch_of
                 else {}
             ),
+            **({"inputs": [dict(row) for row in self.inputs]} if self.inputs else {}),
+            **({"checks": [c.to_dict() for c in self.checks]} if self.checks else {}),
         }
 
     @classmethod
@@ -107,6 +134,8 @@ class SweepSpec:
             top_logprobs=data.get("top_logprobs", DEFAULT_TOP_K),
             branch_of=data.get("branch_of"),
             prefix_ids=tuple(data.get("prefix_ids") or ()),
+            inputs=tuple(dict(row) for row in data.get("inputs") or ()),
+            checks=tuple(Check.from_dict(c) for c in data.get("checks") or ()),
         )
 
 
@@ -124,6 +153,7 @@ class CellSettings:
     min_p: float = 0.0
     repetition_penalty: float | None = None
     extra_eos_ids: tuple[int, ...] = field(default=())
+    input_index: int | None = None  # the input row (grid section), None without inputs
 
     @property
     def greedy(self) -> bool:
@@ -132,10 +162,13 @@ class CellSettings:
 
 
 def expand_sweep(spec: SweepSpec) -> list[CellSettings]:
-    """Validate ``spec`` and return its cartesian grid in a stable order:
-    model, top_p, max_tokens, temperature (rows), seed (columns, fastest)."""
+    """Validate ``spec`` and return its cartesian grid in a stable order: input row
+    (sections), model, top_p, max_tokens, temperature (rows), seed (columns, fastest)."""
     validate_spec(spec)
-    grid = product(spec.models, spec.top_ps, spec.max_tokens, spec.temperatures, spec.seeds)
+    sections = range(len(spec.inputs)) if spec.inputs else (None,)
+    grid = product(
+        sections, spec.models, spec.top_ps, spec.max_tokens, spec.temperatures, spec.seeds
+    )
     return [
         CellSettings(
             index=i,
@@ -148,15 +181,16 @@ def expand_sweep(spec: SweepSpec) -> list[CellSettings]:
             min_p=spec.min_p,
             repetition_penalty=spec.repetition_penalty,
             extra_eos_ids=tuple(spec.extra_eos_ids),
+            input_index=section,
         )
-        for i, (model, top_p, max_tokens, temp, seed) in enumerate(grid)
+        for i, (section, model, top_p, max_tokens, temp, seed) in enumerate(grid)
     ]
 
 
 def grid_size(spec: SweepSpec) -> int:
     """How many runs the spec expands to."""
     lists = (spec.models, spec.top_ps, spec.max_tokens, spec.temperatures, spec.seeds)
-    return math.prod(len(values) for values in lists)
+    return math.prod(len(values) for values in lists) * max(1, len(spec.inputs))
 
 
 def validate_spec(spec: SweepSpec) -> None:
@@ -175,11 +209,16 @@ def validate_spec(spec: SweepSpec) -> None:
     ):
         if not values:
             raise BadInputError(f"No {name} given: give at least one.")
+    check_inputs(spec.inputs, spec.prompt, spec.system)
     cells = grid_size(spec)
     if cells > MAX_CELLS:
-        raise BadInputError(
-            f"That sweep has {cells} cells; the limit is {MAX_CELLS}. Use fewer values."
+        across = (
+            f" ({len(spec.inputs)} inputs × {cells // len(spec.inputs)})" if spec.inputs else ""
         )
+        raise BadInputError(
+            f"That sweep has {cells} cells{across}; the limit is {MAX_CELLS}. Use fewer values."
+        )
+    _check_checks(spec)
     for t in spec.temperatures:
         _check_range("temperature", t, 0.0, MAX_TEMPERATURE)
     for p in spec.top_ps:
@@ -196,6 +235,20 @@ def validate_spec(spec: SweepSpec) -> None:
         _check_int("alternatives per token (top_logprobs)", spec.top_logprobs, 0, MAX_TOP_K)
     if spec.branch_of and (cells != 1 or not spec.prefix_ids):
         raise BadInputError("A branch is one run that continues from the tokens it is given.")
+
+
+def _check_checks(spec: SweepSpec) -> None:
+    names = [c.name for c in spec.checks]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BadInputError(f"Two checks are named {twice[0]!r}: give each its own name.")
+    if any(c.kind == "equals" for c in spec.checks) and not any(
+        EXPECTED in row for row in spec.inputs
+    ):
+        raise BadInputError(
+            "An equals check compares each output with its input row's expected value: add an "
+            f"{EXPECTED!r} column to the inputs."
+        )
 
 
 def _check_prompt(prompt: str) -> None:

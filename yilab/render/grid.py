@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from html import escape
 
 from yilab.events import Finished, Loading, Queued, Started, Token
+from yilab.experiment.checks import Check, Verdict
 from yilab.experiment.forks import Fork, find_forks
+from yilab.experiment.scoring import ROW_KEYS, RowScore, score_rows, verdicts
 from yilab.experiment.sweep import CellSettings
 from yilab.experiment.token_log import TokenLog
 from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
+from yilab.experiment.variables import section_label
+from yilab.render.scores import row_summary
 from yilab.render.tokens import (
     fork_marked_text,
     probability_view,
@@ -38,6 +42,19 @@ class CellView:
     run_id: str | None = None
     token_log: TokenLog | None = None  # each token's probabilities, once finished
     stop_ids: list[int] = field(default_factory=list)  # the stop set in force
+    values: dict[str, str] | None = None  # its input row's values (None without inputs)
+
+    def as_run(self) -> dict:
+        """The cell as the run log would hold it, for :mod:`yilab.experiment.scoring`."""
+        s = self.settings
+        return {
+            "cell_index": s.index,
+            "status": "done" if self.state in ("stop", "length") else self.state,
+            "output": self.text,
+            "finish_reason": self.state,
+            "vars_json": None if self.values is None else json.dumps(self.values),
+            **{k: getattr(s, k) for k in ROW_KEYS},
+        }
 
 
 @dataclass
@@ -53,10 +70,26 @@ class GridView:
     # The sweep is over: probability views render only then, since they are large (~1 kB a
     # token) and the grid is re-sent whole up to ten times a second while it streams.
     settled: bool = False
+    checks: tuple[Check, ...] = ()  # how outputs are judged (scores render once settled)
 
     @classmethod
-    def for_cells(cls, cells: list[CellSettings], engine: str = "single") -> GridView:
-        return cls([CellView(c) for c in cells], status="Starting…", engine=engine)
+    def for_cells(
+        cls,
+        cells: list[CellSettings],
+        engine: str = "single",
+        *,
+        inputs: tuple[dict, ...] = (),
+        checks: tuple[Check, ...] = (),
+    ) -> GridView:
+        views = [
+            CellView(c, values=None if c.input_index is None else dict(inputs[c.input_index]))
+            for c in cells
+        ]
+        return cls(views, status="Starting…", engine=engine, checks=tuple(checks))
+
+    def scores(self) -> list[RowScore]:
+        """Each grid row's pass rates and diversity (see :func:`score_rows`)."""
+        return score_rows([c.as_run() for c in self.cells], self.checks)
 
     def apply(self, event, run_ids: dict[int, str] | None = None) -> None:
         """Fold one worker event into the view; ``run_ids`` maps cells to logged runs."""
@@ -96,10 +129,14 @@ class GridView:
 
 
 def view_from_runs(
-    runs: list[dict], status: str = "", logs: dict[str, TokenLog] | None = None
+    runs: list[dict],
+    status: str = "",
+    logs: dict[str, TokenLog] | None = None,
+    checks: tuple[Check, ...] = (),
 ) -> GridView:
     """An experiment's grid again, as it was, from its logged runs (in cell order) and
-    their token logs by run id (``logs``; a run without one shows as before)."""
+    their token logs by run id (``logs``; a run without one shows as before), judged by
+    ``checks`` (the experiment's, as they stand now)."""
     cells, logs = [], logs or {}
     for i, run in enumerate(runs):
         settings = CellSettings(
@@ -109,6 +146,7 @@ def view_from_runs(
             seed=run["seed"],
             top_p=run["top_p"] if run.get("top_p") is not None else 1.0,
             max_tokens=run["max_tokens"],
+            input_index=run.get("input_index"),
         )
         cells.append(
             CellView(
@@ -122,10 +160,11 @@ def view_from_runs(
                 run_id=run.get("id"),
                 token_log=logs.get(run.get("id") or ""),
                 stop_ids=_ids(run.get("stop_token_ids_json")),
+                values=json.loads(run["vars_json"]) if run.get("vars_json") else None,
             )
         )
     engine = (runs[0].get("engine_mode") if runs else None) or "single"
-    view = GridView(cells, status=status, engine=engine, settled=True)
+    view = GridView(cells, status=status, engine=engine, settled=True, checks=tuple(checks))
     view.same_as = find_duplicates(cells)
     view.forks = row_forks(cells)
     return view
@@ -185,7 +224,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     script wires them) and the turn-end note links nowhere."""
     seeds = list(dict.fromkeys(c.settings.seed for c in view.cells))
     columns = max(1, min(len(seeds), 4))
-    cards = "".join(_card(i, cell, view, actions, report) for i, cell in enumerate(view.cells))
+    cards = _rows_html(view, actions, report)
     engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
     if view.settled and any(c.token_log is not None for c in view.cells):
         engine += shade_switch(handlers=not report)
@@ -199,6 +238,64 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
         f'<div class="yl-grid" style="grid-template-columns: repeat({columns}, minmax(0, 1fr))">'
         f"{cards}</div>"
     )
+
+
+def _rows_html(view: GridView, actions: bool, report: bool) -> str:
+    """The cards, grouped: a heading per input row (section) and per grid row (the cells
+    that differ only by seed), the row's scores beside it once the sweep is over."""
+    scores = view.scores() if view.settled and view.cells else []
+    by_row = {tuple(getattr(s, k) for k in ROW_KEYS): s for s in scores}
+    rows: dict[tuple, list[int]] = {}
+    for i, cell in enumerate(view.cells):
+        rows.setdefault(tuple(getattr(cell.settings, k) for k in ROW_KEYS), []).append(i)
+    sections = len({key[0] for key in rows}) > 1 or any(key[0] is not None for key in rows)
+    out, section = [], object()
+    for key, members in rows.items():
+        first = view.cells[members[0]]
+        if sections and key[0] != section:
+            section = key[0]
+            label = section_label(first.values or {}, width=120)
+            out.append(
+                f'<div class="yl-section" data-input="{section}">'
+                f"Input {section + 1} · {escape(label)}</div>"
+            )
+        out.append(_row_head(first.settings, view, by_row.get(key)))
+        out += [_card(i, view.cells[i], view, actions, report) for i in members]
+    return "".join(out)
+
+
+def _row_head(settings: CellSettings, view: GridView, score: RowScore | None) -> str:
+    label = [f"T={settings.temperature:g}"]
+    if len({c.settings.top_p for c in view.cells}) > 1:
+        label.append(f"top_p {settings.top_p:g}")
+    if len({c.settings.max_tokens for c in view.cells}) > 1:
+        label.append(f"max {settings.max_tokens}")
+    if len({c.settings.model for c in view.cells}) > 1:
+        label.append(_model_name(settings.model))
+    summary = (
+        f'<span class="yl-row-score">{escape(row_summary(score, view.checks))}</span>'
+        if score is not None and score.runs
+        else ""
+    )
+    return f'<div class="yl-row-head"><b>{escape(" · ".join(label))}</b>{summary}</div>'
+
+
+def _model_name(model: str) -> str:
+    return model.rstrip("/").rsplit("/", 1)[-1] or "default model"
+
+
+def _checks_html(cell: CellView, checks: tuple[Check, ...]) -> str:
+    """A finished card's verdict per check: ✓ / ✗ / – with the reason on hover."""
+    found: dict[str, Verdict] = verdicts(checks, cell.as_run()) if checks else {}
+    if not found:
+        return ""
+    marks = {True: ("✓", "pass"), False: ("✗", "fail"), None: ("–", "na")}
+    badges = "".join(
+        f'<span class="yl-check yl-check-{marks[v.passed][1]}" title="{escape(v.detail)}">'
+        f"{marks[v.passed][0]} {escape(name)}</span>"
+        for name, v in found.items()
+    )
+    return f'<div class="yl-checks">{badges}</div>'
 
 
 def cell_label(settings: CellSettings) -> str:
@@ -241,7 +338,7 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
         extras.append(f"top_p {s.top_p:g}")
     extras.append(f"max {s.max_tokens}")
     if len({c.settings.model for c in view.cells}) > 1:  # name the model only when it varies
-        extras.append(s.model.rstrip("/").rsplit("/", 1)[-1] or "default model")
+        extras.append(_model_name(s.model))
     notes = []
     if s.greedy:
         notes.append("T=0 is greedy: the seed has no effect")
@@ -260,6 +357,7 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
         f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
         f'<pre class="yl-out">{_body(index, cell, view)}</pre>'
         + _token_parts(cell, view.settled, missed, branch=actions and not report, link=not report)
+        + (_checks_html(cell, view.checks) if view.settled else "")
         + f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
         + _buttons(cell, view.settled, actions, report)

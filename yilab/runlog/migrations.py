@@ -127,3 +127,15 @@ def m006_token_logs_and_branches(db: Database) -> None:
     runs.add_column("branch_of", str)
     runs.add_column("branch_at", int)
     runs.create_index(["branch_of"])
+
+
+@MIGRATIONS()
+def m007_inputs_and_checks(db: Database) -> None:
+    """Prompt variables: each run's input row (``input_index``, from 0) and its values
+    (``vars_json``, an object of column: text); each experiment's checks (``checks_json``,
+    a list of check objects as :class:`yilab.experiment.checks.Check` writes them), kept
+    apart from ``sweep_json`` because checks can be edited after the runs."""
+    runs = _table(db, "runs")
+    runs.add_column("input_index", int)
+    runs.add_column("vars_json", str)
+    _table(db, "experiments").add_column("checks_json", str)

@@ -37,13 +37,14 @@ METRIC_COLUMNS = (
 SETTING_COLUMNS = (
     *("model", "model_path", "model_fingerprint", "rendered_prompt"),
     *("temperature", "seed", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens"),
-    *("engine_mode", "note", "branch_of", "branch_at", *METRIC_COLUMNS),
+    *("engine_mode", "note", "branch_of", "branch_at", "input_index", *METRIC_COLUMNS),
 )
 # settings given as Python values, stored as JSON text in these columns
 JSON_SETTINGS = {
     "messages": "messages_json",
     "stop_token_ids": "stop_token_ids_json",
     "versions": "versions_json",
+    "vars": "vars_json",
 }
 
 
@@ -114,8 +115,10 @@ def experiment_row(
     system_prompt: str | None = None,
     mode: str = "chat",
     note: str | None = None,
+    checks: list[dict] | None = None,
 ) -> dict[str, Any]:
-    """A new experiment's row (a sweep, logged before its runs start), with a new uuid."""
+    """A new experiment's row (a sweep, logged before its runs start), with a new uuid;
+    ``checks``: how its outputs are judged (editable later, unlike ``sweep_json``)."""
     if mode not in MODES:
         raise BadInputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}")
     return {
@@ -127,6 +130,7 @@ def experiment_row(
         "note": note,
         "system_prompt": system_prompt,
         "mode": mode,
+        "checks_json": json.dumps(checks or [], ensure_ascii=False),
     }
 
 

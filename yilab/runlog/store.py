@@ -23,6 +23,7 @@ and those rows would be lost. Runs that cannot be written go to a spill file
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -372,6 +373,15 @@ class Store:
         """Set a run's free-text note (id or unique prefix)."""
         self._update_run(self._resolve("runs", run_id), {"note": note})
 
+    def set_checks(self, experiment_id: str, checks: list[dict]) -> None:
+        """Replace an experiment's checks (``checks_json``); its runs are not touched."""
+        full_id = self._resolve("experiments", experiment_id)
+        with self._write() as db:
+            db.execute(
+                "update experiments set checks_json = ? where id = ?",
+                (json.dumps(checks, ensure_ascii=False), full_id),
+            )
+
     # -- reading -----------------------------------------------------------
 
     def get_run(self, run_id: str) -> dict:
@@ -413,9 +423,11 @@ class Store:
         status: str | None = None,
         finish_reason: str | None = None,
         temperature: float | None = None,
+        variable: tuple[str, str] | None = None,
         limit: int = 50,
     ) -> list[dict]:
-        """Runs newest first, filtered; ``search`` matches words in the prompt or output."""
+        """Runs newest first, filtered; ``search`` matches words in the prompt or output,
+        ``variable`` (name, value) the runs whose input row gave that variable that value."""
         clauses, params = ["1"], []
         if search and search.split():
             clauses.append("rowid in (select rowid from runs_fts where runs_fts match ?)")
@@ -433,6 +445,9 @@ class Store:
         if temperature is not None:
             clauses.append("abs(temperature - ?) < 1e-9")
             params.append(temperature)
+        if variable is not None:
+            clauses.append("vars_json is not null and json_extract(vars_json, ?) = ?")
+            params += ['$."' + variable[0].replace('"', "") + '"', variable[1]]
         sql = f"select * from runs where {' and '.join(clauses)} order by created_at desc, rowid desc limit ?"
         return self._rows(sql, [*params, limit])
 

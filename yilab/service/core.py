@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from yilab.errors import BadInputError, InspectorError, StoreError, YilabError
-from yilab.experiment.sweep import SweepSpec, expand_sweep
+from yilab.experiment.checks import Check
+from yilab.experiment.scoring import RowScore, checks_of, score_rows
+from yilab.experiment.sweep import SweepSpec, expand_sweep, validate_spec
 from yilab.experiment.token_log import TokenLog
 from yilab.files import default_db_path
 from yilab.generation.mlx_thread import compute_device
@@ -153,6 +155,7 @@ class Service:
             system_prompt=spec.system,
             mode="raw" if spec.raw else "chat",
             note=note,
+            checks=[c.to_dict() for c in spec.checks],
         )
         settings = RunSettings(spec, cells, models, self.versions)
         log = SweepLogger(self.store, experiment, settings)
@@ -167,7 +170,7 @@ class Service:
         else:
             job, engine = self.worker.submit(requests), spec.engine
         settings.job = job
-        sweep = Sweep(experiment["id"], cells, job, log, engine=engine, given=given)
+        sweep = Sweep(experiment["id"], cells, job, log, engine=engine, given=given, spec=spec)
         threading.Thread(
             target=sweep.follow, name=f"yilab-log-{sweep.experiment_id[:8]}", daemon=True
         ).start()
@@ -249,8 +252,29 @@ class Service:
     def rerun(self, experiment_id: str, *, progress: Progress | None = None) -> Sweep:
         """Start the same sweep again (same spec, same seeds) as a new experiment."""
         experiment = self.store.get_experiment(experiment_id)
-        spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
+        spec = replace(
+            SweepSpec.from_dict(json.loads(experiment["sweep_json"])),
+            checks=checks_of(experiment),
+        )
         return self.start_sweep(spec, progress=progress, note=f"re-run of {experiment['id']}")
+
+    def checks(self, experiment_id: str) -> tuple[Check, ...]:
+        """An experiment's checks as they stand now (they can change after its runs)."""
+        return checks_of(self.store.get_experiment(experiment_id))
+
+    def set_checks(self, experiment_id: str, checks: Sequence[Check]) -> tuple[Check, ...]:
+        """Replace an experiment's checks; nothing is generated again (see :meth:`scores`)."""
+        experiment = self.store.get_experiment(experiment_id)
+        spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
+        validate_spec(replace(spec, checks=tuple(checks)))
+        self.store.set_checks(experiment["id"], [c.to_dict() for c in checks])
+        return tuple(checks)
+
+    def scores(self, experiment_id: str) -> tuple[tuple[Check, ...], list[RowScore]]:
+        """An experiment's checks and each grid row's scores, judged from the log."""
+        experiment = self.store.get_experiment(experiment_id)
+        checks = checks_of(experiment)
+        return checks, score_rows(experiment["runs"], checks)
 
     def inspect(self, spec: str | None, progress: Progress | None = None) -> InspectionReport:
         """The tokenizer inspector's report on a model spec (resolved, converted if needed);

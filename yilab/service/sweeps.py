@@ -46,6 +46,7 @@ class Sweep:
     log: SweepLogger
     engine: str = "single"
     given: TokenLog | None = None  # a branch: the steps it was given, before those it draws
+    spec: SweepSpec | None = None  # what was asked: its inputs and checks label the grid
     _events: queue.Queue = field(default_factory=queue.Queue)
     _done: threading.Event = field(default_factory=threading.Event)
 
@@ -124,12 +125,16 @@ def check_backends(models: dict) -> bool:
 
 
 def replay_spec(run: dict, experiment: dict) -> SweepSpec:
-    """The one-cell sweep that reproduces ``run``."""
+    """The one-cell sweep that reproduces ``run`` (with its input row's values, when the
+    experiment had inputs: the same prompt template, filled the same way)."""
     sweep = json.loads(experiment.get("sweep_json") or "{}")
+    values = json.loads(run["vars_json"]) if run.get("vars_json") else None
     remote = run.get("engine_mode") == "remote"  # model_path holds its URL, model its spec
     messages = json.loads(run["messages_json"]) if run.get("messages_json") else None
     system = next((m["content"] for m in messages or [] if m["role"] == "system"), None)
     user = next((m["content"] for m in messages or [] if m["role"] == "user"), None)
+    if values is not None and "prompt" in sweep:  # the template, filled with the run's row
+        user, system = sweep["prompt"], sweep.get("system")
     return SweepSpec(
         prompt=user if messages else run["rendered_prompt"],
         system=system,
@@ -146,6 +151,7 @@ def replay_spec(run: dict, experiment: dict) -> SweepSpec:
         top_logprobs=sweep.get("top_logprobs", DEFAULT_TOP_K),
         branch_of=sweep.get("branch_of"),
         prefix_ids=tuple(sweep.get("prefix_ids") or ()),
+        inputs=(values,) if values is not None else (),
     )
 
 
@@ -157,8 +163,8 @@ def request_for(
 ) -> GenerationRequest:
     return GenerationRequest(
         model_path=str(model.path),
-        messages=spec.messages(),
-        prompt=spec.prompt if spec.raw else None,
+        messages=spec.messages(cell.input_index),
+        prompt=spec.prompt_text(cell.input_index) if spec.raw else None,
         temperature=cell.temperature,
         seed=cell.seed,
         top_p=cell.top_p,
@@ -195,7 +201,9 @@ class RunSettings:
             "model": model.name,
             "model_path": str(model.path),
             "model_fingerprint": self.fingerprints[settings.model],
-            "messages": self.spec.messages(),
+            "messages": self.spec.messages(settings.input_index),
+            "vars": self.spec.variables(settings.input_index),
+            "input_index": settings.input_index,
             "rendered_prompt": rendered,
             "temperature": settings.temperature,
             "seed": settings.seed,

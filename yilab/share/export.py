@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from yilab.errors import BadInputError
+from yilab.experiment.scoring import RowScore, judged_runs
 from yilab.experiment.token_log import TokenLog
 from yilab.files import write_atomic
 from yilab.runlog.rows import utc_now
@@ -176,11 +177,17 @@ def flat_runs(experiments: list[dict]) -> list[dict]:
     return rows
 
 
+def judgements(experiments: list[dict]) -> dict[str, tuple[dict, RowScore]]:
+    """Each run's check verdicts and its grid row's scores, by run id."""
+    return {i: j for e in experiments for i, j in judged_runs(e).items()}
+
+
 def to_jsonl(experiments: list[dict], token_logs: dict[str, TokenLog] | None = None) -> str:
     """One JSON object per run per line; ``messages_json`` becomes ``messages`` (decoded), etc.,
     and a run with a token log gains ``tokens`` (:meth:`TokenLog.to_json`)."""
     lines = []
     token_logs = token_logs or {}
+    judged = judgements(experiments)
     for row in flat_runs(experiments):
         decoded = {
             (k[:-5] if k.endswith("_json") else k): (
@@ -188,6 +195,9 @@ def to_jsonl(experiments: list[dict], token_logs: dict[str, TokenLog] | None = N
             )
             for k, v in row.items()
         }
+        verdicts, score = judged[row["id"]]
+        decoded["checks"] = {name: v.passed for name, v in verdicts.items()}
+        decoded["row_scores"] = score.to_dict()
         if row["id"] in token_logs:
             decoded["tokens"] = token_logs[row["id"]].to_json()
         lines.append(json.dumps(decoded, ensure_ascii=False))
@@ -197,24 +207,41 @@ def to_jsonl(experiments: list[dict], token_logs: dict[str, TokenLog] | None = N
 def to_csv(experiments: list[dict], token_logs: dict[str, TokenLog] | None = None) -> str:
     """One run per row with a header; numbers stay numbers, None is an empty cell. No token
     log, but two columns from it: ``tokens_recorded`` (its steps) and ``mean_logprob`` (see
-    :func:`yilab.share.tokens.mean_logprob`), empty for a run without one."""
+    :func:`yilab.share.tokens.mean_logprob`), empty for a run without one. Then a column per
+    check (``check:NAME``: 1 passed, 0 failed, empty when it could not judge) and the run's
+    grid-row scores (``row_*``: pass rate, distinct outputs, distinct-1/2, similarity, length)."""
     token_logs = token_logs or {}
+    judged = judgements(experiments)
     rows = []
     for row in flat_runs(experiments):
         log = token_logs.get(row["id"])
+        verdicts, score = judged[row["id"]]
         rows.append(
             {
                 **row,
                 "tokens_recorded": None if log is None else len(log.steps),
                 "mean_logprob": None if log is None else mean_logprob(log),
+                **{f"check:{n}": _flag(v.passed) for n, v in verdicts.items()},
+                **_row_columns(score),
             }
         )
     buffer = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _flag(passed: bool | None) -> int | None:
+    return None if passed is None else int(passed)
+
+
+def _row_columns(score: RowScore) -> dict:
+    values = score.to_dict()
+    keep = ("all_pass_rate", "distinct_outputs", "distinct_1", "distinct_2", "similarity")
+    return {f"row_{k}": values.get(k) for k in (*keep, "length_mean", "length_sd")}
 
 
 def export(

@@ -27,7 +27,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from yilab.experiment.scoring import checks_of, score_rows
+from yilab.experiment.variables import inputs_csv
 from yilab.render.grid import cell_label, render_grid, view_from_runs
+from yilab.render.scores import scores_html
 from yilab.render.text import snippet
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -165,8 +168,11 @@ def _experiment(n: int, experiment: dict, models: list[dict]) -> str:
     counts = Counter(r.get("finish_reason") or r.get("status") or "?" for r in runs)
     status = " · ".join([f"{len(runs)} runs", *(f"{k} {v}" for k, v in counts.items())])
     logs = {r["id"]: r["token_log"] for r in runs if r.get("token_log") is not None}
-    view = view_from_runs(runs, status=status, logs=logs)
+    checks = checks_of(experiment)
+    view = view_from_runs(runs, status=status, logs=logs, checks=checks)
     grid = render_grid(view, report=True) if runs else "<p>No runs.</p>"
+    if len(runs) > 1:
+        grid = scores_html(score_rows(runs, checks), checks) + grid
     return (
         f'<section class="yr-exp" id="exp-{n}"><aside class="yr-settings">'
         f'<h2>#{n} <span class="yr-when">{escape(str(experiment.get("created_at") or "")[:19].replace("T", " "))}</span></h2>'
@@ -187,6 +193,11 @@ def _settings(experiment: dict, runs: list[dict], models: list[dict]) -> str:
         value = sweep.get(key)
         if value not in (None, [], 0, 0.0) or key in ("temperatures", "seeds"):
             rows.append((name, escape(_plain(value))))
+    if sweep.get("inputs"):
+        rows.append(("inputs", _pre(inputs_csv(tuple(sweep["inputs"])))))
+    checks = checks_of(experiment)
+    if checks:
+        rows.append(("checks", _pre("\n".join(c.spec() for c in checks))))
     rows += _model_rows(runs, models)
     if experiment.get("note"):
         rows.append(("note", escape(str(experiment["note"]))))

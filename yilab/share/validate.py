@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from yilab.errors import BadInputError, BundleError
+from yilab.experiment.checks import Check
 from yilab.experiment.token_log import FORMAT as TOKEN_LOG_FORMAT
 from yilab.experiment.token_log import TokenLog
 from yilab.runlog.rows import MODES, STATUSES
@@ -310,6 +311,23 @@ def _is_flat_dict(data: Any) -> bool:
     )
 
 
+def _is_texts(data: Any) -> bool:
+    return isinstance(data, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    )
+
+
+def _is_checks(data: Any) -> bool:
+    """A list of checks as :class:`Check` writes them, each valid (a regex that compiles…)."""
+    if not isinstance(data, list):
+        return False
+    try:
+        checks = [Check.from_dict(c) for c in data]
+    except (BadInputError, TypeError, KeyError, AttributeError):
+        return False
+    return len({c.name for c in checks}) == len(checks)
+
+
 RULES: dict[str, Callable[[str, Any], None]] = {
     "id": _uuid,
     "experiment_id": _uuid,
@@ -328,6 +346,9 @@ RULES: dict[str, Callable[[str, Any], None]] = {
     "versions_json": _json_of("object of versions", _is_flat_dict),
     "branch_of": _uuid,
     "branch_at": _not_negative,
+    "input_index": _not_negative,
+    "vars_json": _json_of("object of variable: text", _is_texts),
+    "checks_json": _json_of("list of valid checks", _is_checks),
     "format": _one_of((TOKEN_LOG_FORMAT,)),
     "steps": _not_negative,
     "top_k": _not_negative,

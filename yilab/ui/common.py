@@ -54,7 +54,13 @@ def follow_sweep(
     ``view`` is a grid whose last cards are the sweep's (cards before them, a branch's
     parent, stay as they are); by default, the sweep's own grid.
     """
-    view = view or GridView.for_cells(sweep.cells, engine=sweep.engine)
+    spec = sweep.spec
+    view = view or GridView.for_cells(
+        sweep.cells,
+        engine=sweep.engine,
+        inputs=spec.inputs if spec else (),
+        checks=spec.checks if spec else (),
+    )
     shift, last = len(view.cells) - len(sweep.cells), 0.0
     if state is not None:
         state["view"] = view

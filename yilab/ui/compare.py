@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import gradio as gr
 
 from yilab.errors import YilabError
+from yilab.experiment.checks import parse_checks
 from yilab.experiment.sweep import (
     DEFAULT_ENGINE,
     ENGINES,
@@ -15,6 +17,7 @@ from yilab.experiment.sweep import (
     parse_ints,
     parse_seeds,
 )
+from yilab.experiment.variables import inputs_csv, read_inputs
 from yilab.render.grid import GridView, render_grid
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
@@ -39,6 +42,10 @@ class CompareTab:
     top_p: gr.Textbox
     max_tokens: gr.Textbox
     engine: gr.Radio
+    inputs: gr.Textbox
+    inputs_file: gr.UploadButton
+    checks: gr.Textbox
+    rejudge: gr.Button
     run: gr.Button
     stop: gr.Button
     grid: gr.HTML
@@ -101,6 +108,32 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
             engine = gr.Radio(
                 list(ENGINES), value=DEFAULT_ENGINE, label="Engine", elem_id="yl-engine", info=info
             )
+            with gr.Accordion("Inputs and checks", open=False, elem_id="yl-judging"):
+                inputs = gr.Textbox(
+                    label="Inputs: one row per line, the first names the columns (CSV)",
+                    info="the prompt's {{column}} is filled from each row; one grid section "
+                    "per row; an 'expected' column feeds equals checks",
+                    lines=3,
+                    placeholder="country,expected\nFrance,Paris\nJapan,Tokyo",
+                    elem_id="yl-inputs",
+                    elem_classes=["yl-mono"],
+                )
+                inputs_file = gr.UploadButton(
+                    "Load a CSV / JSONL file",
+                    file_types=[".csv", ".jsonl", ".json", ".txt"],
+                    size="sm",
+                    elem_id="yl-inputs-file",
+                )
+                checks = gr.Textbox(
+                    label="Checks: one per line, [name=]kind[/i][:argument]",
+                    info="contains, not-contains, regex, equals, json, json-schema, max-words, "
+                    "max-chars, stop — e.g. capital=regex/i:paris",
+                    lines=2,
+                    placeholder="regex:^Paris\nmax-words:50\nstop",
+                    elem_id="yl-checks",
+                    elem_classes=["yl-mono"],
+                )
+                rejudge = gr.Button("Judge the last grid again", size="sm", elem_id="yl-rejudge")
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="yl-run")
                 stop = gr.Button("Stop", variant="stop", elem_id="yl-stop")
@@ -121,6 +154,10 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
         top_p=top_p,
         max_tokens=max_tokens,
         engine=engine,
+        inputs=inputs,
+        inputs_file=inputs_file,
+        checks=checks,
+        rejudge=rejudge,
         run=run,
         stop=stop,
         grid=grid,
@@ -149,10 +186,13 @@ def _wire(tab: CompareTab, service) -> None:
         top_p,
         max_tokens,
         engine,
-        state,
+        inputs=None,  # optional in the API: a default of None makes it so
+        checks=None,
+        state=None,
         progress=gr.Progress(),
     ):
         spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine)
+        spec = _judged(spec, inputs, checks)
         try:
             sweep = service.start_sweep(spec, progress=lambda f, m: progress(f, desc=m))
         except YilabError as err:
@@ -170,12 +210,23 @@ def _wire(tab: CompareTab, service) -> None:
         tab.top_p,
         tab.max_tokens,
         tab.engine,
+        tab.inputs,
+        tab.checks,
         tab.session,
     ]
     tab.run.click(
         run_sweep, inputs=sweep_inputs, outputs=tab.grid, api_name="compare", **GENERATION
     )
     tab.stop.click(_stop, inputs=tab.session, outputs=None, queue=False, api_visibility="private")
+    tab.inputs_file.upload(
+        _inputs_text, inputs=tab.inputs_file, outputs=tab.inputs, api_visibility="private"
+    )
+    tab.rejudge.click(
+        lambda checks, state: rejudge(service, checks, state),
+        inputs=[tab.checks, tab.session],
+        outputs=tab.grid,
+        api_visibility="private",
+    )
     preview_inputs = [tab.model, tab.mode, tab.system, tab.prompt]
     for source in (tab.model, tab.mode, tab.system, tab.prompt):
         source.change(
@@ -214,6 +265,40 @@ def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine) 
         )
     except YilabError as err:
         raise gr.Error(str(err)) from None
+
+
+def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
+    """The spec with the typed inputs table and checks (refused here, before anything runs)."""
+    try:
+        rows = read_inputs(inputs, "inputs.csv") if (inputs or "").strip() else ()
+        return replace(spec, inputs=rows, checks=parse_checks(checks or ""))
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+
+
+def _inputs_text(file) -> str:
+    """An uploaded inputs file as the CSV the Inputs box holds (JSON Lines converted)."""
+    path = Path(file if isinstance(file, str) else file.name)
+    try:
+        rows = read_inputs(path.read_text(encoding="utf-8"), path.name)
+    except (OSError, UnicodeDecodeError) as err:
+        raise gr.Error(f"Cannot read {path.name}: {err}") from None
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+    return inputs_csv(rows)
+
+
+def rejudge(service, checks: str, state: dict) -> str:
+    """The last grid judged again by the edited checks, which its experiment keeps;
+    nothing is generated again."""
+    sweep, view = state.get("sweep"), state.get("view")
+    if sweep is None or view is None or not view.settled:
+        raise gr.Error("Run a grid first (and let it finish), then judge it again.")
+    try:
+        view.checks = service.set_checks(sweep.experiment_id, parse_checks(checks or ""))
+    except YilabError as err:
+        raise gr.Error(str(err)) from None
+    return render_grid(view, actions=True)
 
 
 def preview_prompt(service, model: str, mode: str, system: str, prompt: str) -> str:

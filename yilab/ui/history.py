@@ -18,7 +18,9 @@ import gradio as gr
 from gradio.context import get_render_context
 
 from yilab.errors import BadInputError, YilabError
+from yilab.experiment.variables import parse_var
 from yilab.render.grid import GridView, render_grid, view_from_runs
+from yilab.render.scores import scores_html
 from yilab.render.text import short_time, snippet
 from yilab.render.textdiff import render_diff_html
 from yilab.service import FINISH_REASONS, STATUSES
@@ -40,6 +42,7 @@ class HistoryTab:
     temperature: gr.Dropdown
     finish: gr.Dropdown
     status: gr.Dropdown
+    variable: gr.Textbox  # name=value: runs whose input row gave that value
     refresh: gr.Button
     experiments: gr.Dataframe
     runs: gr.Dataframe
@@ -102,11 +105,14 @@ def run_choices(runs: list[dict]) -> list[tuple[str, str]]:
     return [(run_label(r), r["id"]) for r in runs]
 
 
-def filter_values(model: str | None, temperature, finish: str | None, status: str | None) -> dict:
+def filter_values(
+    model: str | None, temperature, finish: str | None, status: str | None, variable: str = ""
+) -> dict:
     """The filter widgets' values as ``Store.list_runs`` keyword arguments ("any" → None).
 
-    ``filter_values("any", "0.7", "stop", "any")`` →
-    ``{"model": None, "temperature": 0.7, "finish_reason": "stop", "status": None}``
+    ``filter_values("any", "0.7", "stop", "any", "city=Paris")`` →
+    ``{"model": None, "temperature": 0.7, "finish_reason": "stop", "status": None,
+    "variable": ("city", "Paris")}``
     """
 
     def given(value):
@@ -123,6 +129,7 @@ def filter_values(model: str | None, temperature, finish: str | None, status: st
         "temperature": temp,
         "finish_reason": given(finish),
         "status": given(status),
+        "variable": parse_var(variable) if (variable or "").strip() else None,
     }
 
 
@@ -230,6 +237,12 @@ def build_history_tab(service) -> HistoryTab:
         status = gr.Dropdown(
             [ANY, *STATUSES], value=ANY, label="Status", min_width=110, elem_id="yl-history-status"
         )
+        variable = gr.Textbox(
+            label="Input",
+            placeholder="name=value",
+            min_width=120,
+            elem_id="yl-history-var",
+        )
         refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-history-refresh")
     with gr.Row():
         experiments = gr.Dataframe(
@@ -289,6 +302,7 @@ def build_history_tab(service) -> HistoryTab:
         temperature=temperature,
         finish=finish,
         status=status,
+        variable=variable,
         refresh=refresh,
         experiments=experiments,
         runs=runs,
@@ -313,9 +327,9 @@ def build_history_tab(service) -> HistoryTab:
 
 
 @readable_errors
-def load_tables(service, search, model, temperature, finish, status) -> tuple:
+def load_tables(service, search, model, temperature, finish, status, variable="") -> tuple:
     """Both tables for the current search and filters, and the full ids behind their rows."""
-    filters = filter_values(model, temperature, finish, status)
+    filters = filter_values(model, temperature, finish, status, variable)
     query = (search or "").strip() or None
     runs = service.list_runs(search=query, limit=TABLE_LIMIT, **filters)
     experiments = service.list_experiments(search=query, limit=TABLE_LIMIT)
@@ -360,7 +374,11 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     choices, ids = run_choices(runs), [r["id"] for r in runs]
     a, b = (ids + [None, None])[:2]
     logs = service.token_logs(ids)
-    grid = render_grid(view_from_runs(runs, status=grid_status(runs), logs=logs))
+    checks, scores = service.scores(experiment["id"])
+    table = scores_html(scores, checks) if len(runs) > 1 else ""
+    grid = table + render_grid(
+        view_from_runs(runs, status=grid_status(runs), logs=logs, checks=checks)
+    )
     diff = _diff_html(runs[0], runs[1]) if len(runs) > 1 else ""
     picked = current_run if current_run in ids else a
     return (
@@ -440,7 +458,7 @@ def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[t
 def _wire(tab: HistoryTab, service, parent) -> None:
     exp_ids = gr.State([])  # full ids behind the experiments table's rows
     run_keys = gr.State([])  # (run id, experiment id) behind the runs table's rows
-    filters = [tab.search, tab.model, tab.temperature, tab.finish, tab.status]
+    filters = [tab.search, tab.model, tab.temperature, tab.finish, tab.status, tab.variable]
     tables = [tab.experiments, exp_ids, tab.runs, run_keys]
     quiet = {"api_visibility": "private"}
     shown = [parent.select] if isinstance(parent, gr.Tab) else []
@@ -453,9 +471,9 @@ def _wire(tab: HistoryTab, service, parent) -> None:
         return load_tables(service, *values)
 
     reloaded = [*tables, tab.model, tab.temperature, tab.log_banner]
-    gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY), outputs=reloaded, **quiet)  # page load
+    gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY, ""), outputs=reloaded, **quiet)  # page load
     gr.on([tab.refresh.click, *shown], reload, filters, reloaded, **quiet)
-    edited = [tab.search.submit, *(f.input for f in filters[1:])]  # Enter, or a filter picked
+    edited = [tab.search.submit, tab.variable.submit, *(f.input for f in filters[1:-1])]
     gr.on(edited, refresh, filters, tables, **quiet)
     tab.experiments.select(_row_experiment, exp_ids, tab.experiment_box, **quiet)
     tab.runs.select(_row_run, run_keys, [tab.experiment_box, tab.run], **quiet)
