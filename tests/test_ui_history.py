@@ -1,5 +1,6 @@
 """History and Plots handlers and data shaping, without a browser, on a real service."""
 
+import json
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
@@ -13,11 +14,13 @@ from yilab.render.text import short_time, snippet
 from yilab.service import Service
 from yilab.ui import history as h
 from yilab.ui.plots import (
+    SCORE_COLUMNS,
     all_plots,
     experiment_choices,
     experiment_frame,
     headroom,
     history_frame,
+    scores_frame,
     time_axis,
     unique_labels,
 )
@@ -273,8 +276,11 @@ def test_time_axis_spans_at_least_two_hours_labelled_to_the_minute():
 
 
 def test_all_plots_default_to_the_newest_experiment(logged):
-    picker, length, speed, history = all_plots(logged.service, None)
+    picker, length, speed, passing, diversity, history = all_plots(logged.service, None)
     assert picker.value == logged.hostile and len(speed) == 2
+    assert passing.title == "Passing (no checks yet)" and passing.value["data"] == []
+    assert list(diversity.columns) == list(SCORE_COLUMNS)
+    assert history.y_lim[0] == 0 and history.y_lim[1] >= max(r[2] for r in history.value["data"])
     assert len(history.value["data"]) == 6 and history.value["datatypes"]["time"] == "temporal"
     assert history.x_axis_format == "%b %-d %H:%M" and len(history.x_lim) == 2
     assert len(length.value["data"]) == 2 and length.y_lim == [0, 4]  # 3 tokens + headroom
@@ -283,3 +289,47 @@ def test_all_plots_default_to_the_newest_experiment(logged):
     assert headroom([12, 40]) == 44 and headroom([]) == 1
     label = experiment_choices(logged.service.store.list_experiments())[1][0]
     assert "tiny · zebra crossing (4)" in label
+
+
+def test_scores_frame_draws_one_line_per_input():
+    from yilab.experiment.checks import parse_checks
+    from yilab.experiment.scoring import score_rows
+
+    def run(cell, t, text, country):
+        return {
+            "id": str(cell),
+            "cell_index": cell,
+            "status": "done",
+            "output": text,
+            "finish_reason": "stop",
+            "vars_json": json.dumps({"country": country}),
+            "input_index": int(country == "Peru"),
+            "model": "m",
+            "top_p": 1.0,
+            "max_tokens": 8,
+            "temperature": t,
+            "seed": cell % 2,
+        }
+
+    runs = [
+        run(0, 0.0, "Paris", "France"),
+        run(1, 0.0, "Paris", "France"),
+        run(2, 1.0, "Paris is", "France"),
+        run(3, 1.0, "Lyon", "France"),
+        run(4, 0.0, "Lima", "Peru"),
+        run(5, 0.0, "Cusco", "Peru"),
+    ]
+    frame = scores_frame(score_rows(runs, parse_checks("contains:Paris")))
+    rows = [[None if v != v else v for v in row] for row in frame.values.tolist()]  # NaN: none
+    assert rows == [
+        [0.0, "country=France", 100.0, None, 1.0, 2],  # "Paris" twice: no word pairs
+        [1.0, "country=France", 50.0, 1.0, 0.0, 2],
+        [0.0, "country=Peru", 0.0, None, 0.0, 2],
+    ]
+
+
+def test_experiment_frame_names_the_input_row_of_each_cell():
+    runs = [
+        {"temperature": 0.0, "seed": 1, "input_index": i, "finish_reason": "stop"} for i in (0, 1)
+    ]
+    assert experiment_frame(runs)["cell"].tolist() == ["in 1 · T=0 · seed 1", "in 2 · T=0 · seed 1"]

@@ -1,7 +1,9 @@
 """The Plots tab: Gradio's native plots over the run log.
 
-Per experiment: output length by temperature (colored by finish reason) and tokens/s
-per cell. Across history: tokens/s by model over time. The frames are built by pure
+Per experiment: output length by temperature (colored by finish reason), tokens/s
+per cell, and against temperature the share of runs passing every check and the
+outputs' diversity (distinct-2), one line per input. Across history: tokens/s by
+model over time. The frames are built by pure
 functions; the handlers only fetch runs and hand frames to the plots.
 
 Times go to the browser as true instants (UTC) and Vega-Lite shows them in the browser's
@@ -21,12 +23,14 @@ import pandas as pd
 from gradio.context import get_render_context
 
 from yilab.errors import YilabError
+from yilab.experiment.scoring import RowScore
 from yilab.render.text import short_time, snippet
 
 EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
 EXPERIMENT_COLUMNS = ["cell", "T", "seed", "finish", "tokens", "tok/s"]
 HISTORY_COLUMNS = ["time", "model", "tok/s", "tokens", "finish"]
+SCORE_COLUMNS = ["T", "input", "pass %", "distinct-2", "similarity", "runs"]
 FINISH_COLORS = {
     "stop": "#16a34a",
     "length": "#d97706",
@@ -51,6 +55,8 @@ class PlotsTab:
     refresh: gr.Button
     length: gr.ScatterPlot
     speed: gr.BarPlot
+    passing: gr.LinePlot
+    diversity: gr.LinePlot
     history: gr.ScatterPlot
 
 
@@ -69,7 +75,7 @@ def experiment_frame(runs: list[dict]) -> pd.DataFrame:
     "generation_tokens": 12, "generation_tps": 30.5}])`` has one row
     ``["T=0.7 · seed 1", "0.7", 1, "stop", 12, 30.5]`` (T is a category: a sweep's few values).
     """
-    labels = unique_labels([f"T={run['temperature']:g} · seed {run['seed']}" for run in runs])
+    labels = unique_labels([_cell_label(run) for run in runs])
     rows = [
         [
             label,
@@ -82,6 +88,44 @@ def experiment_frame(runs: list[dict]) -> pd.DataFrame:
         for label, run in zip(labels, runs, strict=True)
     ]
     return pd.DataFrame(rows, columns=EXPERIMENT_COLUMNS)
+
+
+def scores_frame(scores: list[RowScore]) -> pd.DataFrame:
+    """One row per grid row: temperature, its line (the input, and the model or top_p when
+    they vary), the share passing every check (%), distinct-2, similarity and runs.
+
+    Rows with no finished run are left out; ``pass %`` is empty without checks.
+    """
+    vary_model = len({s.model for s in scores}) > 1
+    vary_top_p = len({s.top_p for s in scores}) > 1
+    vary_max = len({s.max_tokens for s in scores}) > 1
+    rows = []
+    for score in scores:
+        if not score.runs:
+            continue
+        line = [score.label] if score.input_index is not None else []
+        line += [score.model.rstrip("/").rsplit("/", 1)[-1]] if vary_model else []
+        line += [f"top_p {score.top_p:g}"] if vary_top_p else []
+        line += [f"max {score.max_tokens}"] if vary_max else []
+        rate = score.all_pass_rate
+        rows.append(
+            [
+                score.temperature,
+                " · ".join(line) or "all",
+                None if rate is None else round(100 * rate, 1),
+                score.diversity.distinct_2,
+                score.diversity.similarity,
+                score.runs,
+            ]
+        )
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def _cell_label(run: dict) -> str:
+    """``T=0.7 · seed 1``, after ``in 2 · `` when the run filled its prompt from input row 2."""
+    label = f"T={run['temperature']:g} · seed {run['seed']}"
+    index = run.get("input_index")
+    return label if index is None else f"in {index + 1} · {label}"
 
 
 def unique_labels(labels: list[str]) -> list[str]:
@@ -152,17 +196,22 @@ def headroom(values) -> int:
     return max(1, math.ceil(max(values, default=0) * 1.08))
 
 
-def experiment_plots(service, experiment_id: str | None) -> tuple[gr.ScatterPlot, pd.DataFrame]:
-    """The length plot (with its y range) and the speed plot's frame for one experiment."""
-    runs = []
+def experiment_plots(service, experiment_id: str | None) -> tuple:
+    """For one experiment: the length plot (with its y range), the speed plot's frame, the
+    pass-rate plot (titled by whether it has checks) and the diversity plot's frame."""
+    runs, checks, scores = [], (), []
     if experiment_id:
         try:
             runs = service.get_experiment(experiment_id)["runs"]
+            checks, scores = service.scores(experiment_id)
         except YilabError as err:
             raise gr.Error(str(err)) from None
     frame = experiment_frame(runs)
     length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])])
-    return length, frame.dropna(subset=["tok/s"])
+    judged = scores_frame(scores)
+    title = "Passing every check, by temperature" if checks else "Passing (no checks yet)"
+    passing = gr.LinePlot(value=judged.dropna(subset=["pass %"]), title=title)
+    return length, frame.dropna(subset=["tok/s"]), passing, judged.dropna(subset=["distinct-2"])
 
 
 def all_plots(service, current: str | None) -> tuple:
@@ -172,7 +221,12 @@ def all_plots(service, current: str | None) -> tuple:
     picked = current if current in ids else (ids[0] if ids else None)
     frame = history_frame(service.list_runs(limit=HISTORY_LIMIT))
     axis = time_axis(frame["time"])
-    history = gr.ScatterPlot(value=frame, x_lim=axis.lim, x_axis_format=axis.format)
+    history = gr.ScatterPlot(
+        value=frame,
+        x_lim=axis.lim,
+        x_axis_format=axis.format,
+        y_lim=[0, headroom(frame["tok/s"])],
+    )
     picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
     return picker, *experiment_plots(service, picked), history
 
@@ -209,6 +263,28 @@ def build_plots_tab(service) -> PlotsTab:
             tooltip="all",
             elem_id="yl-plot-speed",
         )
+    with gr.Row():
+        passing = gr.LinePlot(
+            x="T",
+            y="pass %",
+            color="input",
+            y_lim=[0, 105],
+            title="Passing every check, by temperature",
+            y_title="% of runs",
+            height=240,
+            tooltip="all",
+            elem_id="yl-plot-pass",
+        )
+        diversity = gr.LinePlot(
+            x="T",
+            y="distinct-2",
+            color="input",
+            y_lim=[0, 1.05],
+            title="Diversity by temperature (distinct-2: unique word pairs / all)",
+            height=240,
+            tooltip="all",
+            elem_id="yl-plot-diversity",
+        )
     history = gr.ScatterPlot(
         x="time",
         y="tok/s",
@@ -219,11 +295,12 @@ def build_plots_tab(service) -> PlotsTab:
         tooltip="all",
         elem_id="yl-plot-history",
     )
-    tab = PlotsTab(experiment, refresh, length, speed, history)
-    everything = [experiment, length, speed, history]
+    tab = PlotsTab(experiment, refresh, length, speed, passing, diversity, history)
+    per_experiment = [length, speed, passing, diversity]
+    everything = [experiment, *per_experiment, history]
     shown = [parent.select] if isinstance(parent, gr.Tab) else []
     quiet = {"api_visibility": "private"}
     gr.on(None, lambda: all_plots(service, None), outputs=everything, **quiet)  # page load
     gr.on([refresh.click, *shown], lambda e: all_plots(service, e), experiment, everything, **quiet)
-    experiment.input(lambda e: experiment_plots(service, e), experiment, [length, speed], **quiet)
+    experiment.input(lambda e: experiment_plots(service, e), experiment, per_experiment, **quiet)
     return tab
