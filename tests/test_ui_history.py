@@ -135,8 +135,12 @@ def test_tables_are_newest_first(logged):
 
 
 def test_opening_an_experiment_shows_its_grid_again(logged):
-    summary, grid, a, b, diff, run = h.open_experiment(logged.service, logged.experiment_id[:8])
+    summary, checks, grid, a, b, diff, run = h.open_experiment(
+        logged.service, logged.experiment_id[:8]
+    )
+    assert checks == ""  # logged without checks
     assert "zebra crossing" in summary and "temperatures 0, 0.7" in summary
+    assert 'class="yl-scores"' in grid  # 4 runs: the scores table leads
     assert grid.count('class="yl-card') == 4 and "As logged: 4 length" in grid
     for r in logged.runs:
         assert f'data-run="{r["id"]}"' in grid
@@ -144,22 +148,38 @@ def test_opening_an_experiment_shows_its_grid_again(logged):
     assert (a.value, b.value, run.value) == (ids[0], ids[1], ids[0])
     assert [c[1] for c in a.choices] == ids
     assert 'class="yl-diff"' in diff
-    _, _, _, _, _, run = h.open_experiment(logged.service, logged.experiment_id, ids[2])
+    *_, run = h.open_experiment(logged.service, logged.experiment_id, ids[2])
     assert run.value == ids[2]  # a run picked in the table stays picked
 
 
 def test_hostile_text_stays_text(logged):
-    summary, grid, *_, diff, _ = h.open_experiment(logged.service, logged.hostile)
+    summary, _, grid, *_, diff, _ = h.open_experiment(logged.service, logged.hostile)
     for html in (summary, grid, diff):
         assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
 def test_an_unknown_or_empty_id_says_so_in_the_page(logged):
-    summary, grid, a, *_ = h.open_experiment(logged.service, "ffffffff-0000")
+    summary, _, grid, a, *_ = h.open_experiment(logged.service, "ffffffff-0000")
     assert "No experiment with id" in summary and "yl-exp-error" in summary
     assert "yl-card" not in grid and a.choices == []
     summary, *_ = h.open_experiment(logged.service, "  ")
     assert "Select an experiment" in summary
+
+
+def test_checks_edited_in_history_judge_the_logged_runs_again(logged):
+    before = logged.service.get_experiment(logged.experiment_id)["runs"]
+    grid = h.rejudge_experiment(logged.service, logged.experiment_id, "stop\nlong=contains:§§")
+    assert grid.count('class="yl-check yl-check-fail"') == 8  # 4 length runs, 2 checks each
+    assert "<th>long</th>" in grid and "pass 0%" in grid  # no output has §§
+    assert logged.service.get_experiment(logged.experiment_id)["runs"] == before
+    _, checks, *_ = h.open_experiment(logged.service, logged.experiment_id)
+    assert checks == "stop\nlong=contains:§§"
+    with pytest.raises(gr.Error, match="regex"):
+        h.rejudge_experiment(logged.service, logged.experiment_id, "regex:(")
+    with pytest.raises(gr.Error, match="Open an experiment"):
+        h.rejudge_experiment(logged.service, " ", "stop")
+    h.rejudge_experiment(logged.service, logged.experiment_id, "")  # no checks again
+    assert logged.service.checks(logged.experiment_id) == ()
 
 
 def test_diff_runs_marks_changed_words(logged):

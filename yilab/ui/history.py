@@ -18,6 +18,8 @@ import gradio as gr
 from gradio.context import get_render_context
 
 from yilab.errors import BadInputError, YilabError
+from yilab.experiment.checks import parse_checks
+from yilab.experiment.scoring import score_rows
 from yilab.experiment.variables import parse_var
 from yilab.render.grid import GridView, render_grid, view_from_runs
 from yilab.render.scores import scores_html
@@ -49,6 +51,8 @@ class HistoryTab:
     experiment_box: gr.Textbox  # set it (also programmatically) to open an experiment
     rerun: gr.Button
     summary: gr.HTML
+    checks: gr.Textbox  # the open experiment's checks, editable
+    rejudge: gr.Button
     grid: gr.HTML
     diff_a: gr.Dropdown
     diff_b: gr.Dropdown
@@ -276,6 +280,17 @@ def build_history_tab(service) -> HistoryTab:
     summary = gr.HTML(
         message_html("Select an experiment or a run above."), elem_id="yl-history-summary"
     )
+    with gr.Row(elem_classes="yl-hrow"):
+        checks = gr.Textbox(
+            label="Checks of this experiment: one per line, [name=]kind[/i][:argument]",
+            lines=1,
+            max_lines=8,
+            scale=4,
+            placeholder="regex:^Paris",
+            elem_id="yl-history-checks",
+            elem_classes=["yl-mono"],
+        )
+        rejudge = gr.Button("Judge again", scale=0, min_width=110, elem_id="yl-history-rejudge")
     grid = gr.HTML(render_grid(GridView([])), elem_id="yl-history-grid")
     with gr.Row(elem_classes="yl-hrow"):
         run = gr.Dropdown(
@@ -309,6 +324,8 @@ def build_history_tab(service) -> HistoryTab:
         experiment_box=experiment_box,
         rerun=rerun,
         summary=summary,
+        checks=checks,
+        rejudge=rejudge,
         grid=grid,
         diff_a=diff_a,
         diff_b=diff_b,
@@ -373,16 +390,13 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     runs = experiment["runs"]
     choices, ids = run_choices(runs), [r["id"] for r in runs]
     a, b = (ids + [None, None])[:2]
-    logs = service.token_logs(ids)
-    checks, scores = service.scores(experiment["id"])
-    table = scores_html(scores, checks) if len(runs) > 1 else ""
-    grid = table + render_grid(
-        view_from_runs(runs, status=grid_status(runs), logs=logs, checks=checks)
-    )
+    checks = service.checks(experiment["id"])
+    grid = judged_grid(service, experiment, checks)
     diff = _diff_html(runs[0], runs[1]) if len(runs) > 1 else ""
     picked = current_run if current_run in ids else a
     return (
         experiment_html(experiment),
+        "\n".join(c.spec() for c in checks),
         grid,
         gr.Dropdown(choices=choices, value=a),
         gr.Dropdown(choices=choices, value=b),
@@ -393,7 +407,28 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
 
 def _closed(summary: str) -> tuple:
     empty = gr.Dropdown(choices=[], value=None)
-    return summary, render_grid(GridView([])), empty, empty, "", empty
+    return summary, "", render_grid(GridView([])), empty, empty, "", empty
+
+
+def judged_grid(service, experiment: dict, checks) -> str:
+    """An experiment's scores table (for more than one run) above its grid, as ``checks``
+    judge it."""
+    runs = experiment["runs"]
+    logs = service.token_logs([r["id"] for r in runs])
+    table = scores_html(score_rows(runs, checks), checks) if len(runs) > 1 else ""
+    view = view_from_runs(runs, status=grid_status(runs), logs=logs, checks=checks)
+    return table + render_grid(view)
+
+
+@readable_errors
+def rejudge_experiment(service, experiment_id: str | None, text: str | None) -> str:
+    """Store the edited checks with the open experiment and judge its runs again (nothing
+    is generated): the new scores table and grid."""
+    experiment_id = (experiment_id or "").strip()
+    if not experiment_id:
+        raise BadInputError("Open an experiment first.")
+    checks = service.set_checks(experiment_id, parse_checks(text or ""))
+    return judged_grid(service, service.get_experiment(experiment_id), checks)
 
 
 def _diff_html(a: dict, b: dict) -> str:
@@ -480,7 +515,7 @@ def _wire(tab: HistoryTab, service, parent) -> None:
     tab.experiment_box.change(
         lambda e, r: open_experiment(service, e, r),
         [tab.experiment_box, tab.run],
-        [tab.summary, tab.grid, tab.diff_a, tab.diff_b, tab.diff, tab.run],
+        [tab.summary, tab.checks, tab.grid, tab.diff_a, tab.diff_b, tab.diff, tab.run],
         **quiet,
     )
     gr.on(
@@ -491,6 +526,12 @@ def _wire(tab: HistoryTab, service, parent) -> None:
         **quiet,
     )
     tab.run.change(lambda r: pick_run(service, r), tab.run, [tab.note, tab.star], **quiet)
+    tab.rejudge.click(
+        lambda e, c: rejudge_experiment(service, e, c),
+        [tab.experiment_box, tab.checks],
+        tab.grid,
+        **quiet,
+    )
     tab.star.click(
         lambda r, *f: toggle_star(service, r, *f), [tab.run, *filters], [tab.star, *tables], **quiet
     )
