@@ -353,3 +353,14 @@ def test_experiment_frame_names_the_input_row_of_each_cell():
         {"temperature": 0.0, "seed": 1, "input_index": i, "finish_reason": "stop"} for i in (0, 1)
     ]
     assert experiment_frame(runs)["cell"].tolist() == ["in 1 · T=0 · seed 1", "in 2 · T=0 · seed 1"]
+
+
+def test_the_summary_shows_the_inputs_table():
+    experiment = {
+        "id": "e1",
+        "prompt": "Capital of {{country}}?",
+        "sweep_json": json.dumps({"inputs": [{"country": "France"}, {"country": "<b>"}]}),
+        "runs": [],
+    }
+    html = h.experiment_html(experiment)
+    assert "inputs</div>" in html and "country\nFrance\n&lt;b&gt;\n" in html

@@ -9,7 +9,6 @@ programmatically) and that experiment opens.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
@@ -20,20 +19,29 @@ from gradio.context import get_render_context
 from yilab.errors import BadInputError, YilabError
 from yilab.experiment.checks import parse_checks
 from yilab.experiment.scoring import score_rows
-from yilab.experiment.variables import parse_var
 from yilab.render.grid import GridView, render_grid, view_from_runs
+from yilab.render.history import (
+    ANY,
+    EXPERIMENT_HEADERS,
+    RUN_HEADERS,
+    experiment_html,
+    experiments_table,
+    filter_choices,
+    filter_values,
+    grid_status,
+    message_html,
+    run_choices,
+    run_label,
+    runs_table,
+)
 from yilab.render.scores import scores_html
-from yilab.render.text import short_time, snippet
 from yilab.render.textdiff import render_diff_html
 from yilab.service import FINISH_REASONS, STATUSES
 from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
 from yilab.ui.share_panel import build_share_panel
 
-ANY = "any"
 TABLE_LIMIT = 200
-RUN_HEADERS = ["★", "time", "model", "T", "seed", "finish", "tokens", "tok/s", "output", "note"]
-EXPERIMENT_HEADERS = ["time", "model", "prompt", "runs"]
 STAR, UNSTAR = "☆ Star", "★ Starred"
 
 
@@ -67,116 +75,6 @@ class HistoryTab:
 # -- pure shaping -------------------------------------------------------------
 
 
-def runs_table(runs: list[dict]) -> list[list]:
-    """One compact row per run, in the order given (see ``RUN_HEADERS``)."""
-    return [
-        [
-            "★" if run.get("starred") else "",
-            short_time(run.get("created_at")),
-            run.get("model") or "",
-            run.get("temperature"),
-            run.get("seed"),
-            run.get("finish_reason") or run.get("status") or "",
-            run.get("generation_tokens"),
-            round(run["generation_tps"], 1) if run.get("generation_tps") is not None else None,
-            snippet(run.get("error") or run.get("output")),
-            snippet(run.get("note"), 30),
-        ]
-        for run in runs
-    ]
-
-
-def experiments_table(experiments: list[dict]) -> list[list]:
-    """One row per experiment (see ``EXPERIMENT_HEADERS``)."""
-    return [
-        [
-            short_time(e.get("created_at")),
-            e.get("model") or "",
-            snippet(e.get("prompt"), 50),
-            e.get("run_count"),
-        ]
-        for e in experiments
-    ]
-
-
-def run_label(run: dict) -> str:
-    """How a run is named in pickers: ``"T=0.7 · seed 1 (3f2a9c)"``."""
-    return f"T={run['temperature']:g} · seed {run['seed']} ({run['id'][:6]})"
-
-
-def run_choices(runs: list[dict]) -> list[tuple[str, str]]:
-    """(label, run id) pairs for a dropdown."""
-    return [(run_label(r), r["id"]) for r in runs]
-
-
-def filter_values(
-    model: str | None, temperature, finish: str | None, status: str | None, variable: str = ""
-) -> dict:
-    """The filter widgets' values as ``Store.list_runs`` keyword arguments ("any" → None).
-
-    ``filter_values("any", "0.7", "stop", "any", "city=Paris")`` →
-    ``{"model": None, "temperature": 0.7, "finish_reason": "stop", "status": None,
-    "variable": ("city", "Paris")}``
-    """
-
-    def given(value):
-        value = "" if value is None else str(value).strip()
-        return None if value in ("", ANY) else value
-
-    temp = given(temperature)
-    try:
-        temp = float(temp) if temp is not None else None
-    except ValueError:
-        raise BadInputError(f"temperature filter: {temp!r} is not a number") from None
-    return {
-        "model": given(model),
-        "temperature": temp,
-        "finish_reason": given(finish),
-        "status": given(status),
-        "variable": parse_var(variable) if (variable or "").strip() else None,
-    }
-
-
-def filter_choices(runs: list[dict]) -> tuple[list[str], list[str]]:
-    """The models and temperatures seen in ``runs``, for the filter dropdowns (with "any")."""
-    models = sorted({r["model"] for r in runs if r.get("model")})
-    temps = sorted({r["temperature"] for r in runs if r.get("temperature") is not None})
-    return [ANY, *models], [ANY, *(f"{t:g}" for t in temps)]
-
-
-def experiment_html(experiment: dict) -> str:
-    """The open experiment's prompt, system prompt and settings, escaped."""
-    sweep = json.loads(experiment.get("sweep_json") or "{}")
-    settings = [
-        ("temperatures", sweep.get("temperatures")),
-        ("seeds", sweep.get("seeds")),
-        ("top_p", sweep.get("top_ps")),
-        ("max_tokens", sweep.get("max_tokens")),
-    ]
-    shown = " · ".join(f"{k} {', '.join(map(str, v))}" for k, v in settings if v)
-    head = [
-        short_time(experiment.get("created_at")),
-        experiment.get("model") or "",
-        experiment.get("mode") or "",
-        f"{len(experiment.get('runs') or [])} runs",
-    ]
-    parts = [
-        f'<div class="yl-exp-head"><code>{escape(experiment["id"])}</code> '
-        f"{escape(' · '.join(p for p in head if p))}</div>",
-        f'<div class="yl-sub">{escape(shown)}</div>',
-    ]
-    if experiment.get("note"):
-        parts.append(f'<div class="yl-sub">note: {escape(experiment["note"])}</div>')
-    if experiment.get("system_prompt"):
-        parts.append(_labelled("system", experiment["system_prompt"]))
-    parts.append(_labelled("prompt", experiment.get("prompt") or ""))
-    return '<div class="yl-exp">' + "".join(parts) + "</div>"
-
-
-def _labelled(label: str, text: str) -> str:
-    return f'<div class="yl-exp-label">{label}</div><pre class="yl-out yl-exp-text">{escape(text)}</pre>'
-
-
 def log_banner(service) -> dict:
     """The banner at the top of History: runs that wait in a spill file because the run
     log could not be written (merged now if it can be), or runs just recovered."""
@@ -187,11 +85,6 @@ def log_banner(service) -> dict:
     icon = "⚠" if kind == "warning" else "✓"
     html = f'<div class="yl-log-banner yl-log-{kind}" role="status">{icon} {escape(sentence)}</div>'
     return gr.update(value=html, visible=True)
-
-
-def message_html(message: str, *, error: bool = False) -> str:
-    """A one-line message where the experiment's summary goes."""
-    return f'<div class="yl-exp-msg{" yl-exp-error" if error else ""}">{escape(message)}</div>'
 
 
 def deep_link(request: gr.Request) -> tuple:
@@ -366,13 +259,6 @@ def load_choices(service) -> tuple:
     """The model and temperature filters' choices, from recent runs."""
     models, temps = filter_choices(service.list_runs(limit=500))
     return gr.Dropdown(choices=models), gr.Dropdown(choices=temps)
-
-
-def grid_status(runs: list[dict]) -> str:
-    """``"As logged: 2 length, 1 stop"``."""
-    states = [r.get("finish_reason") or r.get("status") or "?" for r in runs]
-    counts = {s: states.count(s) for s in dict.fromkeys(states)}
-    return "As logged: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
 def open_experiment(service, experiment_id: str | None, current_run: str | None = None) -> tuple:
