@@ -153,7 +153,11 @@ def app(tmp_path_factory, tiny_model_dir):
         yield Client(url, verbose=False), db
 
 
-def compare(app, model, *, prompt="Hi", temps="0.5", seeds="1", max_tokens="4", system=""):
+def compare(
+    app, model, *, prompt="Hi", temps="0.5", seeds="1", max_tokens="4", system="", **judging
+):
+    """The /compare endpoint, positionally as before inputs and checks existed; ``judging``
+    (``inputs``, ``checks``) goes by keyword."""
     client, _ = app
     return client.predict(
         str(model),
@@ -166,6 +170,7 @@ def compare(app, model, *, prompt="Hi", temps="0.5", seeds="1", max_tokens="4", 
         max_tokens,
         "single",
         api_name="/compare",
+        **judging,
     )
 
 
@@ -195,6 +200,22 @@ REFUSED = {
     "empty prompt": ({"prompt": " \n\t"}, "The prompt is empty"),
     "1 MiB prompt": ({"prompt": "x" * 2**20}, "The prompt has 1,048,576 characters; the limit"),
     "1 MiB system": ({"system": "s" * 2**20}, "The system prompt has 1,048,576 characters"),
+    "bad regex check": ({"checks": "regex:("}, "regex"),
+    "schema not JSON": ({"checks": "json-schema:{oops"}, "The JSON Schema is not JSON"),
+    "variable without value": ({"prompt": "Hi {{who}}"}, "uses {{who}}"),
+    "inputs missing a variable": (
+        {"prompt": "Hi {{who}}", "inputs": "name\nAda\n"},
+        "Input row 1 has no value for {{who}}",
+    ),
+    "64-cell cap across inputs": (
+        {
+            "prompt": "Hi {{who}}",
+            "inputs": "who\n" + "".join(f"p{i}\n" for i in range(9)),
+            "temps": "0, 0.5",
+            "seeds": "1, 2, 3, 4",
+        },
+        "72 cells (9 inputs × 8); the limit is 64",
+    ),
 }
 
 
@@ -229,6 +250,29 @@ def test_control_characters_go_through_as_text(app, tiny_model_dir):
         {"role": "system", "content": "sys\x00\x1b"},
         {"role": "user", "content": odd},
     ]
+
+
+def test_inputs_and_checks_through_the_api(app, tiny_model_dir):
+    html = compare(
+        app,
+        tiny_model_dir,
+        prompt="Say {{word}}.",
+        seeds="1, 2",
+        inputs="word,expected\nhello,hi\n你好,好\n",
+        checks="stop\nanswer=equals",
+    )
+    assert html.count('class="yl-card') == 4 and html.count('class="yl-section"') == 2
+    assert "Input 2 · word=你好" in html and html.count('class="yl-row-score"') == 2
+    assert html.count("✗ stop") == 4  # 4 tokens of the tiny model never stop
+    runs = Store(app[1]).list_runs(limit=4)
+    assert sorted(json.loads(r["vars_json"])["word"] for r in runs) == [
+        "hello",
+        "hello",
+        "你好",
+        "你好",
+    ]
+    experiment = Store(app[1]).get_experiment(runs[0]["experiment_id"])
+    assert [c["name"] for c in json.loads(experiment["checks_json"])] == ["stop", "answer"]
 
 
 def test_after_all_that_the_app_still_serves_a_normal_sweep(app, tiny_model_dir):
