@@ -38,6 +38,14 @@ def test_preview_shows_the_rendered_chat_and_its_token_count(service, tiny_model
     assert "tokens" in text
     assert preview_prompt(service, str(tiny_model_dir), "raw", "", "as is") == "as is"
     assert preview_prompt(service, "/no/such/model", "chat", "", "Hi").startswith("(no preview:")
+    filled = preview_prompt(
+        service, str(tiny_model_dir), "chat", "", "Hi {{who}}", "who\nAda\nBo\n"
+    )
+    assert "Hi Ada<|im_end|>" in filled and "── input row 1 of 2" in filled
+    raw = preview_prompt(service, str(tiny_model_dir), "raw", "", "Hi {{who}}", "who\nAda\n")
+    assert raw == "Hi Ada\n── input row 1 of 1"
+    bad = preview_prompt(service, str(tiny_model_dir), "chat", "", "Hi {{who}}", "name\nAda\n")
+    assert bad == "(no preview: No value for {{who}}.)"
 
 
 def test_eos_check_warns_only_for_a_model_that_will_not_stop(service, tiny_model_dir, tmp_path):

@@ -167,7 +167,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
     _wire(tab, service)
     box.expand(
         lambda *a: preview_prompt(service, *a),
-        inputs=[model, mode, system, prompt],
+        inputs=[model, mode, system, prompt, inputs],
         outputs=preview,
         api_visibility="private",
     )
@@ -227,8 +227,8 @@ def _wire(tab: CompareTab, service) -> None:
         outputs=tab.grid,
         api_visibility="private",
     )
-    preview_inputs = [tab.model, tab.mode, tab.system, tab.prompt]
-    for source in (tab.model, tab.mode, tab.system, tab.prompt):
+    preview_inputs = [tab.model, tab.mode, tab.system, tab.prompt, tab.inputs]
+    for source in preview_inputs:
         source.change(
             lambda *a: preview_prompt(service, *a),
             inputs=preview_inputs,
@@ -301,17 +301,31 @@ def rejudge(service, checks: str, state: dict) -> str:
     return render_grid(view, actions=True)
 
 
-def preview_prompt(service, model: str, mode: str, system: str, prompt: str) -> str:
-    """The text the model will read, with its token count (or why it can't be shown)."""
-    if mode == "raw":
-        return prompt or ""
-    spec = SweepSpec(prompt=prompt or " ", system=(system or "").strip() or None)
+def preview_prompt(
+    service, model: str, mode: str, system: str, prompt: str, inputs: str = ""
+) -> str:
+    """The text the model will read, with its token count (or why it can't be shown);
+    with an inputs table, as its first row fills the prompt's ``{{variables}}``."""
+    spec = SweepSpec(prompt=prompt or " ", system=(system or "").strip() or None, raw=mode == "raw")
+    note = ""
     try:
-        view = service.preview(model, spec.messages())
+        rows = read_inputs(inputs, "inputs.csv") if (inputs or "").strip() else ()
+        if rows:
+            spec = replace(spec, inputs=rows[:1])
+            text, messages = spec.prompt_text(0), spec.messages(0)
+            note = f"\n── input row 1 of {len(rows)}"
+        else:
+            text, messages = prompt or "", spec.messages()
+    except YilabError as err:
+        return f"(no preview: {err})"
+    if mode == "raw":
+        return text + note
+    try:
+        view = service.preview(model, messages)
     except YilabError as err:
         return f"(no preview: {err})"
     warnings = "".join(f"\n⚠ {w}" for w in view.warnings)
-    return f"{view.text}\n\n── {view.count} tokens{warnings}"
+    return f"{view.text}\n\n── {view.count} tokens{note}{warnings}"
 
 
 def eos_check(service, model: str) -> tuple[dict, dict]:
