@@ -264,3 +264,14 @@ def test_cli_vars_file_checks_and_the_checks_command(capsys, tiny_model_dir, tmp
         "2",
     )
     assert status == 0
+
+
+def test_the_cli_tables_name_each_runs_input_row(capsys, tiny_model_dir, tmp_path):
+    db = str(tmp_path / "cli.db")
+    args = ["compare", "Say {{w}}", "--model", str(tiny_model_dir), "--db", db]
+    (tmp_path / "w.csv").write_text("w\nhi\nho\n")
+    assert main([*args, "--vars", str(tmp_path / "w.csv"), "--max-tokens", "2"]) == 0
+    out = capsys.readouterr().out
+    runs, scores = out.split("\n\n")[:2]
+    assert [line.split()[0] for line in runs.splitlines()] == ["in", "1", "2"]
+    assert [line.split()[0] for line in scores.splitlines()[:3]] == ["input", "w=hi", "w=ho"]

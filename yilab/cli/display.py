@@ -52,6 +52,9 @@ def print_runs_table(runs: list[dict], *, with_model: bool = False) -> None:
     """One line per run: settings, finish reason, speed and the start of the output."""
     width = shutil.get_terminal_size((120, 20)).columns
     header = f"{'id':<8} {'T':>5} {'seed':>10} {'top_p':>5} {'tok':>5} {'tok/s':>6} {'finish':<9}"
+    inputs = any(run.get("input_index") is not None for run in runs)
+    if inputs:  # which input row filled the prompt: 1, 2, …
+        header = f"{'in':>3} " + header
     if with_model:
         header += f" {'model':<22}"
     print(header + " output")
@@ -61,6 +64,9 @@ def print_runs_table(runs: list[dict], *, with_model: bool = False) -> None:
             f"{_num(run['top_p']):>5} {run['generation_tokens'] or 0:>5} "
             f"{_num(run['generation_tps'], 1):>6} {run['finish_reason'] or run['status']:<9}"
         )
+        if inputs:
+            index = run.get("input_index")
+            line = f"{'' if index is None else index + 1:>3} " + line
         if with_model:
             line += f" {(run['model'] or '')[:22]:<22}"
         output = " ".join((run.get("error") or run["output"] or "").split())
