@@ -158,7 +158,7 @@ def build_history_tab(service) -> HistoryTab:
             interactive=False,
             max_height=250,
             scale=4,
-            column_widths=["3%", "9%", "9%", "4%", "6%", "7%", "7%", "7%", "36%", "12%"],
+            column_widths=["3%", "9%", "9%", "6%", "6%", "7%", "7%", "7%", "34%", "12%"],
             elem_id="yl-history-runs",
             elem_classes="yl-table",
         )
