@@ -3,7 +3,8 @@
 - ``contains:TEXT`` / ``not-contains:TEXT``: TEXT is (is not) in the output.
 - ``regex:PATTERN``: Python's ``re.search`` finds PATTERN anywhere in the output as
   generated; ``^`` and ``$`` are its start and end (``(?m)`` makes them lines). A repeat
-  inside a repeat, like ``(a+)+``, is refused: it can take exponential time.
+  inside a repeat, like ``(a+)+``, is refused: it can take exponential time
+  (:mod:`yilab.experiment.regex_guard`).
 - ``equals``: the output is the input row's ``expected`` value, surrounding whitespace
   ignored on both sides. A row without one is not judged (``passed`` is None).
 - ``json``: the output is JSON, alone or as the only thing in a fenced block (three
@@ -42,6 +43,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from referencing.exceptions import Unresolvable  # jsonschema's own dependency
 
 from yilab.errors import BadInputError
+from yilab.experiment.regex_guard import nested_repeat
 
 EXAMPLES = {
     "contains": "contains:Paris",
@@ -264,7 +266,7 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
         raise BadInputError(f"The regex {pattern!r} is not valid: {err.msg}{where}.") from None
     except RecursionError:
         raise BadInputError(f"The regex {_show(pattern)} is nested too deeply.") from None
-    if _nested_repeat(pattern):
+    if nested_repeat(pattern):
         raise BadInputError(
             f"The regex {pattern!r} repeats a repeat, like (a+)+ or (\\w+\\s*)*, which can "
             "take exponential time on an output it almost matches. Write it so each repeat "
@@ -272,52 +274,6 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
             "((?>a+))."
         )
     return compiled
-
-
-def _nested_repeat(pattern: str) -> bool:
-    """The textbook catastrophic shapes: an unbounded repeat inside a repeat whose other
-    items may all match nothing, so the same text splits between them in exponentially
-    many ways: ``(a+)+``, ``(\\w+\\s*)*``, ``(a*b*)+``. Not every slow pattern (``(a|aa)+``
-    passes): this is a guard, not a proof, and ``re`` has no timeout to fall back on."""
-    parser = getattr(re, "_parser", None)
-    if parser is None:  # Python 3.10
-        import sre_parse as parser
-    try:
-        return _has_nested_repeat(parser.parse(pattern), parser)
-    except Exception:  # a private module: if a later Python changes it, skip the guard
-        return False
-
-
-def _has_nested_repeat(items, parser) -> bool:
-    for op, av in items:
-        if str(op) in ("MAX_REPEAT", "MIN_REPEAT") and av[1] > 10:  # (a+){2} is only slow
-            body = list(av[2])
-            while len(body) == 1 and str(body[0][0]) == "SUBPATTERN":
-                body = list(body[0][1][-1])
-            for i, (inner_op, inner) in enumerate(body):
-                others = body[:i] + body[i + 1 :]
-                if _is_repeat(inner_op, inner, parser) and all(_optional(o) for o in others):
-                    return True
-        if any(_has_nested_repeat(sub, parser) for sub in _subpatterns(av, parser)):
-            return True
-    return False
-
-
-def _is_repeat(op, av, parser) -> bool:
-    return str(op) in ("MAX_REPEAT", "MIN_REPEAT") and av[1] == parser.MAXREPEAT
-
-
-def _optional(item) -> bool:
-    op, av = item
-    return str(op) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] == 0
-
-
-def _subpatterns(value, parser):
-    if isinstance(value, parser.SubPattern):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for part in value:
-            yield from _subpatterns(part, parser)
 
 
 @lru_cache(maxsize=64)
