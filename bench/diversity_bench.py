@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from yilab.experiment.diversity import diversity, levenshtein, units  # noqa: E402
+from yilab.experiment.diversity import diversity, levenshtein  # noqa: E402
+from yilab.experiment.words import units  # noqa: E402
 
 VOCABULARY = [f"w{i}" for i in range(300)]
 PROSE = (
