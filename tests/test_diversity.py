@@ -1,5 +1,6 @@
-"""Row diversity: units, distinct-n, similarity and the row summary against values worked
-out by hand, and the bit-parallel edit distance against a plain dynamic-programming table."""
+"""Row diversity: distinct-n, similarity and the row summary against values worked out by
+hand, and the bit-parallel edit distance against a plain dynamic-programming table. What a
+unit (a word) is: test_words.py."""
 
 import json
 import math
@@ -16,71 +17,7 @@ from yilab.experiment.diversity import (
     levenshtein,
     mean_pairwise_similarity,
     similarity,
-    units,
 )
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Hello, World!", ["hello", "world"]),
-        ("  The\tcat\n\nSAT.  ", ["the", "cat", "sat"]),
-        ("Wait... what?! (yes) — no; 3.14", ["wait", "what", "yes", "no", "3", "14"]),
-        ("snake_case and under_", ["snake", "case", "and", "under"]),
-        ("I ❤️ NY 🗽 1️⃣", ["i", "ny", "1"]),
-        ("", []),
-        (" ,.!? ", []),
-    ],
-)
-def test_units_of_english_and_punctuation(text, expected):
-    assert units(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("don't", ["don't"]),
-        ("Don’t", ["don't"]),  # a typographic apostrophe is the same unit
-        ("state-of-the-art", ["state-of-the-art"]),
-        ("non\u2011breaking", ["non-breaking"]),
-        ("'quoted' dogs' -dash- rock--roll", ["quoted", "dogs", "dash", "rock", "roll"]),
-        ("GPT-4", ["gpt-4"]),
-    ],
-)
-def test_units_keep_inner_apostrophes_and_hyphens(text, expected):
-    assert units(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("我爱北京", ["我", "爱", "北", "京"]),
-        ("我爱北京。你好！", ["我", "爱", "北", "京", "你", "好"]),
-        ("ひらがな", ["ひ", "ら", "が", "な"]),
-        ("ラーメン・カタカナ", ["ラ", "ー", "メ", "ン", "カ", "タ", "カ", "ナ"]),
-        ("ｶﾀｶﾅ", ["カ", "タ", "カ", "ナ"]),  # half-width kana count as the ordinary ones
-        ("食べた", ["食", "べ", "た"]),
-        ("한국어 문장", ["한", "국", "어", "문", "장"]),
-        ("\U00020000\uf900", ["\U00020000", "\u8c48"]),  # extension B; a compatibility ideograph
-    ],
-)
-def test_units_count_cjk_by_character(text, expected):
-    assert units(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("GPT-4 写诗", ["gpt-4", "写", "诗"]),
-        ("用Python写代码", ["用", "python", "写", "代", "码"]),
-        ("abc-写 AI的", ["abc", "写", "ai", "的"]),
-        ("ＧＰＴ　モデル", ["gpt", "モ", "デ", "ル"]),  # full-width letters and space
-        ("café cafe\u0301 Straße", ["café", "café", "strasse"]),
-        ("हिन्दी भाषा", ["हिन्दी", "भाषा"]),  # vowel signs belong to their word
-    ],
-)
-def test_units_of_mixed_text(text, expected):
-    assert units(text) == expected
 
 
 def test_distinct_n_hand_computed():

@@ -3,13 +3,15 @@
 - ``contains:TEXT`` / ``not-contains:TEXT``: TEXT is (is not) in the output.
 - ``regex:PATTERN``: Python's ``re.search`` finds PATTERN anywhere in the output as
   generated; ``^`` and ``$`` are its start and end (``(?m)`` makes them lines). A repeat
-  inside a repeat, like ``(a+)+``, is refused: it can take exponential time.
+  inside a repeat, like ``(a+)+``, is refused: it can take exponential time
+  (:mod:`yilab.experiment.regex_guard`).
 - ``equals``: the output is the input row's ``expected`` value, surrounding whitespace
   ignored on both sides. A row without one is not judged (``passed`` is None).
 - ``json``: the output is JSON, alone or as the only thing in a fenced block (three
   backticks, usually followed by ``json``: a common model habit).
 - ``json-schema:SCHEMA``: the output is JSON that matches SCHEMA, a JSON Schema on one line.
-- ``max-words:N``: at most N words, counted by :func:`word_count` (Chinese by characters).
+- ``max-words:N``: at most N words, counted by :func:`yilab.experiment.words.word_count`
+  (Chinese by characters), as a grid row's length is.
 - ``max-chars:N``: at most N characters (code points), surrounding whitespace ignored.
 - ``stop``: the model ended the answer itself (finish reason ``stop``), not at the limit.
 
@@ -32,7 +34,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +43,8 @@ from jsonschema.exceptions import SchemaError, best_match
 from referencing.exceptions import Unresolvable  # jsonschema's own dependency
 
 from yilab.errors import BadInputError
+from yilab.experiment.regex_guard import nested_repeat
+from yilab.experiment.words import word_count
 
 EXAMPLES = {
     "contains": "contains:Paris",
@@ -264,7 +267,7 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
         raise BadInputError(f"The regex {pattern!r} is not valid: {err.msg}{where}.") from None
     except RecursionError:
         raise BadInputError(f"The regex {_show(pattern)} is nested too deeply.") from None
-    if _nested_repeat(pattern):
+    if nested_repeat(pattern):
         raise BadInputError(
             f"The regex {pattern!r} repeats a repeat, like (a+)+ or (\\w+\\s*)*, which can "
             "take exponential time on an output it almost matches. Write it so each repeat "
@@ -272,52 +275,6 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
             "((?>a+))."
         )
     return compiled
-
-
-def _nested_repeat(pattern: str) -> bool:
-    """The textbook catastrophic shapes: an unbounded repeat inside a repeat whose other
-    items may all match nothing, so the same text splits between them in exponentially
-    many ways: ``(a+)+``, ``(\\w+\\s*)*``, ``(a*b*)+``. Not every slow pattern (``(a|aa)+``
-    passes): this is a guard, not a proof, and ``re`` has no timeout to fall back on."""
-    parser = getattr(re, "_parser", None)
-    if parser is None:  # Python 3.10
-        import sre_parse as parser
-    try:
-        return _has_nested_repeat(parser.parse(pattern), parser)
-    except Exception:  # a private module: if a later Python changes it, skip the guard
-        return False
-
-
-def _has_nested_repeat(items, parser) -> bool:
-    for op, av in items:
-        if str(op) in ("MAX_REPEAT", "MIN_REPEAT") and av[1] > 10:  # (a+){2} is only slow
-            body = list(av[2])
-            while len(body) == 1 and str(body[0][0]) == "SUBPATTERN":
-                body = list(body[0][1][-1])
-            for i, (inner_op, inner) in enumerate(body):
-                others = body[:i] + body[i + 1 :]
-                if _is_repeat(inner_op, inner, parser) and all(_optional(o) for o in others):
-                    return True
-        if any(_has_nested_repeat(sub, parser) for sub in _subpatterns(av, parser)):
-            return True
-    return False
-
-
-def _is_repeat(op, av, parser) -> bool:
-    return str(op) in ("MAX_REPEAT", "MIN_REPEAT") and av[1] == parser.MAXREPEAT
-
-
-def _optional(item) -> bool:
-    op, av = item
-    return str(op) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] == 0
-
-
-def _subpatterns(value, parser):
-    if isinstance(value, parser.SubPattern):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for part in value:
-            yield from _subpatterns(part, parser)
 
 
 @lru_cache(maxsize=64)
@@ -340,54 +297,6 @@ def _schema_validator(text: str):
     except RecursionError:
         raise BadInputError("The JSON Schema is nested too deeply.") from None
     return cls(schema)
-
-
-def word_count(text: str) -> int:
-    """Words as a person counts them in mixed text: each run of letters and digits is one
-    word (inner apostrophes and hyphens, and a point or comma between digits, join it:
-    ``don't``, ``state-of-the-art``, ``3.14``), and each Chinese, Japanese kana or Hangul
-    character is one word, as those scripts are not written with spaces. Other scripts
-    without spaces (Thai) count one word per run.
-
-    >>> word_count("我爱北京天安门"), word_count("hello 世界"), word_count("It's 3.14 — ok?")
-    (7, 3, 3)
-    """
-    count, in_word = 0, False
-    for i, ch in enumerate(text):
-        kind = _char_kind(ch)
-        if kind == "cjk":
-            count, in_word = count + 1, False
-        elif kind == "letter":
-            count, in_word = count + (not in_word), True
-        elif kind == "mark" or (in_word and _joins(text, i)):
-            continue  # an accent or vowel sign, or a joiner: the word goes on
-        else:
-            in_word = False
-    return count
-
-
-# Han (with 々〆〇), Hiragana, Katakana (also half-width) and Hangul syllables
-_CJK = re.compile(
-    "[\u3005-\u3007\u3041-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3"
-    "\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff]"
-)
-
-
-def _char_kind(ch: str) -> str:
-    category = unicodedata.category(ch)
-    if category[0] in "LN":
-        return "cjk" if _CJK.match(ch) else "letter"
-    return "mark" if category[0] == "M" else "other"
-
-
-def _joins(text: str, i: int) -> bool:
-    """Whether ``text[i]`` joins the word before it to a letter or digit after it."""
-    after = text[i + 1 : i + 2]
-    if not after or _char_kind(after) != "letter":
-        return False
-    if text[i] in "'’-‐‑":
-        return True
-    return text[i] in ".," and text[i - 1].isdigit() and after.isdigit()
 
 
 def evaluate(

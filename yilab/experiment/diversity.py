@@ -3,8 +3,9 @@
 A row's :class:`Diversity`: how many outputs are distinct, distinct-1 and distinct-2 (unique
 n-grams over all n-grams), the mean pairwise similarity of the outputs (normalised edit
 distance over units, see :func:`similarity`) and the length mean and spread. Everything
-counts :func:`units`: words, but every Chinese, Japanese or Korean character on its own,
-since those scripts do not separate words by spaces.
+counts :func:`yilab.experiment.words.units`: words, but every Chinese, Japanese or Korean
+character on its own, since those scripts do not separate words by spaces; a ``max-words``
+check counts the same words.
 
 >>> d = diversity(["the cat sat", "the cat ran"])
 >>> d.distinct_outputs, round(d.distinct_1, 4), d.distinct_2, round(d.similarity, 4)
@@ -14,63 +15,15 @@ since those scripts do not separate words by spaces.
 from __future__ import annotations
 
 import math
-import re
 import statistics
-import unicodedata
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from itertools import combinations
 
+from yilab.experiment.words import units
+
 SIMILARITY_METHOD = "normalised edit distance over words (CJK: characters)"
-
-# Characters that are a unit on their own: Han (with 々 and 〇, planes 2 and 3 are all Han),
-# Hiragana, Katakana (with ー), kana supplements, compatibility ideographs, Hangul syllables.
-_CJK = (
-    "\u3005\u3007\u3021-\u3029\u3038-\u303b"
-    "\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\uff9d"
-    "\U0001b000-\U0001b16f\U00020000-\U0003ffff"
-)
-_SEPARATORS = str.maketrans({"\u2019": "'", "\u2010": "-", "\u2011": "-"})  # ’ ‐ ‑
-
-
-def units(text: str) -> list[str]:
-    """The counting units of ``text``: case-folded words, and each CJK character on its own.
-
-    A word is a run of letters and digits (with the combining marks that belong to them, as
-    in Hindi) joined by inner apostrophes or hyphens: ``don't``, ``state-of-the-art``,
-    ``gpt-4``; an apostrophe or hyphen at either end is not part of it, nor is an
-    underscore or a full stop (``3.14`` is two units). Every Han, Hiragana, Katakana or
-    Hangul-syllable character (compatibility ideographs included) is a unit on its own,
-    next to a word or not. Punctuation, symbols, emoji and whitespace are not units. The
-    text is first NFKC-normalised (full-width Ｌａｔｉｎ and half-width ｶﾀｶﾅ count as the
-    ordinary letters) and ’ counts as '. Other scripts written without spaces (Thai, Lao,
-    Khmer, Myanmar) count a whole run as one word.
-
-    >>> units("我爱北京")
-    ['我', '爱', '北', '京']
-    >>> units("Hello, World!")
-    ['hello', 'world']
-    >>> units("GPT-4 写诗")
-    ['gpt-4', '写', '诗']
-    """
-    text = unicodedata.normalize("NFKC", text).translate(_SEPARATORS).casefold()
-    return _unit_pattern().findall(text)
-
-
-@cache
-def _unit_pattern() -> re.Pattern[str]:
-    """Built on first use: listing the combining marks reads the Unicode tables (~15 ms)."""
-    letter = f"[^\\W_{_CJK}]"  # a letter or digit that is not CJK
-    marks = "".join(
-        chr(c)
-        for c in range(0x20000)  # above: only variation selectors, left out anyway
-        if unicodedata.category(chr(c)) in ("Mn", "Mc") and not 0xFE00 <= c <= 0xFE0F
-    )
-    part = f"{letter}(?:{letter}|[{re.escape(marks)}])*"
-    return re.compile(f"[{_CJK}]|{part}(?:['-]{part})*")
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float | None:
