@@ -1,5 +1,8 @@
 """Compare-tab handlers without a browser, on a real service and tiny models."""
 
+import gradio as gr
+import pytest
+
 from tests.tinymodel import build_tiny_model
 from yilab.experiment.sweep import SweepSpec
 from yilab.ui.cards import other_cells, parse_action, replay_html
@@ -54,3 +57,18 @@ def test_eos_check_warns_only_for_a_model_that_will_not_stop(service, tiny_model
     broken = build_tiny_model(tmp_path / "broken", eos_token="<|endoftext|>")
     warning, button = eos_check(service, str(broken))
     assert button["visible"] is True and "probably doesn" in warning["value"]
+
+
+def test_an_uploaded_inputs_file_becomes_the_inputs_box_csv(tmp_path):
+
+    from yilab.ui.compare import _inputs_text
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"country": "France", "expected": "Paris"}\n{"country": "日本"}\n')
+    assert _inputs_text(str(path)) == "country,expected\nFrance,Paris\n日本,\n"
+    path.write_text('{"country": ["x"]}\n')
+    with pytest.raises(gr.Error, match="is a list"):
+        _inputs_text(str(path))
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(gr.Error, match="Cannot read bad.csv"):
+        _inputs_text(str(tmp_path / "bad.csv"))
