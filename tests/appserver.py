@@ -46,6 +46,14 @@ def running_app(
         yield app.url
 
 
+@contextmanager
+def tiny_app(tmp_path_factory, model_dir: Path, db: Path, home: str = "home"):
+    """The live app on the tiny model over ``db``, with a ``YILAB_HOME`` of its own."""
+    env = {"YILAB_HOME": str(tmp_path_factory.mktemp(home))}
+    with running_app(db=db, model=str(model_dir), env=env) as url:
+        yield url
+
+
 @dataclass(frozen=True)
 class AppProcess:
     url: str

@@ -5,7 +5,7 @@ Screenshots go to ``test-artifacts/`` (not committed): look at them.
 
 import pytest
 
-from tests.appserver import running_app, shot, start_sweep
+from tests.appserver import shot, start_sweep, tiny_app
 from yilab.runlog.store import Store
 
 pytestmark = pytest.mark.browser
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, tiny_model_dir):
     db = tmp_path_factory.mktemp("browser") / "ui.db"
-    home = tmp_path_factory.mktemp("home")
-    with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
+    with tiny_app(tmp_path_factory, tiny_model_dir, db) as url:
         yield url, db
 
 

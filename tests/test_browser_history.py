@@ -7,7 +7,7 @@ into ``test-artifacts/`` (not committed): look at them.
 
 import pytest
 
-from tests.appserver import running_app, shot
+from tests.appserver import shot, tiny_app
 from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
 from yilab.service import Service
@@ -33,8 +33,7 @@ def logged_app(tmp_path_factory, tiny_model_dir):
             sweep, runs = service.run_sweep(spec)
     finally:
         service.close()
-    home = tmp_path_factory.mktemp("home")
-    with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
+    with tiny_app(tmp_path_factory, tiny_model_dir, db) as url:
         yield url, db, sweep.experiment_id, runs
 
 

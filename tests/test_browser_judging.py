@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.appserver import running_app, shot, start_sweep
+from tests.appserver import shot, start_sweep, tiny_app
 from yilab.experiment.checks import parse_checks
 from yilab.experiment.scoring import verdicts
 from yilab.render.text import snippet
@@ -51,8 +51,7 @@ BADGES_ARE = """names => {
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, tiny_model_dir):
     db = tmp_path_factory.mktemp("judging") / "ui.db"
-    home = tmp_path_factory.mktemp("home")
-    with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
+    with tiny_app(tmp_path_factory, tiny_model_dir, db) as url:
         yield url, db
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.appserver import running_app, shot
+from tests.appserver import running_app, shot, tiny_app
 from tests.sharedata import XSS, add_experiment
 from yilab.experiment.sweep import SweepSpec
 from yilab.runlog.store import Store
@@ -51,8 +51,7 @@ def source_app(tmp_path_factory, tiny_model_dir):
 def target_app(tmp_path_factory, tiny_model_dir):
     """The app over an empty log, to import into."""
     db = tmp_path_factory.mktemp("share-target") / "theirs.db"
-    home = tmp_path_factory.mktemp("home-target")
-    with running_app(db=db, model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}) as url:
+    with tiny_app(tmp_path_factory, tiny_model_dir, db, "home-target") as url:
         yield url, db
 
 

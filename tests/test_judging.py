@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from tests.test_cli import cli
 from yilab.cli.main import main
 from yilab.errors import BadInputError, BundleError
 from yilab.experiment.checks import parse_checks
@@ -213,12 +214,6 @@ def test_a_bundle_with_a_broken_check_is_refused(service, tiny_model_dir, tmp_pa
     with pytest.raises(BundleError, match="checks_json: expected JSON list of valid checks"):
         import_bundle(target, tmp_path / "b.json")
     assert target.list_experiments() == []
-
-
-def cli(capsys, *args):
-    status = main([*args, "--json"])
-    out, err = capsys.readouterr()
-    return status, json.loads(out), err
 
 
 def test_cli_vars_file_checks_and_the_checks_command(capsys, tiny_model_dir, tmp_path):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.appserver import ROOT, running_app
+from tests.appserver import ROOT, tiny_app
 from tests.tokendata import XSS_ID, XSS_PIECE, token_log
 from yilab.render.grid import render_grid, view_from_runs
 from yilab.runlog.store import Store
@@ -79,10 +79,7 @@ def add_xss_experiment(db, model_dir) -> tuple[str, list[str]]:
 def xss_app(tmp_path_factory, tiny_model_dir):
     folder = tmp_path_factory.mktemp("xss")
     experiment, run_ids = add_xss_experiment(folder / "xss.db", tiny_model_dir)
-    home = tmp_path_factory.mktemp("home")
-    with running_app(
-        db=folder / "xss.db", model=str(tiny_model_dir), env={"YILAB_HOME": str(home)}
-    ) as url:
+    with tiny_app(tmp_path_factory, tiny_model_dir, folder / "xss.db") as url:
         yield url, experiment, run_ids
 
 

@@ -231,6 +231,21 @@ def all_plots(service, current: str | None) -> tuple:
     return picker, *experiment_plots(service, picked), history
 
 
+def by_temperature(y: str, top: float, title: str, elem_id: str, y_title=None) -> gr.LinePlot:
+    """A score of :func:`scores_frame` against temperature, one line per input."""
+    return gr.LinePlot(
+        x="T",
+        y=y,
+        color="input",
+        y_lim=[0, top],
+        title=title,
+        y_title=y_title,
+        height=240,
+        tooltip="all",
+        elem_id=elem_id,
+    )
+
+
 def build_plots_tab(service) -> PlotsTab:
     """Lay out the tab (inside a ``gr.Tab``) and wire it to ``service``."""
     parent = get_render_context()
@@ -264,26 +279,14 @@ def build_plots_tab(service) -> PlotsTab:
             elem_id="yl-plot-speed",
         )
     with gr.Row():
-        passing = gr.LinePlot(
-            x="T",
-            y="pass %",
-            color="input",
-            y_lim=[0, 105],
-            title="Passing every check, by temperature",
-            y_title="% of runs",
-            height=240,
-            tooltip="all",
-            elem_id="yl-plot-pass",
+        passing = by_temperature(
+            "pass %", 105, "Passing every check, by temperature", "yl-plot-pass", "% of runs"
         )
-        diversity = gr.LinePlot(
-            x="T",
-            y="distinct-2",
-            color="input",
-            y_lim=[0, 1.05],
-            title="Diversity by temperature (distinct-2: unique word pairs / all)",
-            height=240,
-            tooltip="all",
-            elem_id="yl-plot-diversity",
+        diversity = by_temperature(
+            "distinct-2",
+            1.05,
+            "Diversity by temperature (distinct-2: unique word pairs / all)",
+            "yl-plot-diversity",
         )
     history = gr.ScatterPlot(
         x="time",
