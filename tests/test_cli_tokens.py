@@ -60,7 +60,7 @@ def test_the_table_has_a_line_per_token_after_the_run(capsys, swept):
     assert lines[1].split() == ["pos", "token", "p", "p", "drawn", "entropy", "end", "top"]
     log = service.token_log(sampled["id"])
     for n, (line, step) in enumerate(zip(lines[2:], log.steps, strict=True)):
-        assert line.startswith(f"{n:>5}  {fit(escape_token(log.piece(step.token)), 18)} ")
+        assert line.startswith(f"{n + 1:>5}  {fit(escape_token(log.piece(step.token)), 18)} ")
         assert f" {percent(step.raw_logprob):>7} {percent(step.logprob):>7} " in line
         assert f"{step.entropy:.2f}" in line
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", table)  # control characters escaped

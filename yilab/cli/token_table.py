@@ -1,6 +1,6 @@
 """``show RUN --tokens``: a run's tokens as a terminal table, one line per token.
 
-Columns: position, the token (quoted, control characters escaped: ``"\\n"``), ``p`` (the
+Columns: position (from 1, as the dashboard's "at token N" counts), the token (quoted, control characters escaped: ``"\\n"``), ``p`` (the
 model's probability), ``p drawn`` (under the distribution it was drawn from; ``given`` for
 a branch's given tokens), the entropy (nats), a mark on turn-end tokens, and the likeliest
 alternatives. Wide characters (CJK) count two columns, so the table stays aligned.
@@ -94,7 +94,7 @@ def token_lines(log: TokenLog, *, branch_at: int | None = None) -> list[str]:
         )
         token = fit(escape_token(log.piece(step.token)), TOKEN_WIDTH)
         lines.append(
-            f"{n:>5}  {token} {percent(step.raw_logprob):>7} {drawn:>7} {entropy:>7} "
+            f"{n + 1:>5}  {token} {percent(step.raw_logprob):>7} {drawn:>7} {entropy:>7} "
             f"{mark:<3}  {alternatives}".rstrip()
         )
     return lines
