@@ -42,6 +42,7 @@ bench() {
     bench share_bench.py
     bench token_log_size.py
     bench convert_bench.py
+    bench batch_invariance.py
     if [ ${#failed[@]} -gt 0 ]; then
         echo "failed: ${failed[*]}"
     fi
