@@ -6,11 +6,14 @@ when every term occurs in its prompt or output, in any case, anywhere, inside a 
 ``cat OR -dog`` looks for the three texts ``cat``, ``OR`` and ``-dog``.
 
 Terms of three characters or more are found through the trigram indexes (``runs_fts``,
-``experiments_fts``; migration m008). A trigram index cannot find one or two characters, so
-those terms are compared with LIKE instead: next to a longer term, only on the rows that term
-found; alone, on the runs newest first until the page is full. That is quick for text that is
-common, and a read of the whole log for text that is rare or absent (160 ms at 100,000 runs
-in bench/store_bench.py). LIKE ignores the case of ASCII letters only.
+``experiments_fts``; migration m008). A trigram index cannot find fewer characters. A term
+of two is found through the trigrams that start with it (listed by an ``fts5vocab`` table)
+and, for the two at the very end of a prompt or output, an index of each run's last two
+characters; when it is common, by LIKE on the runs newest first, which soon fills the page.
+A term of one character is always LIKE: quick when it is common, a read of the whole log
+when it is rare or absent (160 ms at 100,000 runs in bench/store_bench.py). Next to a
+longer term, short terms are LIKE on the rows that term found. LIKE ignores the case of
+ASCII letters only.
 """
 
 from __future__ import annotations
@@ -21,18 +24,20 @@ from sqlite_utils import Database
 
 MIN_INDEXED = 3  # the trigram tokenizer indexes, and finds, runs of 3 characters
 DENSE_HITS = 2000  # from this many index hits, walk the runs newest first (see runs_conditions)
+MAX_PAIR_TRIGRAMS = 300  # more trigrams start with a 2-character term: it is common, use LIKE
+VOCAB = "temp.yilab_runs_vocab"  # this connection's list of the trigrams in runs_fts
 SEARCH_HELP = (
     "Text anywhere in prompts and outputs, in any case (北京 finds 我爱北京天安门, token finds "
     'tokenizer); every word must occur; "double quotes" keep words together. A search of '
-    "only 1-2 character words (北京) reads the runs themselves: slower on a big log when "
-    "they are rare."
+    "only one-character words (龙) reads the runs themselves: slower on a big log when they "
+    "are rare."
 )
 
 
 @dataclass(frozen=True)
 class Search:
     """A search's terms: ``indexed`` (3+ characters, found through the trigram index) and
-    ``short`` (1-2 characters, compared with LIKE)."""
+    ``short`` (1-2 characters: see :func:`runs_conditions`)."""
 
     indexed: tuple[str, ...]
     short: tuple[str, ...]
@@ -45,7 +50,7 @@ class Search:
         """
         if not self.indexed:
             return None
-        return " ".join('"' + term.replace('"', '""') + '"' for term in self.indexed)
+        return " ".join(map(fts_string, self.indexed))
 
     @property
     def patterns(self) -> list[str]:
@@ -55,6 +60,11 @@ class Search:
             t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for t in self.short
         )
         return [f"%{term}%" for term in escaped]
+
+
+def fts_string(text: str) -> str:
+    """An FTS5 string, whose text is matched literally: ``a "b`` → ``"a ""b"``."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def search_terms(text: str) -> list[str]:
@@ -107,6 +117,25 @@ class Conditions:
     walk: bool
 
 
+def pair_condition(db: Database, pair: str, alias: str) -> tuple[str, list] | None:
+    """A condition for the runs holding the 2-character ``pair``, through indexes only: the
+    trigrams that start with it, or a prompt or output that ends with it. None when ``pair``
+    is common (its trigrams number over :data:`MAX_PAIR_TRIGRAMS` or their documents
+    :data:`DENSE_HITS`): LIKE on the newest runs finds it sooner."""
+    db.execute(f"create virtual table if not exists {VOCAB} using fts5vocab(main, runs_fts, row)")
+    low = pair.lower()
+    sql = f"select term, doc from {VOCAB} where term >= ? and term < ? limit ?"
+    rows = db.execute(sql, (low, low + "\U0010ffff", MAX_PAIR_TRIGRAMS + 1)).fetchall()
+    if len(rows) > MAX_PAIR_TRIGRAMS or sum(doc for _, doc in rows) >= DENSE_HITS:
+        return None
+    ends = [f"lower(substr({alias}.{c}, -2)) = ?" for c in ("output", "rendered_prompt")]
+    if not rows:
+        return f"({' or '.join(ends)})", [low, low]
+    match = " OR ".join(fts_string(term) for term, _ in rows)
+    found = f"{alias}.rowid in (select rowid from runs_fts where runs_fts match ?)"
+    return f"({' or '.join([found, *ends])})", [match, low, low]
+
+
 def runs_conditions(db: Database, search: Search, *, limit: int, alias: str = "runs") -> Conditions:
     """The conditions for the runs (as ``alias``) that match ``search``.
 
@@ -116,10 +145,17 @@ def runs_conditions(db: Database, search: Search, *, limit: int, alias: str = "r
     first (an index on created_at) keeping those in the list, and stops at ``limit``; with
     few, it looks each one up and sorts them. The ``+`` in ``+rowid`` keeps SQLite from
     driving the query from the list, whose length it cannot know. Short terms alone are
-    LIKE on every run walked, newest first.
+    found through :func:`pair_condition` when one of them is a rare pair, else by LIKE on
+    every run walked, newest first.
     """
+    short = list(search.short)
     if search.match is None:
         walk, clauses, params = True, [], []
+        for term in (t for t in short if len(t) == 2):
+            if (pair := pair_condition(db, term, alias)) is not None:
+                walk, clauses, params = False, [pair[0]], pair[1]
+                short.remove(term)
+                break
     else:
         hits = count_hits(db, "runs_fts", search.match, DENSE_HITS)
         if hits == 0:
@@ -129,7 +165,7 @@ def runs_conditions(db: Database, search: Search, *, limit: int, alias: str = "r
         clauses = [f"{rowid} in (select rowid from runs_fts where runs_fts match ?)"]
         params = [search.match]
     columns = [f"{alias}.rendered_prompt", f"{alias}.output"]
-    for pattern in search.patterns:
+    for pattern in Search((), tuple(short)).patterns:
         clauses.append(like_clause(columns))
         params += [pattern] * len(columns)
     return Conditions(clauses, params, walk)
