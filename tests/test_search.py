@@ -80,16 +80,16 @@ def test_match_quotes_every_term_and_patterns_escape_like():
 # -- what it finds ----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["pairs indexed", "pairs by LIKE"])
-def pairs(request, monkeypatch) -> str:
-    """Run a test with 2-character terms found through the indexes (rare), and by LIKE
-    (common: here, always)."""
-    if request.param == "pairs by LIKE":
-        monkeypatch.setattr(search_module, "MAX_PAIR_TRIGRAMS", -1)
+@pytest.fixture(params=["short terms indexed", "short terms by LIKE"])
+def short(request, monkeypatch) -> str:
+    """Run a test with 1-2 character terms found through the indexes (as rare ones are),
+    and by LIKE (as common ones are)."""
+    if request.param == "short terms by LIKE":
+        monkeypatch.setattr(search_module, "MAX_SHORT_TRIGRAMS", -1)
     return request.param
 
 
-def test_chinese_in_outputs(store, plan, pairs):
+def test_chinese_in_outputs(store, plan, short):
     tale = add_run(store, "从前有一个童话故事，讲的是一座灯塔。")
     beijing = add_run(store, "我爱北京天安门")
     only = add_run(store, "北京")  # the whole output: no trigram in it at all
@@ -106,7 +106,19 @@ def test_chinese_in_outputs(store, plan, pairs):
     assert found(store, "的") == {tale} and found(store, "Paris") == {english}
 
 
-def test_short_terms_in_the_prompt_too(store, pairs):
+def test_one_character_anywhere(store, short):
+    middle = add_run(store, "一条龙在飞")  # starts a trigram
+    second_last = add_run(store, "一条龙。")
+    last = add_run(store, "小龙")
+    alone = add_run(store, "龙")
+    add_run(store, "没有")
+    q = add_run(store, "a Q.", rendered_prompt="?")
+    assert found(store, "龙") == {middle, second_last, last, alone}
+    assert found(store, "q") == {q}
+    assert found(store, "鑫") == set()
+
+
+def test_short_terms_in_the_prompt_too(store, short):
     run = add_run(store, "Fine.", rendered_prompt="<|user|>北京在哪里？")
     raw = add_run(store, "Fine.", rendered_prompt="去北京")  # at the end of a raw prompt
     ok = add_run(store, "All OK", rendered_prompt="Q")
@@ -115,7 +127,7 @@ def test_short_terms_in_the_prompt_too(store, pairs):
     assert found(store, "ok") == found(store, "Ok") == {ok}
 
 
-def test_english_any_case_inside_words(store, plan, pairs):
+def test_english_any_case_inside_words(store, plan, short):
     paris = add_run(store, "The capital is Paris, a café city.", rendered_prompt="Q")
     berlin = add_run(store, "Berlin.", rendered_prompt="Capital of Germany?")
     tokens = add_run(store, "A TOKENIZER splits words; or not.", rendered_prompt="Q")
@@ -166,7 +178,7 @@ def test_hostile_searches_never_raise(store, query):
     assert isinstance(store.list_experiments(search=query), list)
 
 
-def test_like_wildcards_are_text(store, pairs):
+def test_like_wildcards_are_text(store, short):
     percent = add_run(store, "up 5% today")
     under = add_run(store, "snake_case")
     add_run(store, "up 50 today, snakeXcase")
@@ -285,9 +297,11 @@ def test_common_text_walks_newest_first_and_rare_text_is_looked_up(tmp_path, mon
     assert "INDEX idx_runs_status_created_at" in plan(search="common", status="done")
     rare = plan(search="rare")
     assert "INTEGER PRIMARY KEY" in rare and "TEMP B-TREE FOR ORDER BY" in rare
-    pair = plan(search="ar")  # 2 characters: the trigrams starting with them, and the ends
-    assert "idx_runs_output_tail" in pair and "idx_runs_rendered_prompt_tail" in pair
-    assert "INTEGER PRIMARY KEY" in pair
+    pair = plan(search="ar")  # rare: the trigrams starting with it, and the ends
+    assert "idx_runs_output_end2" in pair and "idx_runs_rendered_prompt_end2" in pair
+    assert "INTEGER PRIMARY KEY" in pair and "idx_runs_created_at" not in pair
+    one = plan(search="q")
+    assert "idx_runs_output_end1" in one and "idx_runs_output_end2" in one
     assert "USING INDEX idx_runs_created_at" in plan(search="th")  # common: LIKE, newest first
     assert "TEMP B-TREE" not in plan(status="done") + plan(finish_reason="length")
     assert "created_at_vars" in plan(variable=("city", "x"))
@@ -353,8 +367,10 @@ def test_the_migration_keeps_names_columns_and_triggers(tmp_path):
     now = {(r[0], r[1]) for r in after.execute("select type, name from sqlite_master")}
     assert names <= now  # nothing renamed or lost: runs_fts, its shadow tables, triggers
     assert {name for kind, name in now - names} == {
-        "idx_runs_output_tail",
-        "idx_runs_rendered_prompt_tail",
+        "idx_runs_output_end1",
+        "idx_runs_output_end2",
+        "idx_runs_rendered_prompt_end1",
+        "idx_runs_rendered_prompt_end2",
         "idx_runs_status_created_at",
         "idx_runs_finish_reason_created_at",
         "idx_runs_created_at_vars",

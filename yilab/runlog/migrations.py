@@ -175,14 +175,17 @@ def m008_fts_trigram(db: Database) -> None:
     """Search finds any text of 3 characters or more, Chinese included: FTS5's default
     tokenizer reads a run of Chinese characters as one word, so 童话 inside 从前有一个童话故事
     was never found. ``runs_fts`` and ``experiments_fts`` are rebuilt with the trigram
-    tokenizer (case-insensitive substrings). Two characters at the very end of a prompt or
-    output start no trigram, so each run's last two (lowercased) are indexed too; with the
-    trigrams that start with them, :mod:`yilab.runlog.search` finds 2-character text
-    through indexes alone."""
+    tokenizer (case-insensitive substrings). The last two characters of a prompt or output
+    start no trigram, so each run's last two and last one (lowercased) are indexed too:
+    with the trigrams that start with them, :mod:`yilab.runlog.search` finds one or two
+    characters through indexes alone."""
     _fts_trigram(db, "runs", ["rendered_prompt", "output"])
     _fts_trigram(db, "experiments", ["prompt"])
     for column in ("output", "rendered_prompt"):
-        db.execute(f"create index idx_runs_{column}_tail on runs (lower(substr({column}, -2)))")
+        for n in (1, 2):
+            db.execute(
+                f"create index idx_runs_{column}_end{n} on runs (lower(substr({column}, -{n})))"
+            )
 
 
 @MIGRATIONS()

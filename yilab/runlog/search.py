@@ -6,14 +6,12 @@ when every term occurs in its prompt or output, in any case, anywhere, inside a 
 ``cat OR -dog`` looks for the three texts ``cat``, ``OR`` and ``-dog``.
 
 Terms of three characters or more are found through the trigram indexes (``runs_fts``,
-``experiments_fts``; migration m008). A trigram index cannot find fewer characters. A term
-of two is found through the trigrams that start with it (listed by an ``fts5vocab`` table)
-and, for the two at the very end of a prompt or output, an index of each run's last two
-characters; when it is common, by LIKE on the runs newest first, which soon fills the page.
-A term of one character is always LIKE: quick when it is common, a read of the whole log
-when it is rare or absent (160 ms at 100,000 runs in bench/store_bench.py). Next to a
-longer term, short terms are LIKE on the rows that term found. LIKE ignores the case of
-ASCII letters only.
+``experiments_fts``; migration m008). A trigram index cannot find fewer characters. A term of
+one or two that is common (in the newest runs) is found by LIKE on the runs newest first,
+which soon fills the page; a rare one through the trigrams that start with it (listed by an
+``fts5vocab`` table) and, for the last two characters of a prompt or output, which start no
+trigram, indexes of each run's last characters. Next to a longer term, short terms are LIKE
+on the rows that term found. LIKE ignores the case of ASCII letters only.
 """
 
 from __future__ import annotations
@@ -24,13 +22,13 @@ from sqlite_utils import Database
 
 MIN_INDEXED = 3  # the trigram tokenizer indexes, and finds, runs of 3 characters
 DENSE_HITS = 2000  # from this many index hits, walk the runs newest first (see runs_conditions)
-MAX_PAIR_TRIGRAMS = 300  # more trigrams start with a 2-character term: it is common, use LIKE
+MAX_SHORT_TRIGRAMS = 300  # more trigrams start with a 1-2 character term: it is common
+PROBE_RUNS = 500  # newest runs read to tell a common 1-2 character term from a rare one
+MAX_CHAR = "\U0010ffff"
 VOCAB = "temp.yilab_runs_vocab"  # this connection's list of the trigrams in runs_fts
 SEARCH_HELP = (
     "Text anywhere in prompts and outputs, in any case (北京 finds 我爱北京天安门, token finds "
-    'tokenizer); every word must occur; "double quotes" keep words together. A search of '
-    "only one-character words (龙) reads the runs themselves: slower on a big log when they "
-    "are rare."
+    'tokenizer); every word must occur; "double quotes" keep words together.'
 )
 
 
@@ -117,23 +115,39 @@ class Conditions:
     walk: bool
 
 
-def pair_condition(db: Database, pair: str, alias: str) -> tuple[str, list] | None:
-    """A condition for the runs holding the 2-character ``pair``, through indexes only: the
-    trigrams that start with it, or a prompt or output that ends with it. None when ``pair``
-    is common (its trigrams number over :data:`MAX_PAIR_TRIGRAMS` or their documents
-    :data:`DENSE_HITS`): LIKE on the newest runs finds it sooner."""
+def is_common(db: Database, pattern: str) -> bool:
+    """Whether the LIKE ``pattern`` is in 1% of the newest :data:`PROBE_RUNS` runs or more,
+    so that LIKE on the runs newest first fills a page soon (1 ms to tell)."""
+    sql = (
+        "select count(*) from (select rendered_prompt, output from runs "
+        "order by created_at desc limit ?) where " + like_clause(["rendered_prompt", "output"])
+    )
+    return db.execute(sql, (PROBE_RUNS, pattern, pattern)).fetchone()[0] * 100 >= PROBE_RUNS
+
+
+def short_condition(db: Database, term: str, alias: str) -> tuple[str, list] | None:
+    """A condition for the runs holding a 1- or 2-character ``term``, through indexes alone:
+    the trigrams that start with it (at most :data:`MAX_SHORT_TRIGRAMS`, else None), or a
+    prompt or output whose last characters hold it."""
     db.execute(f"create virtual table if not exists {VOCAB} using fts5vocab(main, runs_fts, row)")
-    low = pair.lower()
-    sql = f"select term, doc from {VOCAB} where term >= ? and term < ? limit ?"
-    rows = db.execute(sql, (low, low + "\U0010ffff", MAX_PAIR_TRIGRAMS + 1)).fetchall()
-    if len(rows) > MAX_PAIR_TRIGRAMS or sum(doc for _, doc in rows) >= DENSE_HITS:
+    low = term.lower()
+    sql = f"select term from {VOCAB} where term >= ? and term < ? limit ?"
+    trigrams = [row[0] for row in db.execute(sql, (low, low + MAX_CHAR, MAX_SHORT_TRIGRAMS + 1))]
+    if len(trigrams) > MAX_SHORT_TRIGRAMS:
         return None
-    ends = [f"lower(substr({alias}.{c}, -2)) = ?" for c in ("output", "rendered_prompt")]
-    if not rows:
-        return f"({' or '.join(ends)})", [low, low]
-    match = " OR ".join(fts_string(term) for term, _ in rows)
-    found = f"{alias}.rowid in (select rowid from runs_fts where runs_fts match ?)"
-    return f"({' or '.join([found, *ends])})", [match, low, low]
+    clauses, params = [], []
+    if trigrams:
+        clauses.append(f"{alias}.rowid in (select rowid from runs_fts where runs_fts match ?)")
+        params.append(" OR ".join(map(fts_string, trigrams)))
+    for column in ("output", "rendered_prompt"):
+        last2, last1 = (f"lower(substr({alias}.{column}, -{n}))" for n in (2, 1))
+        if len(low) == 2:
+            clauses.append(f"{last2} = ?")
+            params.append(low)
+        else:  # one of the last two
+            clauses += [f"({last2} >= ? and {last2} < ?)", f"{last1} = ?"]
+            params += [low, low + MAX_CHAR, low]
+    return f"({' or '.join(clauses)})", params
 
 
 def runs_conditions(db: Database, search: Search, *, limit: int, alias: str = "runs") -> Conditions:
@@ -145,15 +159,17 @@ def runs_conditions(db: Database, search: Search, *, limit: int, alias: str = "r
     first (an index on created_at) keeping those in the list, and stops at ``limit``; with
     few, it looks each one up and sorts them. The ``+`` in ``+rowid`` keeps SQLite from
     driving the query from the list, whose length it cannot know. Short terms alone are
-    found through :func:`pair_condition` when one of them is a rare pair, else by LIKE on
-    every run walked, newest first.
+    found through :func:`short_condition` when one of them is rare, else by LIKE on every
+    run walked, newest first.
     """
     short = list(search.short)
     if search.match is None:
         walk, clauses, params = True, [], []
-        for term in (t for t in short if len(t) == 2):
-            if (pair := pair_condition(db, term, alias)) is not None:
-                walk, clauses, params = False, [pair[0]], pair[1]
+        for term, pattern in zip(search.short, search.patterns, strict=True):
+            if is_common(db, pattern):
+                continue
+            if (indexed := short_condition(db, term, alias)) is not None:
+                walk, clauses, params = False, [indexed[0]], indexed[1]
                 short.remove(term)
                 break
     else:
