@@ -134,11 +134,12 @@ QUERIES = {
     "prefix": ["lightho", "tokeniz", "molec"],
     "prompt words": ["recipe bread", "printing press", "good morning"],
     "fts syntax": ["cat OR -dog", 'the "sea', "bread*", "NEAR(water light)"],
+    "1-2 letters": ["of", "is", "x", "zq", "Q"],
     "zh 3+ chars": ["图书馆", "天安门", "守护人", "很久很久以前", "分词器"],
     "zh 2 chars": ["童话", "北京", "故事", "月亮", "灯塔", "巫师"],
     "zh 1 char": ["的", "龙", "爱"],
     "zh phrase": ["我爱北京天安门", "北京天安门", "灯塔 守护人", "童话 公主"],
-    "zh absent": ["量子力学", "宇航员", "火锅"],
+    "zh absent": ["量子力学", "宇航员", "火锅", "鑫"],
 }
 GOAL_MEDIAN_MS, GOAL_P95_MS = 20.0, 50.0
 CHINESE_SHARE = 0.1
