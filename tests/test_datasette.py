@@ -25,13 +25,16 @@ def pages(tmp_path_factory):
     db = tmp_path_factory.mktemp("datasette") / "experiments.db"  # the name the metadata keys on
     store = Store(db)
     add_experiment(store, ["Paris.", "Paris.", "Lyon.", "Paris.<|im_end|>\n<|im_start|>user"])
-    add_experiment(store, ["Tokyo.", "Osaka."], system=None, prompt="A city in Japan?")
+    add_experiment(
+        store, ["Tokyo.", "Osaka, 我爱北京天安门"], system=None, prompt="A city in Japan?"
+    )
     store.close()
     paths = [
         "/experiments/runs",
         "/experiments/runs.json?_shape=objects",
         "/experiments.json",
         "/experiments/runs.json?_search=Paris&_shape=objects",
+        "/experiments/runs.json?_search=天安门&_shape=objects",
     ]
     paths += [f"/experiments/{name}.json?_shape=objects" for name in QUERIES]
     # In a thread of its own: Playwright's sync API keeps an event loop running on the main
@@ -78,6 +81,8 @@ def test_fts_tables_are_hidden_and_search_works(pages):
     assert internal and all(internal.values()), internal  # the FTS tables exist, and are hidden
     found = pages["/experiments/runs.json?_search=Paris&_shape=objects"]["rows"]
     assert {r["output"] for r in found} >= {"Paris.", "Paris.<|im_end|>\n<|im_start|>user"}
+    found = pages["/experiments/runs.json?_search=天安门&_shape=objects"]["rows"]
+    assert [r["output"] for r in found] == ["Osaka, 我爱北京天安门"]  # the trigram index
 
 
 def test_saved_queries_run_and_answer(pages):

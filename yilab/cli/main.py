@@ -30,6 +30,7 @@ from yilab.experiment.sweep import (
 )
 from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
 from yilab.experiment.variables import inputs_from_vars, parse_var, read_inputs
+from yilab.runlog.search import SEARCH_HELP
 
 RUN_JSON_FIELDS = (
     "id",
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")
-    runs.add_argument("--search", help="full-text search over prompts and outputs")
+    runs.add_argument("--search", help=SEARCH_HELP)
     runs.add_argument("--model")
     runs.add_argument("--var", metavar="NAME=VALUE", help="runs whose input gave NAME this VALUE")
     runs.add_argument("--limit", type=int, default=20)

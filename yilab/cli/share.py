@@ -25,7 +25,9 @@ def add_share_commands(sub, common) -> None:
         help="experiment ids (or 6+ character prefixes)",
     )
     which.add_argument("--all", action="store_true", help="every experiment in the run log")
-    export.add_argument("--search", help="only experiments whose prompt or outputs match")
+    export.add_argument(
+        "--search", help="only experiments whose prompt or outputs match (as runs --search)"
+    )
     export.add_argument(
         "--format",
         choices=EXPORT_FORMATS,

@@ -139,3 +139,66 @@ def m007_inputs_and_checks(db: Database) -> None:
     runs.add_column("input_index", int)
     runs.add_column("vars_json", str)
     _table(db, "experiments").add_column("checks_json", str)
+
+
+def _fts_trigram(db: Database, table: str, columns: list[str]) -> None:
+    """Replace ``table``'s FTS index by a trigram one over ``columns``, filled from the
+    table: the same name (``{table}_fts``) and the SQL sqlite-utils' ``enable_fts`` writes,
+    so sqlite-utils and Datasette still find it, and its ``_ai``/``_ad``/``_au`` triggers.
+    Plain statements rather than ``enable_fts`` itself, whose ``executescript`` commits: the
+    rebuild must stay inside the migration's transaction."""
+    fts = f"{table}_fts"
+    cols = ", ".join(f'"{c}"' for c in columns)
+    old = ", ".join(f'old."{c}"' for c in columns)
+    new = ", ".join(f'new."{c}"' for c in columns)
+    for suffix in ("_ai", "_ad", "_au"):
+        db.execute(f'DROP TRIGGER IF EXISTS "{table}{suffix}"')
+    db.execute(f'DROP TABLE IF EXISTS "{fts}"')
+    db.execute(
+        f'CREATE VIRTUAL TABLE "{fts}" USING FTS5 (\n    {cols},\n'
+        f"    tokenize='trigram',\n    content=\"{table}\"\n)"
+    )
+    db.execute(f'INSERT INTO "{fts}" ("{fts}") VALUES (\'rebuild\')')
+    insert = f'INSERT INTO "{fts}" (rowid, {cols}) VALUES (new.rowid, {new});'
+    delete = f'INSERT INTO "{fts}" ("{fts}", rowid, {cols}) VALUES(\'delete\', old.rowid, {old});'
+    db.execute(f'CREATE TRIGGER "{table}_ai" AFTER INSERT ON "{table}" BEGIN\n  {insert}\nEND')
+    db.execute(f'CREATE TRIGGER "{table}_ad" AFTER DELETE ON "{table}" BEGIN\n  {delete}\nEND')
+    # Only when an indexed column changes: a star, a note or a status leaves the index be.
+    db.execute(
+        f'CREATE TRIGGER "{table}_au" AFTER UPDATE OF {cols} ON "{table}" BEGIN\n'
+        f"  {delete}\n  {insert}\nEND"
+    )
+
+
+@MIGRATIONS()
+def m008_fts_trigram(db: Database) -> None:
+    """Search finds any text of 3 characters or more, Chinese included: FTS5's default
+    tokenizer reads a run of Chinese characters as one word, so 童话 inside 从前有一个童话故事
+    was never found. ``runs_fts`` and ``experiments_fts`` are rebuilt with the trigram
+    tokenizer (case-insensitive substrings). The last two characters of a prompt or output
+    start no trigram, so each run's last two and last one (lowercased) are indexed too:
+    with the trigrams that start with them, :mod:`yilab.runlog.search` finds one or two
+    characters through indexes alone."""
+    _fts_trigram(db, "runs", ["rendered_prompt", "output"])
+    _fts_trigram(db, "experiments", ["prompt"])
+    for column in ("output", "rendered_prompt"):
+        for n in (1, 2):
+            db.execute(
+                f"create index idx_runs_{column}_end{n} on runs (lower(substr({column}, -{n})))"
+            )
+
+
+@MIGRATIONS()
+def m009_index_newest_first(db: Database) -> None:
+    """Let History's lists walk newest first and stop once the page is full, whatever the
+    filter, instead of sorting every row that passes it (at 100,000 runs: status ``done``
+    98 ms → 0.6 ms, a finish reason no run has 78 ms → 0.1 ms, a search with status ``done``
+    129 ms → 14 ms, ``list_experiments(search="dragon")`` 49 ms → 10 ms). The partial index
+    holds only the runs that have prompt variables, for the ``variable`` filter."""
+    runs = _table(db, "runs")
+    runs.create_index(["status", "created_at"])
+    runs.create_index(["finish_reason", "created_at"])
+    db.execute(
+        "create index idx_runs_created_at_vars on runs (created_at) where vars_json is not null"
+    )
+    _table(db, "experiments").create_index(["created_at"])

@@ -49,6 +49,7 @@ from yilab.runlog.rows import (
     run_row,
     utc_now,
 )
+from yilab.runlog.search import experiments_conditions, parse_search, runs_conditions
 from yilab.runlog.spill import Spill
 
 BUSY_TIMEOUT_MS = 5000
@@ -80,14 +81,6 @@ class SpillMerge:
         runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
         damaged = f" ({self.damaged_lines} damaged lines skipped)" if self.damaged_lines else ""
         return f"recovered {runs} from {self.path} into {db_path}{damaged}"
-
-
-def fts_query(text: str) -> str:
-    """Quote each term so FTS5 syntax in user input is matched literally.
-
-    ``fts_query('cat OR -dog')`` → ``'"cat" "OR" "-dog"'`` (every term must match).
-    """
-    return " ".join('"' + term.replace('"', '""') + '"' for term in text.split())
 
 
 class Store:
@@ -426,12 +419,10 @@ class Store:
         variable: tuple[str, str] | None = None,
         limit: int = 50,
     ) -> list[dict]:
-        """Runs newest first, filtered; ``search`` matches words in the prompt or output,
-        ``variable`` (name, value) the runs whose input row gave that variable that value."""
+        """Runs newest first, filtered; ``search`` finds text in the prompt or output (see
+        :mod:`yilab.runlog.search`), ``variable`` (name, value) the runs whose input row gave
+        that variable that value."""
         clauses, params = ["1"], []
-        if search and search.split():
-            clauses.append("rowid in (select rowid from runs_fts where runs_fts match ?)")
-            params.append(fts_query(search))
         filters = {
             "model": model,
             "experiment_id": experiment_id,
@@ -448,20 +439,28 @@ class Store:
         if variable is not None:
             clauses.append("vars_json is not null and json_extract(vars_json, ?) = ?")
             params += ['$."' + variable[0].replace('"', "") + '"', variable[1]]
-        sql = f"select * from runs where {' and '.join(clauses)} order by created_at desc, rowid desc limit ?"
-        return self._rows(sql, [*params, limit])
+        with self._use() as db:
+            if (query := parse_search(search)) is not None:
+                found = runs_conditions(db, query, limit=limit)
+                clauses, params = [*clauses, *found.clauses], [*params, *found.params]
+            sql = (
+                f"select * from runs where {' and '.join(clauses)} "
+                "order by created_at desc, rowid desc limit ?"
+            )
+            return list(db.query(sql, [*params, limit]))
 
     def list_experiments(self, *, limit: int = 50, search: str | None = None) -> list[dict]:
-        """Experiments newest first with ``run_count``; ``search`` matches the prompt or outputs."""
-        where, params = "", []
-        if search and search.split():
-            where = """where e.rowid in (select rowid from experiments_fts where experiments_fts match ?)
-                or e.id in (select experiment_id from runs where rowid in
-                    (select rowid from runs_fts where runs_fts match ?))"""
-            params = [fts_query(search)] * 2
-        sql = f"""select e.*, (select count(*) from runs r where r.experiment_id = e.id) as run_count
-            from experiments e {where} order by e.created_at desc, e.rowid desc limit ?"""
-        return self._rows(sql, [*params, limit])
+        """Experiments newest first with ``run_count``; ``search`` finds text in the prompt
+        or in one of its runs (see :mod:`yilab.runlog.search`)."""
+        with self._use() as db:
+            where, params = "", []
+            if (query := parse_search(search)) is not None:
+                found = experiments_conditions(db, query, limit=limit)
+                where, params = f"where {found.clauses[0]}", found.params
+            sql = f"""select e.*, (select count(*) from runs r where r.experiment_id = e.id)
+                as run_count from experiments e {where}
+                order by e.created_at desc, e.rowid desc limit ?"""
+            return list(db.query(sql, [*params, limit]))
 
     def columns(self, table: str) -> dict[str, str]:
         """A table's columns and their declared types, e.g. ``{"id": "TEXT", "seed": "INTEGER"}``."""

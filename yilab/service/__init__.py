@@ -5,6 +5,7 @@ entry point; ``sweeps.Sweep`` is a running sweep.
 
 from yilab.models.cache import DEFAULT_MODEL
 from yilab.runlog.rows import STATUSES
+from yilab.runlog.search import SEARCH_HELP
 from yilab.runlog.sweep_logger import FLUSH_INTERVAL_S
 from yilab.service.core import FINISH_REASONS, Replay, Service
 from yilab.service.sweeps import Sweep, replay_spec
@@ -15,6 +16,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "FINISH_REASONS",
     "FLUSH_INTERVAL_S",
+    "SEARCH_HELP",
     "STATUSES",
     "Replay",
     "Service",

@@ -36,7 +36,7 @@ from yilab.render.history import (
 )
 from yilab.render.scores import scores_html
 from yilab.render.textdiff import render_diff_html
-from yilab.service import FINISH_REASONS, STATUSES
+from yilab.service import FINISH_REASONS, SEARCH_HELP, STATUSES
 from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
 from yilab.ui.share_panel import build_share_panel
@@ -104,7 +104,8 @@ def build_history_tab(service) -> HistoryTab:
     with gr.Row(elem_classes="yl-hrow"):
         search = gr.Textbox(
             label="Search prompts and outputs",
-            placeholder="words… (Enter)",
+            placeholder="text… (Enter)",
+            info=SEARCH_HELP,
             scale=3,
             elem_id="yl-history-search",
         )
