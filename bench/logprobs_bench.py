@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.sweep_bench import long_prompt, render, timed_sweep  # noqa: E402
+from bench.sweep_bench import benchmark_prompt, timed_sweep  # noqa: E402
 from yilab.generation.fastpath import reexec_with_fast_blas  # noqa: E402
 
 
@@ -36,17 +36,10 @@ def run(service, path: str, user: str, max_tokens: int, engine: str, top_k: int 
 def main() -> None:
     reexec_with_fast_blas()
     args = parse_args()
-    from mlx_lm import load
-
     from yilab.generation.fastpath import blas_in_use
-    from yilab.models.resolve import resolve_model
     from yilab.service import Service
 
-    path = str(resolve_model(args.model).path)
-    _, tokenizer = load(path)
-    user = long_prompt(tokenizer, args.prompt_tokens)
-    n_prompt = len(tokenizer.encode(render(tokenizer, user)))
-    print(f"model {path}\nprompt {n_prompt} tokens, {args.max_tokens} new tokens, 3×3 grid")
+    path, _, _, user = benchmark_prompt(args.model, args.prompt_tokens, args.max_tokens)
     print(f"blas: {blas_in_use()}; alternatives recorded per token when on: {args.top_k}")
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     outputs: dict[tuple[str, str], list[str]] = {}

@@ -53,6 +53,21 @@ def long_prompt(tokenizer, target: int) -> str:
         text = candidate
 
 
+def benchmark_prompt(model_spec: str | None, prompt_tokens: int, max_tokens: int):
+    """Load the model, build the ~``prompt_tokens`` user message and say so; returns the
+    model's path, model, tokenizer and the message."""
+    from mlx_lm import load
+
+    from yilab.models.resolve import resolve_model
+
+    path = str(resolve_model(model_spec).path)
+    model, tokenizer = load(path)
+    user = long_prompt(tokenizer, prompt_tokens)
+    n_prompt = len(tokenizer.encode(render(tokenizer, user)))
+    print(f"model {path}\nprompt {n_prompt} tokens, {max_tokens} new tokens, 3×3 grid")
+    return path, model, tokenizer, user
+
+
 def render(tokenizer, user: str) -> str:
     messages = [{"role": "user", "content": user}]
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -121,17 +136,10 @@ def run_yilab(
 def main() -> None:
     reexec_with_fast_blas()
     args = parse_args()
-    from mlx_lm import load
-
     from yilab.generation.fastpath import blas_in_use
-    from yilab.models.resolve import resolve_model
     from yilab.service import Service
 
-    path = str(resolve_model(args.model).path)
-    model, tokenizer = load(path)
-    user = long_prompt(tokenizer, args.prompt_tokens)
-    n_prompt = len(tokenizer.encode(render(tokenizer, user)))
-    print(f"model {path}\nprompt {n_prompt} tokens, {args.max_tokens} new tokens, 3×3 grid")
+    path, model, tokenizer, user = benchmark_prompt(args.model, args.prompt_tokens, args.max_tokens)
     print(f"blas (this process): {blas_in_use()}; cores: {os.cpu_count()}")
     times: dict[str, list[float]] = {}
     outputs: dict[str, list[list[str]]] = {}

@@ -24,6 +24,13 @@ from yilab.experiment.variables import EXPECTED, section_label
 ROW_KEYS = ("input_index", "model", "top_p", "max_tokens", "temperature")
 
 
+def row_key(run: dict) -> tuple:
+    """The grid row a run (or anything with the :data:`ROW_KEYS` attributes) belongs to."""
+    if isinstance(run, dict):
+        return tuple(run.get(k) for k in ROW_KEYS)
+    return tuple(getattr(run, k) for k in ROW_KEYS)
+
+
 def checks_of(experiment: dict) -> tuple[Check, ...]:
     """A logged experiment's checks (``checks_json``; none for one logged before checks)."""
     return tuple(Check.from_dict(c) for c in json.loads(experiment.get("checks_json") or "[]"))
@@ -87,7 +94,7 @@ def score_rows(runs: Iterable[dict], checks: Sequence[Check]) -> list[RowScore]:
     """Each grid row's scores, in grid order (runs are grouped by :data:`ROW_KEYS`)."""
     rows: dict[tuple, list[dict]] = {}
     for run in sorted(runs, key=lambda r: r.get("cell_index") or 0):
-        rows.setdefault(tuple(run.get(k) for k in ROW_KEYS), []).append(run)
+        rows.setdefault(row_key(run), []).append(run)
     return [_score(key, members, checks) for key, members in rows.items()]
 
 
@@ -122,8 +129,5 @@ def judged_runs(experiment: dict) -> dict[str, tuple[dict[str, Verdict], RowScor
     verdicts and its row's scores, by run id — what the exports add to each run."""
     checks = checks_of(experiment)
     scores = score_rows(experiment["runs"], checks)
-    by_key = {(s.input_index, s.model, s.top_p, s.max_tokens, s.temperature): s for s in scores}
-    return {
-        run["id"]: (verdicts(checks, run), by_key[tuple(run.get(k) for k in ROW_KEYS)])
-        for run in experiment["runs"]
-    }
+    by_key = {row_key(s): s for s in scores}
+    return {run["id"]: (verdicts(checks, run), by_key[row_key(run)]) for run in experiment["runs"]}

@@ -52,13 +52,16 @@ class Recorder:
         else:
             self._pending.append((token, scaled, logprobs, True))
         while len(self._pending) > LAG:
-            self.records.append(self._record(*self._pending.popleft()))
+            self._read_oldest()
         return token
 
     def _settle(self, draws: int) -> None:
         """Read every pending step up to ``draws`` records (their arrays are evaluated)."""
         while self._pending and len(self.records) < draws:
-            self.records.append(self._record(*self._pending.popleft()))
+            self._read_oldest()
+
+    def _read_oldest(self) -> None:
+        self.records.append(self._record(*self._pending.popleft()))
 
     def _record(
         self, token: mx.array, scaled: mx.array | None, raw: mx.array, normalised: bool

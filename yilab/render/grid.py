@@ -14,7 +14,7 @@ from html import escape
 from yilab.events import Finished, Loading, Queued, Started, Token
 from yilab.experiment.checks import Check, Verdict
 from yilab.experiment.forks import Fork, find_forks
-from yilab.experiment.scoring import ROW_KEYS, RowScore, score_rows, verdicts
+from yilab.experiment.scoring import ROW_KEYS, RowScore, row_key, score_rows, verdicts
 from yilab.experiment.sweep import CellSettings
 from yilab.experiment.token_log import TokenLog
 from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
@@ -244,10 +244,10 @@ def _rows_html(view: GridView, actions: bool, report: bool) -> str:
     """The cards, grouped: a heading per input row (section) and per grid row (the cells
     that differ only by seed), the row's scores beside it once the sweep is over."""
     scores = view.scores() if view.settled and view.cells else []
-    by_row = {tuple(getattr(s, k) for k in ROW_KEYS): s for s in scores}
+    by_row = {row_key(s): s for s in scores}
     rows: dict[tuple, list[int]] = {}
     for i, cell in enumerate(view.cells):
-        rows.setdefault(tuple(getattr(cell.settings, k) for k in ROW_KEYS), []).append(i)
+        rows.setdefault(row_key(cell.settings), []).append(i)
     sections = len({key[0] for key in rows}) > 1 or any(key[0] is not None for key in rows)
     out, section = [], object()
     for key, members in rows.items():
