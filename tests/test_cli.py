@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from yilab.cli.main import RUN_JSON_FIELDS, main
+from yilab.cli.main import main
 from yilab.runlog.store import Store
+from yilab.service.documents import RUN_JSON_FIELDS
 
 
 def cli(capsys, *args):

@@ -18,6 +18,7 @@ from yilab.inspector.wording import (
     stop_set_line,
     turn_end_lines,
 )
+from yilab.service.documents import inspect_json
 
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "·"}
 
@@ -44,7 +45,7 @@ def cmd_inspect(args) -> dict:
     if not args.json:
         shown = report if ollama is None else dataclasses.replace(report, fix=ollama.fix)
         print("\n".join(format_report(shown) + format_ollama(ollama)))
-    return {**report.to_dict(), "ollama": ollama.to_dict() if ollama is not None else None}
+    return inspect_json(report, ollama)
 
 
 def cmd_fix(args) -> dict:

@@ -31,21 +31,7 @@ from yilab.experiment.sweep import (
 from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
 from yilab.experiment.variables import inputs_from_vars, parse_var, read_inputs
 from yilab.runlog.search import SEARCH_HELP
-
-RUN_JSON_FIELDS = (
-    "id",
-    "temperature",
-    "seed",
-    "top_p",
-    "max_tokens",
-    "output",
-    "finish_reason",
-    "status",
-    "prompt_tokens",
-    "generation_tokens",
-    "ttft_s",
-    "generation_tps",
-)
+from yilab.service.documents import listed_run_json, run_json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,7 +183,7 @@ def cmd_compare(args) -> dict:
             print(f"experiment {sweep.experiment_id}")
     document = {
         "experiment_id": sweep.experiment_id,
-        "runs": [_run_json(r) for r in runs],
+        "runs": [run_json(r) for r in runs],
         "scores": [s.to_dict() for s in scores],
     }
     if failure is None:
@@ -221,11 +207,6 @@ def _inputs(args) -> tuple[dict[str, str], ...]:
     return read_inputs(text, args.vars)
 
 
-def _run_json(run: dict) -> dict:
-    values = json.loads(run["vars_json"]) if run.get("vars_json") else None
-    return {name: run.get(name) for name in RUN_JSON_FIELDS} | ({"vars": values} if values else {})
-
-
 def cmd_runs(args) -> list[dict]:
     runs = open_service(args).list_runs(
         search=args.search,
@@ -235,7 +216,7 @@ def cmd_runs(args) -> list[dict]:
     )
     if not args.json:
         print_runs_table(runs, with_model=True)
-    return [{**_run_json(r), "model": r["model"], "created_at": r["created_at"]} for r in runs]
+    return [listed_run_json(r) for r in runs]
 
 
 def cmd_show(args) -> dict:
@@ -272,8 +253,8 @@ def cmd_replay(args) -> dict:
             )
             print(f"--- replay ({replay.new['finish_reason']}) ---\n{replay.new['output']}")
     return {
-        "original": _run_json(replay.original),
-        "replay": _run_json(replay.new),
+        "original": run_json(replay.original),
+        "replay": run_json(replay.new),
         "identical": replay.identical,
         "same_prompt": replay.same_prompt,
     }
