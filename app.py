@@ -1,4 +1,4 @@
-"""Serve the yilab dashboard: ``python app.py [--host 127.0.0.1] [--port 7860] [--db experiments.db] [--model SPEC]``."""
+"""Serve the yilab dashboard: ``python app.py [--host 127.0.0.1] [--port 7860] [--db experiments.db] [--model SPEC] [--mcp]``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="USER:PASSWORD",
         help="require this login (Gradio's auth); wise when --host is not local",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--mcp", action="store_true", help="also serve yilab's tools to agents (MCP, same port)"
+    )
+    args = parser.parse_args(argv)
+    if args.mcp and args.auth:  # its tool calls would reach the app without the login
+        parser.error("--mcp does not work with --auth (Gradio's MCP server cannot log in)")
+    return args
 
 
 def parse_auth(value: str) -> tuple[str, str]:
@@ -50,16 +56,29 @@ def main(argv: list[str] | None = None) -> None:
     from yilab.runlog.store import exit_cleanly_on_sigterm
     from yilab.service import Service
     from yilab.ui.app import build_app, launch_kwargs
+    from yilab.ui.mcp_tools import require_mcp, serve_only_yilab_tools
+
+    if args.mcp:
+        require_mcp()
 
     exit_cleanly_on_sigterm()  # so `kill` leaves experiments.db complete (its WAL copied in)
 
     service = Service(args.db)
     service.start_worker()
-    demo = build_app(service, default_model=args.model)
+    demo = build_app(service, default_model=args.model, mcp=args.mcp)
     print(f"yilab: run log {service.db_path.resolve()}", file=sys.stderr)
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, auth=args.auth, **launch_kwargs()
+        server_name=args.host,
+        server_port=args.port,
+        auth=args.auth,
+        mcp_server=args.mcp,  # never from $GRADIO_MCP_SERVER: off unless asked for
+        prevent_thread_lock=True,
+        **launch_kwargs(),
     )
+    if args.mcp:
+        serve_only_yilab_tools(demo)
+        print(f"yilab: MCP server {demo.local_url}gradio_api/mcp/", file=sys.stderr)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

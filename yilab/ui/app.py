@@ -10,6 +10,7 @@ import gradio as gr
 from yilab.ui.cards import open_in_history, open_in_tokenizer, when_asked
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
+from yilab.ui.mcp_tools import add_mcp_tools
 from yilab.ui.models import build_models_tab
 from yilab.ui.plots import build_plots_tab
 from yilab.ui.tokenizer import build_tokenizer_tab
@@ -17,8 +18,9 @@ from yilab.ui.tokenizer import build_tokenizer_tab
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
-def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
-    """The Blocks app over ``service``; launch it with :func:`launch_kwargs`."""
+def build_app(service, *, default_model: str | None = None, mcp: bool = False) -> gr.Blocks:
+    """The Blocks app over ``service``; launch it with :func:`launch_kwargs`. ``mcp`` adds
+    the agents' tools as API endpoints (:mod:`yilab.ui.mcp_tools`)."""
     with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
         gr.HTML(_header(), elem_id="yl-header")
         with gr.Tabs(elem_id="yl-tabs") as tabs:
@@ -68,6 +70,8 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
         )
         # /?experiment=ID opens that experiment in History
         demo.load(deep_link, None, [tabs, history.experiment_box], api_visibility="private")
+        if mcp:
+            add_mcp_tools(service)
     return demo
 
 
