@@ -17,6 +17,7 @@ from yilab.service.documents import RUN_JSON_FIELDS
 from yilab.ui.mcp_tools import TOOL_NAMES
 
 mcp = pytest.importorskip("mcp")
+from mcp.client.sse import sse_client  # noqa: E402
 from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
 
 MCP_PATH = "/gradio_api/mcp/"
@@ -32,11 +33,15 @@ def app(tmp_path_factory, tiny_model_dir):
         yield a.url, db
 
 
-def session_run(url: str, work):
-    """Open an MCP session on the app and return ``await work(session)``."""
+def session_run(url: str, work, *, sse: bool = False):
+    """Open an MCP session on the app (streamable HTTP, or the older SSE transport) and
+    return ``await work(session)``."""
 
     async def go():
-        async with streamablehttp_client(url + MCP_PATH) as (read, write, _):
+        client = (
+            sse_client(url + MCP_PATH + "sse") if sse else streamablehttp_client(url + MCP_PATH)
+        )
+        async with client as (read, write, *_):
             async with mcp.ClientSession(read, write) as session:
                 await session.initialize()
                 return await work(session)
@@ -91,6 +96,8 @@ def test_the_tools_are_exactly_yilabs_each_described_and_typed(app):
     }
     assert sweep["properties"]["seeds"]["items"] == {"type": "integer"}
     assert sweep["properties"]["engine"]["enum"] == ["single", "batch"]
+    over_sse = session_run(url, lambda s: s.list_tools(), sse=True).tools
+    assert [t.name for t in over_sse] == [t.name for t in tools]
 
 
 def test_the_dashboards_compare_endpoint_is_no_tool_but_stays_an_api_endpoint(app):
