@@ -63,7 +63,10 @@ def disk_full(monkeypatch):
 LONG_SYSTEM = "You are a storyteller. " * 60
 
 
-def sweep_spec(model: Path, max_tokens: int = 120, system: str | None = LONG_SYSTEM) -> SweepSpec:
+def sweep_spec(
+    model: Path, max_tokens: int = 120, system: str | None = LONG_SYSTEM, engine: str = "single"
+) -> SweepSpec:
+    """Cells one after another by default: these tests fail the log at a chosen cell."""
     return SweepSpec(
         prompt="Write a long story about a dragon.",
         system=system,
@@ -71,6 +74,7 @@ def sweep_spec(model: Path, max_tokens: int = 120, system: str | None = LONG_SYS
         temperatures=(0.7, 1.0),
         seeds=(1, 2),
         max_tokens=(max_tokens,),
+        engine=engine,
     )
 
 

@@ -37,7 +37,7 @@ def test_a_sweep_logs_every_cell_with_its_settings(service, tiny_model_dir):
         assert json.loads(run["stop_token_ids_json"]) == [2]
         assert set(json.loads(run["versions_json"])) >= {"python", "mlx", "mlx-lm", "yilab"}
         assert run["ttft_s"] > 0 and run["generation_tps"] > 0 and run["prompt_tokens"] > 0
-        assert run["engine_mode"] == "single" and run["finished_at"]
+        assert run["engine_mode"] == "batch" and run["finished_at"]
     experiment = service.store.get_experiment(sweep.experiment_id)
     assert json.loads(experiment["sweep_json"])["temperatures"] == [0, 0.7]
     assert experiment["mode"] == "chat" and experiment["system_prompt"] == "Be brief"
@@ -69,7 +69,9 @@ def test_bad_input_is_refused_with_nothing_written(service, tiny_model_dir, bad,
 
 
 def test_cancel_logs_partial_text_and_the_cells_not_started(service, tiny_model_dir):
-    sweep = service.start_sweep(spec(tiny_model_dir, seeds=(1, 2, 3), max_tokens=(1500,)))
+    sweep = service.start_sweep(
+        spec(tiny_model_dir, seeds=(1, 2, 3), max_tokens=(1500,), engine="single")
+    )
     for event in sweep.events():
         if isinstance(event, Token) and event.generation_tokens >= 10:
             sweep.cancel()
@@ -111,7 +113,7 @@ def test_kill_9_mid_sweep_leaves_interrupted_runs_with_partial_output(tmp_path):
     model = build_tiny_model(tmp_path / "deep", num_layers=12)
     db = tmp_path / "crash.db"
     cmd = [sys.executable, "-m", "yilab", "compare", "Go on", "--model", str(model)]
-    cmd += ["--seeds", "1,2", "--max-tokens", "1900", "--db", str(db)]
+    cmd += ["--seeds", "1,2", "--max-tokens", "1900", "--engine", "single", "--db", str(db)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for_partial_output(db, proc)
@@ -195,9 +197,19 @@ def test_batch_engine_is_logged_and_replays_exactly(service, tiny_model_dir):
     _, runs = service.run_sweep(batched)
     assert [r["engine_mode"] for r in runs] == ["batch"] * 3
     assert all(r["status"] == "done" and r["output"] for r in runs)
-    replay = service.replay(runs[1]["id"])
+    assert json.loads(runs[1]["versions_json"])["numerics"] == "row-invariant"
+    replay = service.replay(runs[1]["id"])  # row-invariant: the cell alone gives its tokens
     assert replay.identical and replay.new["engine_mode"] == "batch"
-    assert replay.new["cell_index"] == 1
+    assert replay.new["cell_index"] == 0 and len(service.list_runs(limit=10)) == 4
+
+
+def test_a_plain_batch_run_replays_its_whole_batch(service, tiny_model_dir):
+    plain = spec(tiny_model_dir, temperatures=(0.8,), seeds=(1, 2), numerics="plain")
+    _, runs = service.run_sweep(plain)
+    assert json.loads(runs[1]["versions_json"])["numerics"] == "plain"
+    replay = service.replay(runs[1]["id"])  # its tokens may depend on its batch
+    assert replay.identical and replay.new["cell_index"] == 1
+    assert len(service.list_runs(limit=10)) == 4
 
 
 def test_a_one_megabyte_prompt_is_a_clear_error_not_a_hang(service, tiny_model_dir):

@@ -48,6 +48,8 @@ def build_tiny_model(
     eos_token: str = "<|im_end|>",
     seed: int = 0,
     num_layers: int = 2,
+    hidden_size: int = 64,
+    intermediate_size: int = 128,
 ) -> Path:
     """Write a tiny ChatML llama model to ``path`` and return it.
 
@@ -65,9 +67,9 @@ def build_tiny_model(
     vocab_size = 320  # >= 3 specials + 256 bytes + 3 merges
     config = {
         "model_type": "llama",
-        "hidden_size": 64,
+        "hidden_size": hidden_size,
         "num_hidden_layers": num_layers,
-        "intermediate_size": 128,
+        "intermediate_size": intermediate_size,
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
         "rms_norm_eps": 1e-5,

@@ -135,7 +135,8 @@ class GenerationRequest:
     max_tokens: int = 256
     extra_eos_ids: tuple[int, ...] = ()
     logit_bias: dict[int, float] | None = None
-    engine: str = "single"  # "single" (one stream at a time) or "batch" (cells decode together)
+    engine: str = "single"  # or "batch" (cells decode together); sweeps default to batch
+    numerics: str = "row-invariant"  # or "plain": see yilab/generation/invariance.py
     top_logprobs: int | None = DEFAULT_TOP_K  # alternatives recorded per token; None: no record
     watch_ids: tuple[int, ...] = ()  # turn-end candidates whose probability each step records
     prefix_ids: tuple[int, ...] = ()  # a branch: output tokens given, generation continues
@@ -144,7 +145,7 @@ class GenerationRequest:
         """Requests with equal keys may decode in one batch: same model, prompt and stops."""
         messages = tuple(tuple(sorted(m.items())) for m in self.messages or ())
         stops = tuple(sorted(self.extra_eos_ids))
-        return (self.model_path, messages, self.prompt, stops, self.prefix_ids)
+        return (self.model_path, messages, self.prompt, stops, self.prefix_ids, self.numerics)
 
 
 @dataclass

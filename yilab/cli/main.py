@@ -22,7 +22,9 @@ from yilab.experiment.checks import parse_checks
 from yilab.experiment.scoring import score_rows, verdicts
 from yilab.experiment.sweep import (
     DEFAULT_ENGINE,
+    DEFAULT_NUMERICS,
     ENGINES,
+    NUMERICS,
     SweepSpec,
     parse_floats,
     parse_ints,
@@ -95,7 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=ENGINES,
         default=DEFAULT_ENGINE,
-        help="single: one stream at a time; batch: cells decode together",
+        help="batch (default): the cells decode together; single: one run at a time. "
+        "Both give a cell the same tokens",
+    )
+    compare.add_argument(
+        "--numerics",
+        choices=NUMERICS,
+        default=DEFAULT_NUMERICS,
+        help="row-invariant (default): a cell's tokens do not depend on the grid it ran in; "
+        "plain: mlx-lm as it is (a lone row may round differently, ~20%% faster alone on a CPU)",
     )
 
     runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")
@@ -160,6 +170,7 @@ def cmd_compare(args) -> dict:
         repetition_penalty=args.repetition_penalty,
         extra_eos_ids=tuple(args.extra_eos_id),
         engine=args.engine,
+        numerics=args.numerics,
         top_logprobs=None if args.no_logprobs else args.logprobs,
         inputs=_inputs(args),
         checks=parse_checks(args.check),

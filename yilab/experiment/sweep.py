@@ -29,7 +29,12 @@ from yilab.experiment.variables import EXPECTED, Inputs, check_inputs, fill
 
 MAX_CELLS = 64
 ENGINES = ("single", "batch")
-DEFAULT_ENGINE = "single"
+DEFAULT_ENGINE = "batch"  # a row's tokens do not depend on its batch (row-invariant numerics)
+ROW_INVARIANT = "row-invariant"  # a cell's tokens do not depend on its batch: see
+PLAIN = "plain"  # yilab/generation/invariance.py; plain: mlx-lm's numerics as they are
+NUMERICS = (ROW_INVARIANT, PLAIN)
+DEFAULT_NUMERICS = ROW_INVARIANT
+OLD_NUMERICS = PLAIN  # what sweeps logged before numerics were recorded ran with
 DEFAULT_TEMPERATURES = (0.7,)
 DEFAULT_MAX_TOKENS = 256
 MAX_TOKENS_CEILING = 32_768  # a model's own context length bounds it further at run time
@@ -59,6 +64,7 @@ class SweepSpec:
     repetition_penalty: float | None = None
     extra_eos_ids: tuple[int, ...] = ()
     engine: str = DEFAULT_ENGINE
+    numerics: str = DEFAULT_NUMERICS
     top_logprobs: int | None = DEFAULT_TOP_K  # alternatives recorded per token; None: no record
     branch_of: str | None = None  # a branch: the run it continues, from these output tokens
     prefix_ids: tuple[int, ...] = ()
@@ -104,6 +110,7 @@ class SweepSpec:
             "repetition_penalty": self.repetition_penalty,
             "extra_eos_ids": list(self.extra_eos_ids),
             "engine": self.engine,
+            "numerics": self.numerics,
             "top_logprobs": self.top_logprobs,
             **(
                 {"branch_of": self.branch_of, "prefix_ids": list(self.prefix_ids)}
@@ -130,7 +137,8 @@ class SweepSpec:
             min_p=float(data.get("min_p") or 0.0),
             repetition_penalty=data.get("repetition_penalty"),
             extra_eos_ids=tuple(data.get("extra_eos_ids") or ()),
-            engine=data.get("engine") or DEFAULT_ENGINE,
+            engine=data.get("engine") or "single",  # the default before batch became it
+            numerics=data.get("numerics") or OLD_NUMERICS,
             top_logprobs=data.get("top_logprobs", DEFAULT_TOP_K),
             branch_of=data.get("branch_of"),
             prefix_ids=tuple(data.get("prefix_ids") or ()),
@@ -200,6 +208,10 @@ def validate_spec(spec: SweepSpec) -> None:
         _check_text("system prompt", spec.system)
     if spec.engine not in ENGINES:
         raise BadInputError(f"engine must be one of {', '.join(ENGINES)}, not {spec.engine!r}.")
+    if spec.numerics not in NUMERICS:
+        raise BadInputError(
+            f"numerics must be one of {', '.join(NUMERICS)}, not {spec.numerics!r}."
+        )
     for name, values in (
         ("temperatures", spec.temperatures),
         ("seeds", spec.seeds),

@@ -10,6 +10,7 @@ conversion asked for while a sweep runs goes between two of its cells.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable
@@ -38,8 +39,10 @@ def on_mlx_thread(fn: Callable[..., T], *args, **kwargs) -> T:
     return future.result()
 
 
+@functools.cache
 def compute_device() -> str:
-    """``"gpu"`` when MLX computes on Metal or CUDA by default, else ``"cpu"``."""
+    """``"gpu"`` when MLX computes on Metal or CUDA by default, else ``"cpu"``. Asked once
+    per process: a later call never waits behind a sweep on the MLX thread."""
     return on_mlx_thread(_compute_device)
 
 

@@ -40,6 +40,7 @@ from yilab.events import (
 )
 from yilab.files import model_fingerprint
 from yilab.generation.batch import run_batch
+from yilab.generation.invariance import set_numerics
 from yilab.generation.memory import check_model_fits, check_sweep_fits
 from yilab.generation.mlx_thread import compute_device, on_mlx_thread
 from yilab.generation.prefill import PrefixCache
@@ -125,6 +126,7 @@ class GenerationWorker:
             check_context(len(tokens), request.max_tokens, loaded.context_length)
             check_branch(request, loaded.tokenizer)
         tokens += first.prefix_ids  # a branch's given tokens (the same for the whole group)
+        set_numerics(loaded.model, first.numerics)  # one numerics per group (its batch_key)
         batched = first.engine == "batch" and len(tokens) > 1 and not first.prefix_ids
         check_sweep_fits(
             Path(first.model_path),

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from yilab.errors import BadInputError, InspectorError, StoreError, YilabError
 from yilab.experiment.checks import Check
 from yilab.experiment.scoring import RowScore, checks_of, score_rows
-from yilab.experiment.sweep import SweepSpec, expand_sweep, validate_spec
+from yilab.experiment.sweep import ROW_INVARIANT, SweepSpec, expand_sweep, validate_spec
 from yilab.experiment.token_log import TokenLog
 from yilab.files import default_db_path
 from yilab.generation.mlx_thread import compute_device
@@ -118,7 +118,9 @@ class Service:
         """Start the MLX worker now rather than on the first local sweep. A server calls this
         before it serves: importing mlx-lm (and transformers) from a request thread while
         another thread imports transformers can fail half-way ("cannot import name")."""
-        return self.worker
+        worker = self.worker
+        compute_device()  # asked now, while the MLX thread is idle (it is cached)
+        return worker
 
     def close(self) -> None:
         if self._worker is not None:
@@ -299,7 +301,9 @@ class Service:
         original = self.store.get_run(run_id)
         experiment = self.store.get_experiment(original["experiment_id"])
         note = f"replay of run {original['id']}"
-        if original.get("engine_mode") == "batch":  # a batched row depends on its batch
+        numerics = json.loads(original.get("versions_json") or "{}").get("numerics")
+        if original.get("engine_mode") == "batch" and numerics != ROW_INVARIANT:
+            # a batched row of plain numerics depends on its batch: replay the whole batch
             spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
             _, runs = self.run_sweep(spec, progress=progress, note=note)
             new = runs[original["cell_index"]]

@@ -15,10 +15,19 @@ from importlib.metadata import PackageNotFoundError, version
 from yilab import __version__
 from yilab.errors import BadInputError
 from yilab.events import Event, Finished, GenerationRequest, Job, JobDone, until_done
-from yilab.experiment.sweep import CellSettings, SweepSpec
+from yilab.experiment.sweep import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    OLD_NUMERICS,
+    PLAIN,
+    ROW_INVARIANT,
+    CellSettings,
+    SweepSpec,
+)
 from yilab.experiment.token_log import DEFAULT_TOP_K, TokenLog
 from yilab.files import model_fingerprint
 from yilab.generation.fastpath import blas_in_use
+from yilab.generation.mlx_thread import compute_device
 from yilab.models.resolve import ResolvedModel
 from yilab.remote.config import RemoteModel
 from yilab.remote.runner import remote_versions
@@ -148,6 +157,8 @@ def replay_spec(run: dict, experiment: dict) -> SweepSpec:
         min_p=run.get("min_p") or 0.0,
         repetition_penalty=run.get("repetition_penalty"),
         extra_eos_ids=tuple(sweep.get("extra_eos_ids") or ()),
+        engine=run["engine_mode"] if run.get("engine_mode") in ENGINES else DEFAULT_ENGINE,
+        numerics=json.loads(run.get("versions_json") or "{}").get("numerics") or OLD_NUMERICS,
         top_logprobs=sweep.get("top_logprobs", DEFAULT_TOP_K),
         branch_of=sweep.get("branch_of"),
         prefix_ids=tuple(sweep.get("prefix_ids") or ()),
@@ -174,6 +185,7 @@ def request_for(
         max_tokens=cell.max_tokens,
         extra_eos_ids=cell.extra_eos_ids,
         engine=spec.engine,
+        numerics=spec.numerics,
         top_logprobs=spec.top_logprobs,
         watch_ids=watch_ids,
         prefix_ids=spec.prefix_ids,
@@ -185,6 +197,8 @@ class RunSettings:
 
     def __init__(self, spec: SweepSpec, cells: list[CellSettings], models: dict, versions: dict):
         self.spec, self.cells, self.models, self.versions = spec, cells, models, versions
+        if not all(isinstance(m, RemoteModel) for m in models.values()):  # MLX runs: which
+            self.versions = {**versions, "numerics": self._numerics()}  # numerics they get
         self.job: Job | None = None  # set once submitted: a remote run's versions come from it
         # hashed once per sweep, not once per cell: the files are read in full
         self.fingerprints = {
@@ -218,3 +232,9 @@ class RunSettings:
             "branch_of": self.spec.branch_of,
             "branch_at": self.spec.branch_at,
         }
+
+    def _numerics(self) -> str:
+        """What the runs get, as logged: row-invariance is only claimed where it was
+        measured, the CPU (:mod:`yilab.generation.invariance`)."""
+        asked = self.spec.numerics
+        return ROW_INVARIANT if asked == ROW_INVARIANT and compute_device() == "cpu" else PLAIN
