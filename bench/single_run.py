@@ -3,7 +3,10 @@
     python bench/single_run.py [--model SPEC] [--max-tokens 64] [--repeats 5]
 
 Prints the median generation tokens/s of each and their ratio (goal: ≥ 0.95).
-Both sides sample at the same temperature; the order alternates to spread warm-up.
+Both sides sample at the same temperature; the order rotates to spread warm-up.
+yilab runs three ways: ``alone`` (the default: a 1×1 sweep is a batch of one through the
+batch engine, row-invariant numerics), ``single`` (the single engine, row-invariant) and
+``single plain`` (the single engine with mlx-lm's own numerics: raw's work plus yilab's).
 """
 
 from __future__ import annotations
@@ -30,21 +33,34 @@ def raw_tps(model, tokenizer, prompt: str, max_tokens: int) -> float:
     return last.generation_tps
 
 
-def yilab_tps(worker, model_path: str, max_tokens: int, seed: int) -> float:
+VARIANTS = {  # name -> (engine, numerics)
+    "alone": ("batch", "row-invariant"),
+    "single": ("single", "row-invariant"),
+    "single plain": ("single", "plain"),
+}
+
+
+def yilab_tps(worker, model_path: str, max_tokens: int, seed: int, variant: str) -> float:
     from yilab.events import Finished, GenerationRequest
 
+    engine, numerics = VARIANTS[variant]
     request = GenerationRequest(
         model_path=model_path,
         messages=[{"role": "user", "content": PROMPT}],
         temperature=0.7,
         seed=seed,
         max_tokens=max_tokens,
+        engine=engine,
+        numerics=numerics,
     )
     (result,) = [e.result for e in worker.submit([request]) if isinstance(e, Finished)]
     return result.generation_tps
 
 
 def main() -> None:
+    from yilab.generation.fastpath import reexec_with_fast_blas
+
+    reexec_with_fast_blas()  # as the app runs (YILAB_BLAS=bundled: the wheel's BLAS)
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=None)
     parser.add_argument("--max-tokens", type=int, default=64)
@@ -53,6 +69,7 @@ def main() -> None:
 
     from mlx_lm import load
 
+    from yilab.generation.fastpath import blas_in_use
     from yilab.generation.worker import GenerationWorker
     from yilab.models.resolve import resolve_model
 
@@ -62,23 +79,26 @@ def main() -> None:
         [{"role": "user", "content": PROMPT}], add_generation_prompt=True, tokenize=False
     )
     worker = GenerationWorker()
-    yilab_tps(worker, path, 8, 0)  # load + warm up both
+    for variant in VARIANTS:  # load + warm up every path
+        yilab_tps(worker, path, 8, 0, variant)
     raw_tps(model, tokenizer, prompt, 8)
-    raw, ours = [], []
+    names = ["raw", *VARIANTS]
+    tps: dict[str, list[float]] = {name: [] for name in names}
     t0 = time.perf_counter()
     for i in range(args.repeats):
-        if i % 2:
-            ours.append(yilab_tps(worker, path, args.max_tokens, i))
-            raw.append(raw_tps(model, tokenizer, prompt, args.max_tokens))
-        else:
-            raw.append(raw_tps(model, tokenizer, prompt, args.max_tokens))
-            ours.append(yilab_tps(worker, path, args.max_tokens, i))
-    r, o = statistics.median(raw), statistics.median(ours)
-    print(f"model: {path}")
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            if name == "raw":
+                tps[name].append(raw_tps(model, tokenizer, prompt, args.max_tokens))
+            else:
+                tps[name].append(yilab_tps(worker, path, args.max_tokens, i, name))
+    medians = {name: statistics.median(values) for name, values in tps.items()}
+    print(f"model: {path}; blas: {blas_in_use()}")
     print(f"max_tokens {args.max_tokens}, {args.repeats} repeats, {time.perf_counter() - t0:.1f} s")
-    print(f"raw stream_generate: median {r:.2f} tokens/s  {[round(x, 2) for x in raw]}")
-    print(f"yilab worker:        median {o:.2f} tokens/s  {[round(x, 2) for x in ours]}")
-    print(f"ratio yilab/raw: {o / r:.3f}  (goal >= 0.95)")
+    for name in names:
+        values = [round(x, 2) for x in tps[name]]
+        ratio = medians[name] / medians["raw"]
+        print(f"{name:<13} median {medians[name]:6.2f} tokens/s  ratio {ratio:.3f}  {values}")
+    print("goal: ratio >= 0.95")
     worker.close()
 
 

@@ -9,8 +9,12 @@ Methods, each timed wall-clock for the whole 9-cell grid:
   reads the prompt; no LD_PRELOAD, so the wheel's own BLAS);
 - ``loop``: an in-process loop of ``mlx_lm.stream_generate`` (the model loaded once; each
   cell reads the prompt), seeding MLX's global state per cell as the mlx-lm CLI does;
-- ``yilab single`` / ``yilab batch``: a yilab sweep through the service (run log included)
-  with each engine: the prompt read once, cells one at a time or decoding together.
+- ``yilab batch`` (the default), ``yilab single``: a yilab sweep through the service (run
+  log included) with each engine and row-invariant numerics (the default): the prompt read
+  once, the cells decoding together or one at a time. ``yilab single`` runs every cell
+  alone, so "batch rows identical to their single runs" is the identity check;
+- ``yilab single plain``: one at a time with mlx-lm's own numerics (the default before
+  issue 16), the cost of row-invariance beside it.
 
 The loop and yilab run in this process, so they share its BLAS (BLIS when yilab's fast path
 applies; see ``blas`` in the header). Prints medians and ratios against the baselines.
@@ -124,12 +128,20 @@ def timed_sweep(
     return elapsed, runs
 
 
+VARIANTS = {  # name -> (engine, numerics)
+    "batch": ("batch", "row-invariant"),
+    "single": ("single", "row-invariant"),
+    "single plain": ("single", "plain"),
+}
+
+
 def run_yilab(
-    service, model_path: str, user: str, max_tokens: int, engine: str, outputs: dict | None = None
+    service, model_path: str, user: str, max_tokens: int, variant: str, outputs: dict | None = None
 ) -> float:
-    elapsed, runs = timed_sweep(service, model_path, user, max_tokens, engine)
+    engine, numerics = VARIANTS[variant]
+    elapsed, runs = timed_sweep(service, model_path, user, max_tokens, engine, numerics=numerics)
     if outputs is not None:
-        outputs.setdefault(engine, []).append([r["output"] for r in runs])
+        outputs.setdefault(variant, []).append([r["output"] for r in runs])
     return elapsed
 
 
@@ -147,9 +159,9 @@ def main() -> None:
         service = Service(Path(tmp) / "bench.db")
         run_yilab(service, path, "Warm up.", 4, "single")  # load + compile outside the timing
         for i in range(args.repeats):
-            for engine in ("single", "batch"):
-                times.setdefault(f"yilab {engine}", []).append(
-                    run_yilab(service, path, user, args.max_tokens, engine, outputs)
+            for variant in VARIANTS:
+                times.setdefault(f"yilab {variant}", []).append(
+                    run_yilab(service, path, user, args.max_tokens, variant, outputs)
                 )
             times.setdefault("loop", []).append(run_loop(model, tokenizer, user, args.max_tokens))
             print(f"  repeat {i + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()))
@@ -171,6 +183,10 @@ def report_outputs(outputs: dict[str, list[list[str]]]) -> None:
         pairs = zip(outputs["single"][0], outputs["batch"][0], strict=True)
         equal = sum(a == b for a, b in pairs)
         print(f"batch rows identical to their single runs: {equal}/{len(outputs['single'][0])}")
+    if "single plain" in outputs and "batch" in outputs:
+        pairs = zip(outputs["single plain"][0], outputs["batch"][0], strict=True)
+        equal = sum(a == b for a, b in pairs)
+        print(f"batch rows identical to plain single runs: {equal}/{len(outputs['batch'][0])}")
 
 
 def report(times: dict[str, list[float]]) -> None:
@@ -178,7 +194,7 @@ def report(times: dict[str, list[float]]) -> None:
     print("\nmethod           median s   runs")
     for name, median in medians.items():
         print(f"{name:<16} {median:>8.1f}   {[round(t, 1) for t in times[name]]}")
-    for ours in ("yilab single", "yilab batch"):
+    for ours in (f"yilab {v}" for v in VARIANTS):
         for base, goal in (("processes", 5), ("loop", 2)):
             if base in medians:
                 ratio = medians[base] / medians[ours]

@@ -224,3 +224,21 @@ def test_control_characters_are_kept_as_text(service, tiny_model_dir):
     _, runs = service.run_sweep(spec(tiny_model_dir, prompt=odd, max_tokens=(3,)))
     assert runs[0]["status"] == "done"
     assert json.loads(runs[0]["messages_json"])[0]["content"] == odd
+
+
+def test_runs_logged_before_numerics_were_recorded_replay_plain(service, tiny_model_dir):
+    """Runs from before row-invariance ran mlx-lm's numerics: their replay must too."""
+    from yilab.service.sweeps import replay_spec
+
+    _, runs = service.run_sweep(spec(tiny_model_dir, engine="single"))
+    experiment = service.get_experiment(runs[0]["experiment_id"])
+    assert replay_spec(runs[0], experiment).numerics == "row-invariant"
+    versions = json.loads(runs[0]["versions_json"])
+    del versions["numerics"]
+    old = {**runs[0], "versions_json": json.dumps(versions)}
+    sweep = json.loads(experiment["sweep_json"])
+    del sweep["numerics"], sweep["engine"]
+    assert SweepSpec.from_dict(sweep).numerics == "plain"
+    assert SweepSpec.from_dict(sweep).engine == "single"  # the default of that time
+    assert replay_spec(old, experiment).numerics == "plain"
+    assert replay_spec(old, experiment).engine == "single"

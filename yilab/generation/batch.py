@@ -2,11 +2,11 @@
 
 All rows start from copies of the shared prompt prefix and each keeps its own
 sampler (its temperature, top-p and seeded key), max_tokens and logits
-processors. A batched row reads the same prompt and settings as a single run,
-but the matmuls see a batch, so floating-point rounding can differ and a row may
-drift from its single-run twin after a while (seen here: one row in four, after
-31 tokens). Runs record ``engine_mode = "batch"`` and replay re-runs the whole
-batch, so a batched run still reproduces exactly.
+processors. A batched row reads the same prompt and settings as a single run. With
+row-invariant numerics (the default, :mod:`yilab.generation.invariance`) its tokens are
+those of the same cell run alone, whatever else is in the batch and after the others
+have finished; with ``plain`` numerics a row may drift from its single-run twin by
+rounding, and replay re-runs such a run's whole batch.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class YilabTools:
             max_tokens: Most tokens to generate per run, each from 1 to 32768 (and within the model's context length).
             system: A system prompt for chat mode; empty for none.
             raw: True sends the prompt as it is, without the chat template.
-            engine: single generates one run at a time (tokens identical to plain mlx-lm); batch decodes the runs together (faster, may differ by rounding).
+            engine: batch (the default) decodes the runs together; single generates one run at a time. Both give a run the same tokens: a seed's output does not depend on the other runs of the sweep.
 
         Returns:
             A JSON object {"experiment_id", "runs": [...], "scores": [...]}. Each run: id (for show_run), model, temperature, seed, top_p, max_tokens, output (the generated text), finish_reason (stop: the model ended its turn; length: it hit max_tokens; error, cancelled), status, error (why a run failed, else null), prompt_tokens, generation_tokens, ttft_s (seconds to the first token), generation_tps (tokens a second). scores: one entry per temperature/top_p/max_tokens row, with how different its outputs are. log_error is present when the run log could not be written.
