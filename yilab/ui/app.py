@@ -10,6 +10,7 @@ import gradio as gr
 from yilab.ui.cards import open_in_history, open_in_tokenizer, when_asked
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
+from yilab.ui.i18n import I18N, language_switch, marker, t
 from yilab.ui.models import build_models_tab
 from yilab.ui.plots import build_plots_tab
 from yilab.ui.tokenizer import build_tokenizer_tab
@@ -20,19 +21,25 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
     """The Blocks app over ``service``; launch it with :func:`launch_kwargs`."""
     with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
-        gr.HTML(_header(), elem_id="yl-header")
+        with gr.Row(equal_height=True, elem_classes=["yl-header-row"]):
+            gr.HTML(_header(), elem_id="yl-header")
+            switch = language_switch()
         with gr.Tabs(elem_id="yl-tabs") as tabs:
             # Tab ids are a contract: other tabs switch with gr.Tabs(selected=<id>).
-            with gr.Tab("Compare", id="compare", elem_id="yl-tab-compare"):
+            with gr.Tab(t("tab.compare"), id="compare", elem_id="yl-tab-compare"):
                 compare = build_compare_tab(service, default_model)
-            with gr.Tab("History", id="history", elem_id="yl-tab-history"):
+            with gr.Tab(t("tab.history"), id="history", elem_id="yl-tab-history"):
                 history = build_history_tab(service)
-            with gr.Tab("Plots", id="plots", elem_id="yl-tab-plots"):
+            with gr.Tab(t("tab.plots"), id="plots", elem_id="yl-tab-plots"):
                 build_plots_tab(service)
-            with gr.Tab("Models", id="models", elem_id="yl-tab-models") as models_tab:
+            with gr.Tab(t("tab.models"), id="models", elem_id="yl-tab-models") as models_tab:
                 build_models_tab(service, tab=models_tab)
-            with gr.Tab("Tokenizer", id="tokenizer", elem_id="yl-tab-tokenizer") as tokenizer_tab:
+            with gr.Tab(
+                t("tab.tokenizer"), id="tokenizer", elem_id="yl-tab-tokenizer"
+            ) as tokenizer_tab:
                 tokenizer = build_tokenizer_tab(service, default_model, tab=tokenizer_tab)
+        # the switch shows the language the page is in (assets/i18n.js decided it)
+        demo.load(None, None, switch, js="() => window.yilabLanguage || 'en'")
         demo.load(
             partial(eos_check, service),
             inputs=compare.model,
@@ -75,15 +82,17 @@ def _header() -> str:
     logo = (ASSETS / "logo.svg").read_text() if (ASSETS / "logo.svg").exists() else ""
     return (
         f'<div class="yl-header">{logo}<span class="yl-name">yilab</span>'
-        '<span class="yl-tag">prompt experiments on MLX models</span></div>'
+        f'<span class="yl-tag">{marker("app.tagline")}</span></div>'
     )
 
 
 def launch_kwargs() -> dict:
-    """Theme and CSS go to ``launch()`` in Gradio 6."""
+    """Theme, CSS, scripts and the two languages' words go to ``launch()`` in Gradio 6."""
+    scripts = "".join((ASSETS / name).read_text() for name in ("i18n.js", "cards.js"))
     return {
+        "i18n": I18N,
         "theme": gr.themes.Soft(primary_hue="indigo", font_mono=["ui-monospace", "monospace"]),
         "css": (ASSETS / "style.css").read_text(),
-        "head": f"<script>{(ASSETS / 'cards.js').read_text()}</script>",
+        "head": f"<script>{scripts}</script>",
         "share": False,
     }

@@ -25,6 +25,7 @@ from gradio.context import get_render_context
 from yilab.errors import YilabError
 from yilab.experiment.scoring import RowScore
 from yilab.render.text import short_time, snippet
+from yilab.ui.i18n import t, tr
 
 EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
@@ -209,7 +210,7 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
     frame = experiment_frame(runs)
     length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])])
     judged = scores_frame(scores)
-    title = "Passing every check, by temperature" if checks else "Passing (no checks yet)"
+    title = tr("plots.passing" if checks else "plots.passing_none")
     passing = gr.LinePlot(value=judged.dropna(subset=["pass %"]), title=title)
     return length, frame.dropna(subset=["tok/s"]), passing, judged.dropna(subset=["distinct-2"])
 
@@ -250,8 +251,10 @@ def build_plots_tab(service) -> PlotsTab:
     """Lay out the tab (inside a ``gr.Tab``) and wire it to ``service``."""
     parent = get_render_context()
     with gr.Row(elem_classes="yl-hrow"):
-        experiment = gr.Dropdown([], label="Experiment", scale=5, elem_id="yl-plots-experiment")
-        refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-plots-refresh")
+        experiment = gr.Dropdown(
+            [], label=t("plots.experiment"), scale=5, elem_id="yl-plots-experiment"
+        )
+        refresh = gr.Button(t("plots.refresh"), scale=0, min_width=90, elem_id="yl-plots-refresh")
     with gr.Row():
         length = gr.ScatterPlot(
             x="T",
@@ -259,8 +262,8 @@ def build_plots_tab(service) -> PlotsTab:
             color="finish",
             color_map=FINISH_COLORS,
             y_lim=[0, None],
-            title="Output length by temperature",
-            y_title="generated tokens",
+            title=t("plots.length"),
+            y_title=t("plots.length_y"),
             height=260,
             tooltip="all",
             elem_id="yl-plot-length",
@@ -271,7 +274,7 @@ def build_plots_tab(service) -> PlotsTab:
             color="finish",
             color_map=FINISH_COLORS,
             sort=None,
-            title="Tokens/s per cell",
+            title=t("plots.speed"),
             x_title="",
             x_label_angle=-30,
             height=260,
@@ -280,20 +283,15 @@ def build_plots_tab(service) -> PlotsTab:
         )
     with gr.Row():
         passing = by_temperature(
-            "pass %", 105, "Passing every check, by temperature", "yl-plot-pass", "% of runs"
+            "pass %", 105, t("plots.passing"), "yl-plot-pass", t("plots.passing_y")
         )
-        diversity = by_temperature(
-            "distinct-2",
-            1.05,
-            "Diversity by temperature (distinct-2: unique word pairs / all)",
-            "yl-plot-diversity",
-        )
+        diversity = by_temperature("distinct-2", 1.05, t("plots.diversity"), "yl-plot-diversity")
     history = gr.ScatterPlot(
         x="time",
         y="tok/s",
         color="model",
         x_axis_format=MINUTE_FORMAT,
-        title="Tokens/s by model over time",
+        title=t("plots.history"),
         height=240,
         tooltip="all",
         elem_id="yl-plot-history",

@@ -27,14 +27,12 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
+from yilab.ui.i18n import marked, t
 
 SCOPES = ("this experiment", "search results", "all")
+SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
 EXTENSIONS = {"bundle": ".yilab.json", "jsonl": ".jsonl", "csv": ".csv", "html": ".html"}
 SHOWN_CONFLICTS = 3
-IMPORT_HINT = (
-    "Import merges a bundle (.json) into this run log: rows already here are "
-    "skipped, rows that differ are reported and yours are kept."
-)
 
 
 @dataclass
@@ -210,39 +208,39 @@ def build_share_panel(
     :param refresh: ``fn``/``inputs``/``outputs`` of the History tables' reload, run
         after a successful import.
     """
-    with gr.Accordion("Share: export, HTML report, import", open=True, elem_id="yl-share"):
+    with gr.Accordion(t("share.title"), open=True, elem_id="yl-share"):
         with gr.Row(elem_classes="yl-hrow"):
             fmt = gr.Dropdown(
                 list(EXPORT_FORMATS),
                 value="bundle",
-                label="Format",
+                label=t("share.format"),
                 min_width=120,
                 scale=1,
                 elem_id="yl-share-format",
             )
             scope = gr.Dropdown(
-                list(SCOPES),
+                [(t(key), scope) for key, scope in zip(SCOPE_KEYS, SCOPES, strict=True)],
                 value=SCOPES[0],
-                label="Export",
+                label=t("share.scope"),
                 min_width=200,
                 scale=1,
                 elem_id="yl-share-scope",
             )
             redact = gr.Checkbox(
-                label="leave out system prompts", min_width=200, scale=1, elem_id="yl-share-redact"
+                label=t("share.redact"), min_width=200, scale=1, elem_id="yl-share-redact"
             )
             truncate = gr.Number(
                 0,
-                label="Cut outputs at N chars (0: keep all)",
+                label=t("share.truncate"),
                 precision=0,
                 minimum=0,
                 min_width=300,
                 scale=1,
                 elem_id="yl-share-truncate",
             )
-            export = gr.Button("Export", scale=0, min_width=90, elem_id="yl-share-export")
+            export = gr.Button(t("share.export"), scale=0, min_width=90, elem_id="yl-share-export")
             html = gr.DownloadButton(
-                "Share as HTML",
+                t("share.html"),
                 variant="primary",
                 interactive=False,
                 scale=0,
@@ -251,7 +249,7 @@ def build_share_panel(
             )
         with gr.Row(elem_classes="yl-share-out"):
             exported = gr.File(
-                label="Exported",
+                label=t("share.exported"),
                 interactive=False,
                 visible=False,
                 height=60,
@@ -259,14 +257,16 @@ def build_share_panel(
                 elem_id="yl-share-file",
             )
             upload = gr.UploadButton(
-                "Import bundle…",
+                t("share.import"),
                 file_types=[".json"],
                 type="filepath",
                 scale=0,
                 min_width=150,
                 elem_id="yl-share-import",
             )
-            status = gr.HTML(status_html(IMPORT_HINT), elem_id="yl-share-status", scale=3)
+            status = gr.HTML(
+                marked(status_html, "share.import_hint"), elem_id="yl-share-status", scale=3
+            )
     panel = SharePanel(
         format=fmt,
         scope=scope,

@@ -1,0 +1,241 @@
+"""Every word the dashboard shows, in English (the default). ``zh_CN.py`` has the same keys.
+
+Keys are ``part.name``; ``{name}`` placeholders are filled by :class:`yilab.i18n.Translator`.
+"""
+
+EN = {
+    # -- the page ------------------------------------------------------------------
+    "app.tagline": "prompt experiments on MLX models",
+    "app.language": "Language / 语言",
+    "tab.compare": "Compare",
+    "tab.history": "History",
+    "tab.plots": "Plots",
+    "tab.models": "Models",
+    "tab.tokenizer": "Tokenizer",
+    # -- Compare ---------------------------------------------------------------------
+    "compare.model": "Model",
+    "compare.model_info": (
+        "a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
+        "or a server: openai+http://host:8080/v1#model"
+    ),
+    "compare.open_tokenizer": "Check its eos in the Tokenizer tab",
+    "compare.mode": "Mode",
+    "compare.mode_chat": "chat",
+    "compare.mode_raw": "raw",
+    "compare.system": "System prompt",
+    "compare.system_placeholder": "(none)",
+    "compare.prompt": "Prompt",
+    "compare.examples": "Examples: click one, then Run",
+    "compare.rendered": "Rendered prompt",
+    "compare.temperatures": "Temperatures",
+    "compare.seeds": "Seeds or '3 random'",
+    "compare.top_p": "top_p",
+    "compare.max_tokens": "max_tokens",
+    "compare.engine": "Engine",
+    "compare.engine_info": (
+        "batch decodes the cells together: faster; rounding may differ from single runs"
+    ),
+    "compare.judging": "Inputs and checks",
+    "compare.inputs": "Inputs: one row per line, the first names the columns (CSV)",
+    "compare.inputs_info": (
+        "the prompt's {{column}} is filled from each row; one grid section per row; "
+        "an 'expected' column feeds equals checks"
+    ),
+    "compare.inputs_file": "Load a CSV / JSONL file",
+    "compare.checks": "Checks: one per line, [name=]kind[/i][:argument]",
+    "compare.checks_info": (
+        "contains, not-contains, regex, equals, json, json-schema, max-words, max-chars, "
+        "stop — e.g. capital=regex/i:paris"
+    ),
+    "compare.rejudge": "Judge the last grid again",
+    "compare.run": "Run",
+    "compare.stop": "Stop",
+    "compare.ready": "Ready.",
+    "compare.cannot_read": "Cannot read {name}: {error}",
+    "compare.rejudge_first": "Run a grid first (and let it finish), then judge it again.",
+    "compare.no_preview": "(no preview: {error})",
+    "compare.preview_row": "── input row 1 of {n}",
+    "compare.preview_tokens": "── {n} tokens",
+    "compare.no_stop_warning": "⚠ This model probably doesn't stop: {message}",
+    # -- a card's actions (the panel under the grid) ------------------------------------
+    "cards.diff_against": "Diff against",
+    "cards.not_branch": "Not a branch request: {value}",
+    "cards.branch_head": (
+        "Branch of {cell} at token {position}: {chosen} instead of {drawn} "
+        "(same settings; logged as its own run)"
+    ),
+    "cards.replaying": "Replaying run {run}…",
+    "cards.replay_head": "Replay of run {run} → {new}: {verdict}",
+    "cards.identical": "identical ✓",
+    "cards.different": "different ✗",
+    "cards.no_other": "No other finished card to diff against.",
+    "cards.vs": "{a}  vs  {b}",
+    # -- the grid and its cards ---------------------------------------------------------
+    "grid.starting": "Starting…",
+    "grid.queued": "Queued: waiting for {n} sweep(s) ahead of this one…",
+    "grid.running": "Running cell {cell} of {n}…",
+    "grid.done": "Done: {counts}",
+    "grid.as_logged": "As logged: {counts}",
+    "grid.engine": "engine: {engine}",
+    "grid.section": "Input {n} · {label}",
+    "grid.default_model": "default model",
+    "grid.greedy": "T=0 is greedy: the seed has no effect",
+    "grid.same_as": "same as T={temperature} · seed {seed}",
+    "grid.no_stop": "this model probably doesn't stop — check its eos (Tokenizer tab)",
+    "grid.tokens": "{n} tokens",
+    "grid.seed": "seed {seed}",
+    "grid.act_copy": "Copy the output",
+    "grid.act_replay": "Run it again and compare",
+    "grid.act_history": "Open its experiment in History",
+    "grid.act_diff": "Diff against another card",
+    "grid.act_probs": "Show each token's probability",
+    # finish reasons and statuses, as badges and in counts (the values stay English)
+    "state.waiting": "waiting",
+    "state.running": "running",
+    "state.stop": "stop",
+    "state.length": "length",
+    "state.cancelled": "cancelled",
+    "state.error": "error",
+    "state.interrupted": "interrupted",
+    "state.done": "done",
+    # -- scores (a grid row's header, the scores table) -------------------------------
+    "scores.pass": "pass {rate}",
+    "scores.distinct": "{distinct}/{outputs} distinct",
+    "scores.sim": "sim {value}",
+    "scores.yes": "yes",
+    "scores.no": "no",
+    "scores.col_input": "input",
+    "scores.col_model": "model",
+    "scores.col_max": "max",
+    "scores.col_runs": "runs",
+    "scores.col_all": "all",
+    "scores.col_distinct": "distinct",
+    "scores.col_sim": "sim",
+    "scores.col_len": "len",
+    "scores.legend": (
+        "pass: share of the row's finished runs passing the check · all: passing every "
+        "check · @k: at least one of the k seeds passes all · ^k: all k do · distinct: "
+        "different outputs · d-1/d-2: unique words / word pairs over all · sim: mean "
+        "pairwise similarity ({method}) · len: words (Chinese: characters), mean ± sd"
+    ),
+    # -- History ---------------------------------------------------------------------------
+    "history.search": "Search prompts and outputs",
+    "history.search_placeholder": "text… (Enter)",
+    "history.search_info": (
+        "Text anywhere in prompts and outputs, in any case (北京 finds 我爱北京天安门, token "
+        'finds tokenizer); every word must occur; "double quotes" keep words together.'
+    ),
+    "history.model": "Model",
+    "history.temperature": "T",
+    "history.finish": "Finish",
+    "history.status": "Status",
+    "history.any": "any",
+    "history.input": "Input",
+    "history.refresh": "Refresh",
+    "history.experiments": "Experiments",
+    "history.runs": "Runs",
+    "history.experiment_id": "Experiment id",
+    "history.experiment_placeholder": "select a row above, or paste an id",
+    "history.rerun": "Re-run",
+    "history.select": "Select an experiment or a run above.",
+    "history.checks": "Checks of this experiment: one per line, [name=]kind[/i][:argument]",
+    "history.rejudge": "Judge again",
+    "history.run_picker": "Run to star / note",
+    "history.star": "☆ Star",
+    "history.starred": "★ Starred",
+    "history.note": "Note",
+    "history.note_placeholder": "a note on this run",
+    "history.save_note": "Save note",
+    "history.diff_a": "Diff run A",
+    "history.diff_b": "against run B",
+    "history.note_saved": "Note saved.",
+    "history.open_first": "Open an experiment first.",
+    "history.rerun_first": "Open an experiment first, then re-run it.",
+    "history.pick_two": "Pick two runs to diff.",
+    "history.pick_run": "Pick a run first (a row in Runs, or the run picker).",
+    "history.col_time": "time",
+    "history.col_model": "model",
+    "history.col_prompt": "prompt",
+    "history.col_runs": "runs",
+    "history.col_seed": "seed",
+    "history.col_finish": "finish",
+    "history.col_tokens": "tokens",
+    "history.col_output": "output",
+    "history.col_note": "note",
+    "history.n_runs": "{n} runs",
+    "history.exp_note": "note: {note}",
+    "history.label_system": "system",
+    "history.label_prompt": "prompt",
+    "history.label_inputs": "inputs",
+    "history.set_temperatures": "temperatures",
+    "history.set_seeds": "seeds",
+    # -- Share (History's foot) ----------------------------------------------------------
+    "share.title": "Share: export, HTML report, import",
+    "share.format": "Format",
+    "share.scope": "Export",
+    "share.scope_experiment": "this experiment",
+    "share.scope_search": "search results",
+    "share.scope_all": "all",
+    "share.redact": "leave out system prompts",
+    "share.truncate": "Cut outputs at N chars (0: keep all)",
+    "share.export": "Export",
+    "share.html": "Share as HTML",
+    "share.exported": "Exported",
+    "share.import": "Import bundle…",
+    "share.import_hint": (
+        "Import merges a bundle (.json) into this run log: rows already here are skipped, "
+        "rows that differ are reported and yours are kept."
+    ),
+    # -- Plots -------------------------------------------------------------------------------
+    "plots.experiment": "Experiment",
+    "plots.refresh": "Refresh",
+    "plots.length": "Output length by temperature",
+    "plots.length_y": "generated tokens",
+    "plots.speed": "Tokens/s per cell",
+    "plots.passing": "Passing every check, by temperature",
+    "plots.passing_none": "Passing (no checks yet)",
+    "plots.passing_y": "% of runs",
+    "plots.diversity": "Diversity by temperature (distinct-2: unique word pairs / all)",
+    "plots.history": "Tokens/s by model over time",
+    # -- Models ------------------------------------------------------------------------------
+    "models.heading": (
+        "Models on this machine · MLX computes on the {device} · remote models come from {path}"
+    ),
+    "models.refresh": "Refresh",
+    "models.import_spec": "Import a GGUF or an Ollama model",
+    "models.upload": "…or upload a .gguf",
+    "models.import": "Import (convert to MLX)",
+    "models.repo": "Download from Hugging Face",
+    "models.download": "Download",
+    "models.type_first": "Type a .gguf path, an Ollama name or a repo id first.",
+    "models.ready": "Ready: {name} ({source}) in {path}. Pick it in Compare or Tokenizer as {spec}.",
+    "models.col_name": "name",
+    "models.col_source": "source",
+    "models.col_path": "path",
+    "models.col_size": "size",
+    "models.col_quantization": "quantization",
+    "models.col_architecture": "architecture",
+    "models.col_device": "device",
+    "models.not_converted": "(GGUF, converted on first use)",
+    "models.cannot_convert": "(cannot convert: {reason})",
+    # -- Tokenizer ---------------------------------------------------------------------------
+    "tok.model": "Model",
+    "tok.model_info": "a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id",
+    "tok.inspect": "Inspect",
+    "tok.pick": "Pick a model and click Inspect.",
+    "tok.apply": "Apply fix",
+    "tok.undo": "Undo fix",
+    "tok.text": "Tokenize a text",
+    "tok.text_placeholder": "any text, special tokens included",
+    "tok.chat": "as a user message (templated)",
+    "tok.tokenize": "Tokenize",
+    "tok.ba_prompt": "Before / after prompt",
+    "tok.ba_info": (
+        "run at T=0, 48 tokens, with the stop set as it is and with the fix; both are logged"
+    ),
+    "tok.before_after": "Before / after",
+    "tok.inspect_first": "Inspect a model first.",
+    "tok.fixed": "Fixed: {files}",
+    "tok.undone": "Undone: {files}",
+    "tok.nothing_to_compare": "Nothing to compare: {summary} (Undo a fix to see the difference.)",
+}
