@@ -182,6 +182,10 @@ EN = {
     "share.html": "Share as HTML",
     "share.exported": "Exported",
     "share.import": "Import bundle…",
+    "share.open_first": "Open an experiment first (or export 'all').",
+    "share.search_first": "The search box is empty: search first (or export 'all').",
+    "share.unknown_scope": "Unknown scope {scope}: use one of {scopes}",
+    "share.unknown_format": "Unknown format {format}: use one of {formats}",
     "share.import_hint": (
         "Import merges a bundle (.json) into this run log: rows already here are skipped, "
         "rows that differ are reported and yours are kept."
@@ -203,6 +207,7 @@ EN = {
     ),
     "models.refresh": "Refresh",
     "models.import_spec": "Import a GGUF or an Ollama model",
+    "models.import_placeholder": "~/Downloads/model.Q4_K_M.gguf or yi:6b-chat",
     "models.upload": "…or upload a .gguf",
     "models.import": "Import (convert to MLX)",
     "models.repo": "Download from Hugging Face",

@@ -181,6 +181,10 @@ ZH_CN = {
     "share.html": "分享为 HTML",
     "share.exported": "已导出",
     "share.import": "导入数据包…",
+    "share.open_first": "请先打开一个实验（或选择导出“全部”）。",
+    "share.search_first": "搜索框是空的：请先搜索（或选择导出“全部”）。",
+    "share.unknown_scope": "未知的导出范围 {scope}：可选 {scopes}",
+    "share.unknown_format": "未知的格式 {format}：可选 {formats}",
     "share.import_hint": (
         "导入会把数据包（.json）合并进这份运行记录：已有的行会跳过，"
         "内容不同的行会列出来，并保留你这边的版本。"
@@ -200,6 +204,7 @@ ZH_CN = {
     "models.heading": "本机上的模型 · MLX 在 {device} 上计算 · 远程模型来自 {path}",
     "models.refresh": "刷新",
     "models.import_spec": "导入 GGUF 或 Ollama 模型",
+    "models.import_placeholder": "~/Downloads/model.Q4_K_M.gguf 或 yi:6b-chat",
     "models.upload": "…或上传一个 .gguf",
     "models.import": "导入（转换为 MLX）",
     "models.repo": "从 Hugging Face 下载",

@@ -10,7 +10,7 @@ import gradio as gr
 from yilab.ui.cards import open_in_history, open_in_tokenizer, when_asked
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
-from yilab.ui.i18n import I18N, language_switch, marker, t
+from yilab.ui.i18n import I18N, language_switch, marker, t, tr
 from yilab.ui.models import build_models_tab
 from yilab.ui.plots import build_plots_tab
 from yilab.ui.tokenizer import build_tokenizer_tab
@@ -26,11 +26,11 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
             switch = language_switch()
         with gr.Tabs(elem_id="yl-tabs") as tabs:
             # Tab ids are a contract: other tabs switch with gr.Tabs(selected=<id>).
-            with gr.Tab(t("tab.compare"), id="compare", elem_id="yl-tab-compare"):
+            with gr.Tab(t("tab.compare"), id="compare", elem_id="yl-tab-compare") as compare_tab:
                 compare = build_compare_tab(service, default_model)
-            with gr.Tab(t("tab.history"), id="history", elem_id="yl-tab-history"):
+            with gr.Tab(t("tab.history"), id="history", elem_id="yl-tab-history") as history_tab:
                 history = build_history_tab(service)
-            with gr.Tab(t("tab.plots"), id="plots", elem_id="yl-tab-plots"):
+            with gr.Tab(t("tab.plots"), id="plots", elem_id="yl-tab-plots") as plots_tab:
                 build_plots_tab(service)
             with gr.Tab(t("tab.models"), id="models", elem_id="yl-tab-models") as models_tab:
                 build_models_tab(service, tab=models_tab)
@@ -40,6 +40,21 @@ def build_app(service, *, default_model: str | None = None) -> gr.Blocks:
                 tokenizer = build_tokenizer_tab(service, default_model, tab=tokenizer_tab)
         # the switch shows the language the page is in (assets/i18n.js decided it)
         demo.load(None, None, switch, js="() => window.yilabLanguage || 'en'")
+        # Gradio names the tabs once, in the browser's language: a language picked with the
+        # switch reaches the hidden tabs' names only when they are sent again
+        names = {
+            "tab.compare": compare_tab,
+            "tab.history": history_tab,
+            "tab.plots": plots_tab,
+            "tab.models": models_tab,
+            "tab.tokenizer": tokenizer_tab,
+        }
+        demo.load(
+            lambda: tuple(gr.Tab(label=tr(key)) for key in names),
+            None,
+            list(names.values()),
+            api_visibility="private",
+        )
         demo.load(
             partial(eos_check, service),
             inputs=compare.model,

@@ -53,7 +53,7 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
             import_spec = gr.Textbox(
                 label=t("models.import_spec"),
                 elem_id="yl-models-import-spec",
-                placeholder="~/Downloads/model.Q4_K_M.gguf or yi:6b-chat",
+                placeholder=t("models.import_placeholder"),
             )
             upload = gr.File(
                 label=t("models.upload"),

@@ -27,7 +27,7 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
-from yilab.ui.i18n import marked, t
+from yilab.ui.i18n import marked, t, tr
 
 SCOPES = ("this experiment", "search results", "all")
 SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
@@ -59,15 +59,15 @@ def export_selection(scope: str, experiment_id: str | None, search: str | None) 
     experiment_id, search = (experiment_id or "").strip(), (search or "").strip()
     if scope == "this experiment":
         if not experiment_id:
-            raise BadInputError("Open an experiment first (or export 'all').")
+            raise BadInputError(tr("share.open_first"))
         return [experiment_id], None
     if scope == "search results":
         if not search:
-            raise BadInputError("The search box is empty: search first (or export 'all').")
+            raise BadInputError(tr("share.search_first"))
         return None, search
     if scope == "all":
         return None, None
-    raise BadInputError(f"Unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
+    raise BadInputError(tr("share.unknown_scope", scope=repr(scope), scopes=", ".join(SCOPES)))
 
 
 def id_prefix(experiment_id: str | None) -> str:
@@ -79,7 +79,8 @@ def export_name(fmt: str, scope: str, experiment_id: str | None, today: date) ->
     """The download's file name: ``export_name("html", "this experiment", "82bb1b56-…", d)``
     → ``"yilab-82bb1b56.html"``; ``("bundle", "all", …)`` → ``"yilab-export-2025-01-31.yilab.json"``."""
     if fmt not in EXTENSIONS:
-        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+        formats = ", ".join(EXPORT_FORMATS)
+        raise BadInputError(tr("share.unknown_format", format=repr(fmt), formats=formats))
     if scope == "this experiment":
         stem = id_prefix(experiment_id)
     else:
