@@ -250,7 +250,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
         else ""
     )
     if view.settled and any(c.token_log is not None for c in view.cells):
-        engine += shade_switch(handlers=not report)
+        engine += shade_switch(handlers=not report, tr=view.tr)
     warning = (
         f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
         if view.log_warning
@@ -290,7 +290,7 @@ def _row_head(settings: CellSettings, view: GridView, score: RowScore | None) ->
     if len({c.settings.top_p for c in view.cells}) > 1:
         label.append(f"top_p {settings.top_p:g}")
     if len({c.settings.max_tokens for c in view.cells}) > 1:
-        label.append(f"max {settings.max_tokens}")
+        label.append(view.tr("grid.max", n=settings.max_tokens))
     if len({c.settings.model for c in view.cells}) > 1:
         label.append(_model_name(settings.model, view.tr))
     summary = (
@@ -349,7 +349,7 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
     extras = []
     if s.top_p != 1.0:
         extras.append(f"top_p {s.top_p:g}")
-    extras.append(f"max {s.max_tokens}")
+    extras.append(tr("grid.max", n=s.max_tokens))
     if len({c.settings.model for c in view.cells}) > 1:  # name the model only when it varies
         extras.append(_model_name(s.model, tr))
     notes = []
@@ -370,7 +370,9 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
         f"{escape(state_name(cell.state, tr))}</span></div>"
         f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
         f'<pre class="yl-out">{_body(index, cell, view)}</pre>'
-        + _token_parts(cell, view.settled, missed, branch=actions and not report, link=not report)
+        + _token_parts(
+            cell, view.settled, missed, branch=actions and not report, link=not report, tr=tr
+        )
         + (_checks_html(cell, view.checks) if view.settled else "")
         + f'<div class="yl-metrics">{escape(_metrics(cell, tr))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
@@ -385,21 +387,28 @@ def _body(index: int, cell: CellView, view: GridView) -> str:
     if cell.error or fork is None:
         return escape(cell.error or cell.text)
     labels = {str(j): view.tr("grid.seed", seed=c.settings.seed) for j, c in enumerate(view.cells)}
-    return fork_marked_text(cell.text, fork, labels)
+    return fork_marked_text(cell.text, fork, labels, view.tr)
 
 
 def _token_parts(
-    cell: CellView, settled: bool, missed: MissedTurnEnd | None, *, branch: bool, link: bool
+    cell: CellView,
+    settled: bool,
+    missed: MissedTurnEnd | None,
+    *,
+    branch: bool,
+    link: bool,
+    tr: Translator = ENGLISH,
 ) -> str:
     """A card's turn-end track and, once the sweep is over, its probability view (hidden
     until "probs"), if it has a log."""
     if cell.token_log is None:
         return ""
-    track = turn_end_html(cell.token_log, cell.stop_ids, missed, link=link)
+    track = turn_end_html(cell.token_log, cell.stop_ids, missed, link=link, tr=tr)
     if not settled:
         return track
     branch = branch and bool(cell.run_id)
-    return probability_view(cell.token_log, greedy=cell.settings.greedy, branch=branch) + track
+    view = probability_view(cell.token_log, greedy=cell.settings.greedy, branch=branch, tr=tr)
+    return view + track
 
 
 def _metrics(cell: CellView, tr: Translator = ENGLISH) -> str:
