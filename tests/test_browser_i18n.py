@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 
 from tests.appserver import shot, tiny_app
+from tests.sharedata import add_experiment
+from yilab.runlog.store import Store
+from yilab.share.export import export_experiments
 
 pytestmark = pytest.mark.browser
 
@@ -140,3 +143,28 @@ def test_the_switch_changes_the_language_and_keeps_it(app_url, page_in):
     english.wait_for_selector("#yl-run")
     wait_for_tabs(english, TABS_ZH)
     assert "就绪。" in english.locator("#yl-grid").inner_text()
+
+
+def test_a_chinese_report_from_disk(browser, tmp_path):
+    store = Store(tmp_path / "runs.db")
+    story = ["从前有一只小兔子，它住在森林里。", "从前有一只小熊，它住在森林里。"]
+    add_experiment(store, story * 2, prompt="写一个儿童童话故事", system="你是一位儿童作家。")
+    path = export_experiments(store, None, "html", tmp_path / "report.html", lang="zh-CN")
+    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri(), wait_until="load")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert "实验" in page.locator(".yr-header").inner_text()
+    picks = page.locator(".yr-pick")
+    assert picks.first.inner_text() == "对比"
+    picks.nth(0).click()
+    picks.nth(1).click()
+    summary = page.locator(".yl-diff-summary").inner_text()
+    # a Chinese character is a word: 兔子 → 熊, not the whole sentence
+    assert summary == "14 处相同 · 2 处删除 · 1 处新增", summary
+    assert page.locator(".yr-drawer del").inner_text() == "兔子"
+    shot(page, "i18n-zh-report")
+    assert errors == []
+    context.close()

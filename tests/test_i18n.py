@@ -37,7 +37,7 @@ def test_each_entry_is_filled_and_keeps_its_placeholders(key):
 def test_chinese_entries_are_chinese():
     """Every entry with English words in it has Chinese in its translation, except the
     technical names that stay as typed (checked against a short list)."""
-    as_typed = {"compare.top_p"}
+    as_typed = {"compare.top_p", "report.field_top_ps", "report.field_top_k", "report.field_min_p"}
     untranslated = [
         k for k, v in ZH_CN.items() if re.search("[A-Za-z]{3}", EN[k]) and not HAN.search(v)
     ]
@@ -69,6 +69,67 @@ def test_the_language_comes_from_the_cookie_then_accept_language():
     assert request_language(request(cookie="zh-CN", header="en-US")) == "zh-CN"
     assert request_language(request(cookie="klingon", header="fr,zh-Hans;q=0.5")) == "zh-CN"
     assert best_language("") == "en" and normalize("ZH_cn") == "zh-CN"
+
+
+# -- Chinese in what is exported ------------------------------------------------------
+
+STORY = ["从前有一只小兔子，它住在森林里。", "从前有一只小熊。", "小兔子说：你好！", "很久很久以前"]
+
+
+@pytest.fixture
+def chinese_store(tmp_path):
+    from tests.sharedata import add_experiment
+    from yilab.runlog.store import Store
+
+    store = Store(tmp_path / "runs.db")
+    add_experiment(store, STORY, prompt="写一个儿童童话故事", system="你是一位儿童作家。")
+    return store
+
+
+def test_the_report_speaks_the_language_asked_and_keeps_the_data(chinese_store, tmp_path):
+    from yilab.share.export import export_experiments
+
+    zh = export_experiments(chinese_store, None, "html", tmp_path / "zh.html", lang="zh-CN")
+    en = export_experiments(chinese_store, None, "html", tmp_path / "en.html")
+    zh_html, en_html = zh.read_text(encoding="utf-8"), en.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in zh_html and '<html lang="en">' in en_html
+    for html in (zh_html, en_html):  # the data are the same in both
+        assert "写一个儿童童话故事" in html and "从前有一只小兔子，它住在森林里。" in html
+    assert "<title>yilab 报告</title>" in zh_html and "<dt>温度</dt>" in zh_html
+    assert "种子 1" in zh_html and '"compare": "对比"' in zh_html
+    assert "<title>yilab report</title>" in en_html and "<dt>temperatures</dt>" in en_html
+    assert "温度" not in en_html and "seed 1" in en_html
+    # one script for both languages: its hash in the Content-Security-Policy is the same
+    csp = re.compile(r"script-src '([^']+)'")
+    assert csp.search(zh_html).group(1) == csp.search(en_html).group(1)
+
+
+def test_jsonl_and_csv_keep_chinese_as_text(chinese_store, tmp_path):
+    import csv
+    import json
+
+    from yilab.share.export import export_experiments
+
+    jsonl = export_experiments(chinese_store, None, "jsonl", tmp_path / "runs.jsonl")
+    text = jsonl.read_text(encoding="utf-8")
+    assert "从前有一只小兔子" in text and "\\u4ece" not in text
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert {row["output"] for row in rows} == set(STORY)
+    path = export_experiments(chinese_store, None, "csv", tmp_path / "runs.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert {row["output"] for row in csv.DictReader(handle)} == set(STORY)
+
+
+def test_a_chinese_diff_marks_characters_not_the_whole_sentence():
+    from yilab.i18n import Translator
+    from yilab.render.textdiff import diff_summary, render_diff_html, word_diff
+
+    ops = word_diff("从前有一只小兔子，它住在森林里。", "从前有一只小熊，它住在森林里。")
+    assert ("delete", "兔子") in ops and ("insert", "熊") in ops
+    assert diff_summary(ops) == "14 same · 2 removed · 1 added"
+    assert diff_summary(ops, Translator("zh-CN")) == "14 处相同 · 2 处删除 · 1 处新增"
+    html = render_diff_html("你好", "你好", tr=Translator("zh-CN"))
+    assert "完全相同" in html
 
 
 # -- no English left in the UI's code ---------------------------------------------------

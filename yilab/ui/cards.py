@@ -168,7 +168,7 @@ def replay_html(service, run_id: str) -> str:
     if replay.identical:
         return notice_html(head, kind="ok")
     return notice_html(head, kind="warn") + render_diff_html(
-        replay.original["output"] or "", replay.new["output"] or ""
+        replay.original["output"] or "", replay.new["output"] or "", tr=current()
     )
 
 
@@ -180,7 +180,7 @@ def diff_html(service, base: str | None, other: str | None) -> str:
     except YilabError as err:
         return notice_html(str(err), kind="error")
     title = tr("cards.vs", a=cell_title(a), b=cell_title(b))
-    return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "")
+    return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "", tr=current())
 
 
 def cell_title(run: dict) -> str:

@@ -363,7 +363,9 @@ def rejudge_experiment(service, experiment_id: str | None, text: str | None) -> 
 
 def _diff_html(a: dict, b: dict) -> str:
     labels = (run_label(a, current()), run_label(b, current()))
-    return render_diff_html(a.get("output") or "", b.get("output") or "", labels=labels)
+    return render_diff_html(
+        a.get("output") or "", b.get("output") or "", labels=labels, tr=current()
+    )
 
 
 @readable_errors

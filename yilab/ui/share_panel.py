@@ -27,7 +27,7 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
-from yilab.ui.i18n import marked, t, tr
+from yilab.ui.i18n import current, marked, t, tr
 
 SCOPES = ("this experiment", "search results", "all")
 SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
@@ -133,7 +133,7 @@ def _write(service, ids, fmt, name, **options) -> str:
     """Export into a fresh temporary folder; the folder goes again if the export fails."""
     folder = Path(tempfile.mkdtemp(prefix="yilab-share-"))
     try:
-        return str(service.export(ids, fmt, folder / name, **options).path)
+        return str(service.export(ids, fmt, folder / name, lang=current().lang, **options).path)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
