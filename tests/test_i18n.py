@@ -37,7 +37,8 @@ def test_each_entry_is_filled_and_keeps_its_placeholders(key):
 def test_chinese_entries_are_chinese():
     """Every entry with English words in it has Chinese in its translation, except the
     technical names that stay as typed (checked against a short list)."""
-    as_typed = {"compare.top_p", "report.field_top_ps", "report.field_top_k", "report.field_min_p"}
+    as_typed = {"compare.top_p", "tok.col_token", "tok.ollama_title"}
+    as_typed |= {"report.field_top_ps", "report.field_top_k", "report.field_min_p"}
     untranslated = [
         k for k, v in ZH_CN.items() if re.search("[A-Za-z]{3}", EN[k]) and not HAN.search(v)
     ]
@@ -130,6 +131,25 @@ def test_a_chinese_diff_marks_characters_not_the_whole_sentence():
     assert diff_summary(ops, Translator("zh-CN")) == "14 处相同 · 2 处删除 · 1 处新增"
     html = render_diff_html("你好", "你好", tr=Translator("zh-CN"))
     assert "完全相同" in html
+
+
+def test_the_inspector_verdict_in_chinese_keeps_the_english_report(tmp_path):
+    """The Tokenizer tab words the verdict in the reader's language; the report itself
+    (``inspect --json``, the CLI) stays English."""
+    from tests.yilike import build_yi_like_model
+    from yilab.inspector.diagnose import inspect_model
+    from yilab.render.inspector import render_fix, render_specials, render_verdict
+
+    report = inspect_model(build_yi_like_model(tmp_path / "model"))
+    zh = Translator("zh-CN")
+    html = render_verdict(report, zh)
+    assert "EOS 不匹配：生成不会在轮次结束时停止" in html
+    assert "对话模板用 &lt;|im_end|&gt; (id 2) 结束每个助手轮次" in html
+    assert "mlx-lm 在这些 token 处停止：&lt;|endoftext|&gt; (id 0)" in html
+    assert report.summary.startswith("The chat template ends each assistant turn")
+    assert "助手轮次结束：&lt;|im_end|&gt; (id 2)" in render_specials(report, zh)
+    assert "或者在运行时指定，不改文件" in render_fix(report, [], [], zh)
+    assert "EOS mismatch" in render_verdict(report) and "不匹配" not in render_verdict(report)
 
 
 # -- no English left in the UI's code ---------------------------------------------------

@@ -300,6 +300,88 @@ EN = {
     ),
     "tok.before_after": "Before / after",
     "tok.inspect_first": "Inspect a model first.",
+    "tok.stops_at": "mlx-lm stops at: {stops}",
+    "tok.specials": "Special tokens, file by file",
+    "tok.col_file": "file",
+    "tok.col_setting": "setting",
+    "tok.col_token": "token",
+    "tok.template_meta": "chat template: {source} · assistant turn end: {end}",
+    "tok.none_found": "none found",
+    "tok.none": "none",
+    "tok.template": "Chat template, rendered",
+    "tok.no_template": "No chat template to render.",
+    "tok.turn_end_stops": "the turn end: mlx-lm stops here",
+    "tok.turn_end_runs_on": "the turn end: mlx-lm does NOT stop",
+    "tok.count_ids": "{n} tokens · ids:",
+    "tok.fix": "Fix",
+    "tok.nothing_to_fix": "Nothing to fix: the turn end is a stop token.",
+    "tok.no_change": "No file change planned for this verdict.",
+    "tok.runtime": "Or at run time, files untouched:",
+    "tok.backups": "Backups: {names} (Undo restores them)",
+    "tok.before": "Before: as the files say · stops at ids {ids}",
+    "tok.after": "After: with the fix (runtime override) · stops at ids {ids}",
+    "tok.nothing": "nothing",
+    "tok.waiting": "waiting…",
+    "tok.fixed_outcome": "length → stop: with the fix, generation ends at the turn end.",
+    "tok.ollama_title": "Ollama ({name}): {title}",
+    "tok.ollama_col_stop": "Ollama stop (params)",
+    "tok.ollama_col_stops": "mlx-lm stops there",
+    "tok.ollama_eos": "GGUF eos: {eos} · mlx-lm stops at: {stops}",
+    "tok.ollama_also": " · also imported as {names}",
+    "tok.ollama_unknown": "unknown",
+    "tok.ollama_fix": "Fix, so that mlx-lm stops where Ollama did:",
+    "tok.ollama_yes": "✓ yes",
+    "tok.ollama_no": "✗ no",
+    "tok.ollama_tokens_only": "— tokens only",
+    "tok.ollama_a_text": "a text",
+    "tok.ollama_layers": "Ollama's template, system prompt and params",
+    "tok.ollama_template": "template (a Go template)",
+    "tok.ollama_system": "system",
+    "tok.ollama_params": "params",
+    # -- the inspector's verdicts in plain words ------------------------------------------
+    "verdict.ok": "OK: generation stops at the end of each assistant turn",
+    "verdict.eos_mismatch": "EOS mismatch: generation will not stop at the end of a turn",
+    "verdict.tokenizer_eos_mismatch": (
+        "Tokenizer eos differs: mlx-lm stops, some other tools will not"
+    ),
+    "verdict.no_chat_template": "No chat template: this looks like a base model",
+    "verdict.invalid_config": "Invalid config: a file cannot be used",
+    "ollama_verdict.ok": "mlx-lm stops wherever Ollama did",
+    "ollama_verdict.missing_stops": "Ollama stopped where mlx-lm will not",
+    "summary.nothing": "nothing",
+    "summary.invalid_config": "A config file cannot be used: {message}. Tools will fail or guess.",
+    "summary.template_not_loaded": (
+        "mlx-lm loads no chat template: the model's template is in chat_template.json, "
+        "which transformers' tokenizer never reads, so chat prompts fail."
+    ),
+    "summary.empty_template": (
+        "chat_template.jinja is empty, and transformers uses it: chat prompts are empty."
+    ),
+    "summary.no_template": (
+        "There is no chat template: this looks like a base model, not a chat model."
+    ),
+    "summary.ambiguous": (
+        "The template ends an answer with {token}, which it also writes mid-answer, so yilab "
+        "cannot say where answers end; mlx-lm stops at {stops}."
+    ),
+    "summary.no_turn_end": "The template marks no turn end; mlx-lm stops at {stops}.",
+    "summary.ok": "Assistant turns end with {end}, and mlx-lm stops there.",
+    "summary.tokenizer_eos_mismatch": (
+        "mlx-lm stops at {end} because {source} lists it, but the tokenizer's eos is {eos}: "
+        "tools that read only the tokenizer's eos run on."
+    ),
+    "summary.eos_mismatch": (
+        "The chat template ends each assistant turn with {end}, but mlx-lm stops only at "
+        "{stops}: generation runs on to max_tokens, printing {token} and making up new turns."
+    ),
+    "wording.no_stops": "nothing (generation always runs to max_tokens)",
+    "wording.stops_there": "mlx-lm stops there",
+    "wording.runs_on": "mlx-lm does not stop there",
+    "wording.mid_answer": "also written mid-answer, so it cannot be a stop token",
+    "wording.answers_end": "answers end with {token}: {status}",
+    "wording.tool_calls_end": "tool calls end with {token}: {status}",
+    "wording.history_end": "history messages end with {token}",
+    "wording.inner": "written mid-answer (never stop tokens): {tokens}",
     "tok.fixed": "Fixed: {files}",
     "tok.undone": "Undone: {files}",
     "tok.nothing_to_compare": "Nothing to compare: {summary} (Undo a fix to see the difference.)",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import InspectorError, YilabError
+from yilab.i18n import ENGLISH, Translator
 from yilab.inspector.fix_plan import FixPlan, plan_fix
 from yilab.inspector.model_files import (
     ModelFiles,
@@ -323,17 +324,14 @@ def decide_verdict(problems, template: ChatTemplateInfo, eos: TokenInfo, stop) -
     return "eos_mismatch"
 
 
-def _no_template_summary(problems) -> str:
+def _no_template_summary(problems, tr: Translator = ENGLISH) -> str:
     """Why mlx-lm has no chat template: none at all, or one it does not read."""
     codes = {p.code for p in problems}
     if "template_not_loaded" in codes:
-        return (
-            "mlx-lm loads no chat template: the model's template is in chat_template.json, "
-            "which transformers' tokenizer never reads, so chat prompts fail."
-        )
+        return tr("summary.template_not_loaded")
     if "empty_template" in codes:
-        return "chat_template.jinja is empty, and transformers uses it: chat prompts are empty."
-    return "There is no chat template: this looks like a base model, not a chat model."
+        return tr("summary.empty_template")
+    return tr("summary.no_template")
 
 
 def label(token: str | None, token_id: int | None) -> str:
@@ -347,34 +345,38 @@ def label(token: str | None, token_id: int | None) -> str:
     return f"{token} (id {token_id if token_id is not None else 'unknown'})"
 
 
-def summarize(verdict: str, template, eos: TokenInfo, stop, problems) -> str:
-    """The verdict in plain words."""
+def summarize(
+    verdict: str, template, eos: TokenInfo, stop, problems, tr: Translator = ENGLISH
+) -> str:
+    """The verdict in plain words (in ``tr``'s language: the Tokenizer tab asks again in
+    the reader's; the report's ``summary`` and ``inspect --json`` stay English)."""
     end = label(template.turn_end, template.turn_end_id)
-    stops = ", ".join(label(s.token, s.id) for s in stop) or "nothing"
+    stops = ", ".join(label(s.token, s.id) for s in stop) or tr("summary.nothing")
     if verdict == "invalid_config":
         first = next(p for p in problems if p.code in INVALID_CODES)
-        return f"A config file cannot be used: {first.message}. Tools will fail or guess."
+        return tr("summary.invalid_config", message=first.message)
     if verdict == "no_chat_template":
-        return _no_template_summary(problems)
+        return _no_template_summary(problems, tr)
     if verdict == "ok" and template.turn_end is None:
         ambiguous = next((e for e in template.turn_ends if e.mid_answer), None)
         if ambiguous is not None and ambiguous.kind == "answer":
-            return (
-                f"The template ends an answer with {ambiguous.token}, which it also writes "
-                f"mid-answer, so yilab cannot say where answers end; mlx-lm stops at {stops}."
-            )
-        return f"The template marks no turn end; mlx-lm stops at {stops}."
+            return tr("summary.ambiguous", token=ambiguous.token, stops=stops)
+        return tr("summary.no_turn_end", stops=stops)
     if verdict == "ok":
-        return f"Assistant turns end with {end}, and mlx-lm stops there."
+        return tr("summary.ok", end=end)
     if verdict == "tokenizer_eos_mismatch":
         entry = next(s for s in stop if names(s, template.turn_end, template.turn_end_id))
-        return (
-            f"mlx-lm stops at {end} because {entry.source.split()[0]} lists it, but the "
-            f"tokenizer's eos is {label(eos.token, eos.id)}: tools that read only the "
-            "tokenizer's eos run on."
+        return tr(
+            "summary.tokenizer_eos_mismatch",
+            end=end,
+            source=entry.source.split()[0],
+            eos=label(eos.token, eos.id),
         )
-    return (
-        f"The chat template ends each assistant turn with {end}, but mlx-lm stops only at "
-        f"{stops}: generation runs on to max_tokens, printing {template.turn_end} and "
-        "making up new turns."
+    return tr("summary.eos_mismatch", end=end, stops=stops, token=template.turn_end)
+
+
+def summary_in(report: InspectionReport, tr: Translator) -> str:
+    """A report's summary again, in ``tr``'s language."""
+    return summarize(
+        report.verdict, report.chat_template, report.eos, report.stop_tokens, report.problems, tr
     )

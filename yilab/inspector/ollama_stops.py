@@ -25,15 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from yilab.files import OLLAMA_RECORD
+from yilab.i18n import ENGLISH
 from yilab.inspector.diagnose import InspectionReport, label
 from yilab.inspector.fix_plan import FileChange, FixPlan
 from yilab.inspector.model_files import ModelFiles, Vocab, build_vocab, is_token_id
 from yilab.inspector.stop_tokens import StopToken, TokenInfo
 
-VERDICT_TITLES = {
-    "ok": "mlx-lm stops wherever Ollama did",
-    "missing_stops": "Ollama stopped where mlx-lm will not",
-}
+VERDICT_TITLES = {v: ENGLISH(f"ollama_verdict.{v}") for v in ("ok", "missing_stops")}
 
 
 @dataclass

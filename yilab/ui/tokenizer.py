@@ -31,7 +31,7 @@ from yilab.render.inspector import (
 from yilab.service import DEFAULT_MODEL, Service
 from yilab.ui.common import follow_sweep, model_choices, user_errors
 from yilab.ui.compare import GENERATION
-from yilab.ui.i18n import marked, t, tr
+from yilab.ui.i18n import current, marked, t, tr
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
@@ -220,20 +220,25 @@ def _tokenize(service: Service, path: Path, text: str, chat: bool) -> str:
         view = service.token_view(path, text or "", chat=bool(chat))
         report = service.inspect_folder(path)
     return render_tokens(
-        view, turn_end_id=report.chat_template.turn_end_id, stop_ids=report.stop_ids, summary=True
+        view,
+        turn_end_id=report.chat_template.turn_end_id,
+        stop_ids=report.stop_ids,
+        summary=True,
+        tr=current(),
     )
 
 
 def inspect_panels(service: Service, path: Path, spec: str | None = None) -> Panels:
     """Inspect ``path`` (picked as ``spec``) and lay out what the tab shows; the fix shown
     is the one Apply makes (for an Ollama model, with Ollama's missing stops)."""
-    seen = service.inspection(path, spec)
+    seen, tr_ = service.inspection(path, spec), current()
+    fixed = dataclasses.replace(seen.report, fix=seen.plan)
     return Panels(
-        verdict=render_verdict(seen.report),
-        ollama=render_ollama(seen.ollama),
-        specials=render_specials(seen.report),
-        template=render_template(seen.report, seen.template_view),
-        diff=render_fix(dataclasses.replace(seen.report, fix=seen.plan), seen.edits, seen.backups),
+        verdict=render_verdict(seen.report, tr_),
+        ollama=render_ollama(seen.ollama, tr_),
+        specials=render_specials(seen.report, tr_),
+        template=render_template(seen.report, seen.template_view, tr_),
+        diff=render_fix(fixed, seen.edits, seen.backups, tr_),
         can_apply=bool(seen.edits),
         can_undo=bool(seen.backups),
     )
@@ -267,4 +272,4 @@ def before_after(
             sweep = service.start_sweep(spec, note=f"{side} fix")
         for view in follow_sweep(sweep):
             views[side] = view
-            yield render_before_after(views["before"], views["after"], stops)
+            yield render_before_after(views["before"], views["after"], stops, current())
