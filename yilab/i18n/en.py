@@ -86,6 +86,8 @@ EN = {
     "grid.seed": "seed {seed}",
     "grid.max": "max {n}",
     "grid.act_copy": "Copy the output",
+    "grid.copied": "copied",
+    "grid.copy_failed": "copy failed",
     "grid.act_replay": "Run it again and compare",
     "grid.act_history": "Open its experiment in History",
     "grid.act_diff": "Diff against another card",
@@ -207,6 +209,21 @@ EN = {
     "share.search_first": "The search box is empty: search first (or export 'all').",
     "share.unknown_scope": "Unknown scope {scope}: use one of {scopes}",
     "share.unknown_format": "Unknown format {format}: use one of {formats}",
+    "share.experiment": "{n} experiment",
+    "share.experiments": "{n} experiments",
+    "share.run": "{n} run",
+    "share.runs": "{n} runs",
+    "share.conflict": "{n} conflict",
+    "share.conflicts": "{n} conflicts",
+    "share.row_experiment": "experiment",
+    "share.row_run": "run",
+    "share.imported": (
+        "{name}: added {experiments} / {runs} · skipped {skipped_experiments} / "
+        "{skipped_runs} (already here) · "
+    ),
+    "share.no_conflicts": "no conflicts",
+    "share.kept_yours": "{conflicts}, kept yours: ",
+    "share.more": "; {n} more",
     "share.import_hint": (
         "Import merges a bundle (.json) into this run log: rows already here are skipped, "
         "rows that differ are reported and yours are kept."

@@ -85,6 +85,8 @@ ZH_CN = {
     "grid.seed": "种子 {seed}",
     "grid.max": "上限 {n}",
     "grid.act_copy": "复制输出",
+    "grid.copied": "已复制",
+    "grid.copy_failed": "复制失败",
     "grid.act_replay": "再运行一次并比较",
     "grid.act_history": "在运行记录中打开它的实验",
     "grid.act_diff": "与另一张卡片对比差异",
@@ -206,6 +208,21 @@ ZH_CN = {
     "share.search_first": "搜索框是空的：请先搜索（或选择导出“全部”）。",
     "share.unknown_scope": "未知的导出范围 {scope}：可选 {scopes}",
     "share.unknown_format": "未知的格式 {format}：可选 {formats}",
+    "share.experiment": "{n} 个实验",
+    "share.experiments": "{n} 个实验",
+    "share.run": "{n} 次运行",
+    "share.runs": "{n} 次运行",
+    "share.conflict": "{n} 处冲突",
+    "share.conflicts": "{n} 处冲突",
+    "share.row_experiment": "实验",
+    "share.row_run": "运行",
+    "share.imported": (
+        "{name}：新增 {experiments} / {runs} · 跳过 {skipped_experiments} / "
+        "{skipped_runs}（已存在）· "
+    ),
+    "share.no_conflicts": "没有冲突",
+    "share.kept_yours": "{conflicts}，保留了你这边的：",
+    "share.more": "；还有 {n} 处",
     "share.import_hint": (
         "导入会把数据包（.json）合并进这份运行记录：已有的行会跳过，"
         "内容不同的行会列出来，并保留你这边的版本。"

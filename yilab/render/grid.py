@@ -335,9 +335,14 @@ def _buttons(cell: CellView, view: GridView, actions: bool, report: bool) -> str
     if actions and cell.state not in ("waiting", "running") and cell.run_id:
         kinds += _ACTIONS
     handler = "" if report else ' onclick="yilabCard(this)"'
+    copy = (
+        f' data-done="{escape(view.tr("grid.copied"))}"'
+        f' data-failed="{escape(view.tr("grid.copy_failed"))}"'
+    )
     buttons = "".join(
         f'<button type="button" class="yl-act" data-act="{kind}"'
-        f' title="{escape(view.tr(f"grid.act_{kind}"))}"{handler}>{kind}</button>'
+        f' title="{escape(view.tr(f"grid.act_{kind}"))}"{copy if kind == "copy" else ""}'
+        f"{handler}>{kind}</button>"
         for kind in kinds
     )
     return f'<div class="yl-actions">{buttons}</div>' if buttons else ""

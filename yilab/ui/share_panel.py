@@ -94,30 +94,36 @@ def truncate_value(value) -> int | None:
     return None if value in (None, "", 0) else int(value)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _count(n: int, word: str) -> str:
+    """``_count(1, "run")`` → ``"1 run"``, ``_count(2, "run")`` → ``"2 runs"`` (in the
+    reader's language: ``"2 次运行"``)."""
+    return tr(f"share.{word}" if n == 1 else f"share.{word}s", n=n)
 
 
 def import_message(result, name: str) -> str:
     """One line on what an import did:
     ``"colleague.yilab.json: added 1 experiment / 4 runs · skipped 0 / 0 (already here) · no conflicts"``."""
     e, r = result.experiments, result.runs
-    line = (
-        f"{name}: added {_plural(e.added, 'experiment')} / {_plural(r.added, 'run')} · "
-        f"skipped {e.skipped} / {r.skipped} (already here) · "
+    line = tr(
+        "share.imported",
+        name=name,
+        experiments=_count(e.added, "experiment"),
+        runs=_count(r.added, "run"),
+        skipped_experiments=e.skipped,
+        skipped_runs=r.skipped,
     )
     if not result.conflicts:
-        return line + "no conflicts"
+        return line + tr("share.no_conflicts")
     shown = [
-        f"{c.table[:-1]} {c.id[:8]} ({', '.join(c.columns)})"
+        f"{tr('share.row_' + c.table[:-1])} {c.id[:8]} ({', '.join(c.columns)})"
         for c in result.conflicts[:SHOWN_CONFLICTS]
     ]
     more = len(result.conflicts) - len(shown)
     return (
         line
-        + f"{_plural(len(result.conflicts), 'conflict')}, kept yours: "
+        + tr("share.kept_yours", conflicts=_count(len(result.conflicts), "conflict"))
         + "; ".join(shown)
-        + (f"; {more} more" if more else "")
+        + (tr("share.more", n=more) if more else "")
     )
 
 
