@@ -278,6 +278,9 @@ EN = {
     "plots.passing_y": "% of runs",
     "plots.diversity": "Diversity by temperature (distinct-2: unique word pairs / all)",
     "plots.history": "Tokens/s by model over time",
+    "plots.finish": "finish",
+    "plots.model": "model",
+    "plots.input": "input",
     # -- Models ------------------------------------------------------------------------------
     "models.heading": (
         "Models on this machine · MLX computes on the {device} · remote models come from {path}"

@@ -274,6 +274,9 @@ ZH_CN = {
     "plots.passing_y": "运行占比 %",
     "plots.diversity": "多样性与温度（distinct-2：不重复词对 / 全部词对）",
     "plots.history": "各模型的 token/s 随时间变化",
+    "plots.finish": "停止原因",
+    "plots.model": "模型",
+    "plots.input": "输入",
     # -- 模型 --------------------------------------------------------------------------------
     "models.heading": "本机上的模型 · MLX 在 {device} 上计算 · 远程模型来自 {path}",
     "models.refresh": "刷新",

@@ -241,6 +241,7 @@ def by_temperature(y: str, top: float, title: str, elem_id: str, y_title=None) -
         y_lim=[0, top],
         title=title,
         y_title=y_title,
+        color_title=t("plots.input"),
         height=240,
         tooltip="all",
         elem_id=elem_id,
@@ -264,6 +265,7 @@ def build_plots_tab(service) -> PlotsTab:
             y_lim=[0, None],
             title=t("plots.length"),
             y_title=t("plots.length_y"),
+            color_title=t("plots.finish"),
             height=260,
             tooltip="all",
             elem_id="yl-plot-length",
@@ -275,6 +277,7 @@ def build_plots_tab(service) -> PlotsTab:
             color_map=FINISH_COLORS,
             sort=None,
             title=t("plots.speed"),
+            color_title=t("plots.finish"),
             x_title="",
             x_label_angle=-30,
             height=260,
@@ -292,6 +295,9 @@ def build_plots_tab(service) -> PlotsTab:
         color="model",
         x_axis_format=MINUTE_FORMAT,
         title=t("plots.history"),
+        color_title=t("plots.model"),
+        # no x_title: with one, the hover on a point that tests/test_browser_plots.py makes
+        # times out (not investigated further); the axis keeps the column's name, "time"
         height=240,
         tooltip="all",
         elem_id="yl-plot-history",
