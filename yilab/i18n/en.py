@@ -281,6 +281,8 @@ EN = {
     "plots.finish": "finish",
     "plots.model": "model",
     "plots.input": "input",
+    "plots.input_n": "in {n}",
+    "plots.all": "all",
     # -- Models ------------------------------------------------------------------------------
     "models.heading": (
         "Models on this machine · MLX computes on the {device} · remote models come from {path}"

@@ -29,7 +29,7 @@ ZH_CN = {
     "compare.examples": "示例：点一个，再点运行",
     "compare.rendered": "渲染后的提示词",
     "compare.temperatures": "温度",
-    "compare.seeds": "种子，或“3 random”（随机 3 个）",
+    "compare.seeds": "种子（或 3 random：随机 3 个）",
     "compare.top_p": "top_p",
     "compare.max_tokens": "最大 token 数（max_tokens）",
     "compare.engine": "引擎",
@@ -277,6 +277,8 @@ ZH_CN = {
     "plots.finish": "停止原因",
     "plots.model": "模型",
     "plots.input": "输入",
+    "plots.input_n": "输入 {n}",
+    "plots.all": "全部",
     # -- 模型 --------------------------------------------------------------------------------
     "models.heading": "本机上的模型 · MLX 在 {device} 上计算 · 远程模型来自 {path}",
     "models.refresh": "刷新",

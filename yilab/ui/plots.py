@@ -107,12 +107,12 @@ def scores_frame(scores: list[RowScore]) -> pd.DataFrame:
         line = [score.label] if score.input_index is not None else []
         line += [score.model.rstrip("/").rsplit("/", 1)[-1]] if vary_model else []
         line += [f"top_p {score.top_p:g}"] if vary_top_p else []
-        line += [f"max {score.max_tokens}"] if vary_max else []
+        line += [tr("grid.max", n=score.max_tokens)] if vary_max else []
         rate = score.all_pass_rate
         rows.append(
             [
                 score.temperature,
-                " · ".join(line) or "all",
+                " · ".join(line) or tr("plots.all"),
                 None if rate is None else round(100 * rate, 1),
                 score.diversity.distinct_2,
                 score.diversity.similarity,
@@ -124,9 +124,9 @@ def scores_frame(scores: list[RowScore]) -> pd.DataFrame:
 
 def _cell_label(run: dict) -> str:
     """``T=0.7 · seed 1``, after ``in 2 · `` when the run filled its prompt from input row 2."""
-    label = f"T={run['temperature']:g} · seed {run['seed']}"
+    label = f"T={run['temperature']:g} · {tr('grid.seed', seed=run['seed'])}"
     index = run.get("input_index")
-    return label if index is None else f"in {index + 1} · {label}"
+    return label if index is None else f"{tr('plots.input_n', n=index + 1)} · {label}"
 
 
 def unique_labels(labels: list[str]) -> list[str]:
