@@ -72,6 +72,35 @@ def test_the_language_comes_from_the_cookie_then_accept_language():
     assert best_language("") == "en" and normalize("ZH_cn") == "zh-CN"
 
 
+# -- the grid the server writes ---------------------------------------------------------
+
+
+def test_the_grid_speaks_the_readers_language_from_start_to_done():
+    from yilab.events import Finished, Loading, Queued, RunResult, Started
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+
+    cells = expand_sweep(SweepSpec(prompt="你好", temperatures=(0.0, 0.7), seeds=(1,)))
+    view = GridView.for_cells(cells, tr=Translator("zh-CN"))
+    assert view.status == "正在开始…"
+    view.apply(Queued(2))
+    assert view.status == "排队中：前面还有 2 个扫描…"
+    view.apply(Loading("Loading tiny…", model="tiny"))
+    assert view.status == "正在加载 tiny…"
+    view.apply(Started(0, "p", 3, [2]))
+    assert view.status == "正在运行第 1 格，共 2 格…"
+    for cell, reason in ((0, "stop"), (1, "length")):
+        view.apply(Finished(cell, RunResult(text="从前", finish_reason=reason, generation_tokens=5)))
+    view.done()
+    html = render_grid(view, actions=True)
+    assert "完成：1 正常结束，1 达到上限" in html
+    assert 'yl-badge-stop">正常结束<' in html and "5 个 token" in html
+    assert "T=0 · 种子 1" in html and "T=0 是贪心解码：种子不起作用" in html
+    assert "与 T=0 · 种子 1 相同" in html
+    english = GridView.for_cells(cells)
+    assert english.status == "Starting…" and "seed 1" in render_grid(english)
+
+
 # -- Chinese in what is exported ------------------------------------------------------
 
 STORY = ["从前有一只小兔子，它住在森林里。", "从前有一只小熊。", "小兔子说：你好！", "很久很久以前"]

@@ -72,6 +72,8 @@ EN = {
     "cards.vs": "{a}  vs  {b}",
     # -- the grid and its cards ---------------------------------------------------------
     "grid.starting": "Starting…",
+    "grid.list_sep": ", ",
+    "grid.loading": "Loading {model}…",
     "grid.queued": "Queued: waiting for {n} sweep(s) ahead of this one…",
     "grid.running": "Running cell {cell} of {n}…",
     "grid.done": "Done: {counts}",

@@ -71,6 +71,8 @@ ZH_CN = {
     "cards.vs": "{a}  对比  {b}",
     # -- 网格与卡片 -----------------------------------------------------------------------
     "grid.starting": "正在开始…",
+    "grid.list_sep": "，",
+    "grid.loading": "正在加载 {model}…",
     "grid.queued": "排队中：前面还有 {n} 个扫描…",
     "grid.running": "正在运行第 {cell} 格，共 {n} 格…",
     "grid.done": "完成：{counts}",

@@ -102,7 +102,9 @@ class GridView:
         if isinstance(event, Queued):
             self.status = self.tr("grid.queued", n=event.position)
         elif isinstance(event, Loading):
-            self.status = event.message
+            self.status = (
+                self.tr("grid.loading", model=event.model) if event.model else event.message
+            )
         elif isinstance(event, Started):
             self.cells[event.cell].state = "running"
             self.cells[event.cell].stop_ids = list(event.stop_token_ids)
@@ -134,7 +136,7 @@ class GridView:
 def state_counts(states: list[str], tr: Translator = ENGLISH) -> str:
     """``["stop", "length", "stop"]`` → ``"2 stop, 1 length"`` (in order of first sight)."""
     counts = {s: states.count(s) for s in dict.fromkeys(states)}
-    return ", ".join(f"{n} {state_name(s, tr)}" for s, n in counts.items())
+    return tr("grid.list_sep").join(f"{n} {state_name(s, tr)}" for s, n in counts.items())
 
 
 def state_name(state: str, tr: Translator = ENGLISH) -> str:
