@@ -94,6 +94,10 @@ def test_a_chinese_browser_gets_the_dashboard_in_chinese_and_a_chinese_grid(app_
     assert "T=0 · 种子 1" in grid and "个 token" in grid and "T=0 是贪心解码" in grid
     assert "tokens" not in grid and "seed" not in grid
     shot(page, "i18n-zh-grid")
+    # an error the server raises comes in Chinese too
+    page.fill("#yl-temps textarea", "热")
+    page.click("#yl-run")
+    page.get_by_text("温度：'热' 不是数字。").first.wait_for(timeout=15_000)
 
     # History finds the run by a word inside its Chinese prompt, headings in Chinese
     page.locator("#yl-tabs [role=tab]", has_text="运行记录").click()

@@ -38,6 +38,7 @@ def test_chinese_entries_are_chinese():
     """Every entry with English words in it has Chinese in its translation, except the
     technical names that stay as typed (checked against a short list)."""
     as_typed = {"compare.top_p", "tok.col_token", "tok.ollama_title"}
+    as_typed |= {"param.top_p", "param.max_tokens"}
     as_typed |= {"report.field_top_ps", "report.field_top_k", "report.field_min_p"}
     untranslated = [
         k for k, v in ZH_CN.items() if re.search("[A-Za-z]{3}", EN[k]) and not HAN.search(v)
@@ -72,6 +73,31 @@ def test_the_language_comes_from_the_cookie_then_accept_language():
     assert best_language("") == "en" and normalize("ZH_cn") == "zh-CN"
 
 
+def test_a_handler_speaks_the_language_of_its_request():
+    """What a handler writes (here an error toast's text) follows the request being
+    handled, as Gradio exposes it while the handler runs."""
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from yilab.errors import BadInputError
+    from yilab.experiment.sweep import parse_floats
+    from yilab.ui.i18n import error_text, tr
+
+    with pytest.raises(BadInputError) as caught:
+        parse_floats("0, hot", "temperatures")
+    assert error_text(caught.value) == str(caught.value) == "temperatures: 'hot' is not a number."
+    chinese = SimpleNamespace(cookies={}, headers={"accept-language": "zh-CN,zh;q=0.9"})
+    token = LocalContext.request.set(chinese)
+    try:
+        assert error_text(caught.value) == "温度：'hot' 不是数字。"
+        assert tr("grid.tokens", n=2) == "2 个 token"
+        assert error_text(BadInputError("no key here")) == "no key here"
+    finally:
+        LocalContext.request.reset(token)
+    assert tr("grid.tokens", n=2) == "2 tokens"
+
+
 # -- the grid the server writes ---------------------------------------------------------
 
 
@@ -90,7 +116,9 @@ def test_the_grid_speaks_the_readers_language_from_start_to_done():
     view.apply(Started(0, "p", 3, [2]))
     assert view.status == "正在运行第 1 格，共 2 格…"
     for cell, reason in ((0, "stop"), (1, "length")):
-        view.apply(Finished(cell, RunResult(text="从前", finish_reason=reason, generation_tokens=5)))
+        view.apply(
+            Finished(cell, RunResult(text="从前", finish_reason=reason, generation_tokens=5))
+        )
     view.done()
     html = render_grid(view, actions=True)
     assert "完成：1 正常结束，1 达到上限" in html

@@ -57,6 +57,17 @@ EN = {
     "compare.preview_row": "── input row 1 of {n}",
     "compare.preview_tokens": "── {n} tokens",
     "compare.no_stop_warning": "⚠ This model probably doesn't stop: {message}",
+    # -- yilab's errors that carry a key (yilab.errors), and the fields they name ----------
+    "errors.empty_prompt": "The prompt is empty: type something for the model to answer.",
+    "errors.not_a_number": "{name}: {item} is not a number.",
+    "errors.not_finite": "{name}: {item} is not a finite number.",
+    "errors.not_whole": "{name}: {item} is not a whole number.",
+    "errors.no_values": "{name}: give at least one value.",
+    "errors.random_seeds": "seeds: ask for between 1 and {n} random seeds.",
+    "param.temperatures": "temperatures",
+    "param.seeds": "seeds",
+    "param.top_p": "top_p",
+    "param.max_tokens": "max_tokens",
     # -- a card's actions (the panel under the grid) ------------------------------------
     "cards.diff_against": "Diff against",
     "cards.not_branch": "Not a branch request: {value}",

@@ -56,6 +56,17 @@ ZH_CN = {
     "compare.preview_row": "── 第 1 行输入，共 {n} 行",
     "compare.preview_tokens": "── {n} 个 token",
     "compare.no_stop_warning": "⚠ 这个模型可能停不下来：{message}",
+    # -- 带键的 yilab 错误（yilab.errors）及其中提到的字段 -----------------------------------
+    "errors.empty_prompt": "提示词是空的：请输入让模型回答的内容。",
+    "errors.not_a_number": "{name}：{item} 不是数字。",
+    "errors.not_finite": "{name}：{item} 不是有限的数。",
+    "errors.not_whole": "{name}：{item} 不是整数。",
+    "errors.no_values": "{name}：请至少给一个值。",
+    "errors.random_seeds": "种子：随机种子的个数须在 1 到 {n} 之间。",
+    "param.temperatures": "温度",
+    "param.seeds": "种子",
+    "param.top_p": "top_p",
+    "param.max_tokens": "max_tokens",
     # -- 卡片操作（网格下方的面板） ---------------------------------------------------------
     "cards.diff_against": "与之对比差异",
     "cards.not_branch": "不是有效的分支请求：{value}",

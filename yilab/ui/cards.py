@@ -17,7 +17,7 @@ from yilab.errors import YilabError
 from yilab.render.grid import CellView, cell_label, render_grid, view_from_runs
 from yilab.render.textdiff import render_diff_html
 from yilab.ui.common import follow_sweep
-from yilab.ui.i18n import current, t, tr
+from yilab.ui.i18n import current, error_text, t, tr
 
 
 @dataclass
@@ -63,7 +63,7 @@ def branch_panel(service, value: str, state: dict):
         parent, log = service.get_run(run_id), service.token_log(run_id)
         sweep = service.branch(run_id, position, token)
     except YilabError as err:
-        yield notice_html(str(err), kind="error"), hidden
+        yield notice_html(error_text(err), kind="error"), hidden
         return
     state["branch"] = sweep
     head = notice_html(
@@ -119,7 +119,7 @@ def open_in_history(service, value: str) -> tuple:
     try:
         experiment_id = service.get_run(run_id)["experiment_id"]
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return gr.Tabs(selected="history"), experiment_id
 
 
@@ -131,7 +131,7 @@ def open_in_tokenizer(service, value: str) -> tuple:
     try:
         run = service.get_run(run_id)
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return gr.Tabs(selected="tokenizer"), run.get("model_path") or run["model"]
 
 
@@ -162,7 +162,7 @@ def replay_html(service, run_id: str) -> str:
     try:
         replay = service.replay(run_id)
     except YilabError as err:
-        return notice_html(str(err), kind="error")
+        return notice_html(error_text(err), kind="error")
     verdict = tr("cards.identical" if replay.identical else "cards.different")
     head = tr("cards.replay_head", run=run_id[:8], new=replay.new["id"][:8], verdict=verdict)
     if replay.identical:
@@ -178,7 +178,7 @@ def diff_html(service, base: str | None, other: str | None) -> str:
     try:
         a, b = service.get_run(base), service.get_run(other)
     except YilabError as err:
-        return notice_html(str(err), kind="error")
+        return notice_html(error_text(err), kind="error")
     title = tr("cards.vs", a=cell_title(a), b=cell_title(b))
     return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "", tr=current())
 

@@ -22,7 +22,7 @@ from yilab.render.grid import GridView, render_grid
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
 from yilab.ui.common import follow_sweep, model_choices
-from yilab.ui.i18n import marked, t, tr
+from yilab.ui.i18n import error_text, marked, t, tr
 
 # The worker runs one sweep at a time and tells the others they are queued; this only
 # bounds how many browser tabs may wait on it at once.
@@ -238,7 +238,7 @@ def _wire(tab: CompareTab, service) -> None:
         try:
             sweep = service.start_sweep(spec, progress=lambda f, m: progress(f, desc=m))
         except YilabError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(error_text(err)) from None
         state["sweep"] = sweep
         yield from stream_grid(sweep, state)
 
@@ -306,7 +306,7 @@ def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine) 
             engine=engine or DEFAULT_ENGINE,
         )
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
 
 
 def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
@@ -315,7 +315,7 @@ def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
         rows = read_inputs(inputs, "inputs.csv") if (inputs or "").strip() else ()
         return replace(spec, inputs=rows, checks=parse_checks(checks or ""))
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
 
 
 def _inputs_text(file) -> str:
@@ -326,7 +326,7 @@ def _inputs_text(file) -> str:
     except (OSError, UnicodeDecodeError) as err:
         raise gr.Error(tr("compare.cannot_read", name=path.name, error=err)) from None
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return inputs_csv(rows)
 
 
@@ -339,7 +339,7 @@ def rejudge(service, checks: str, state: dict) -> str:
     try:
         view.checks = service.set_checks(sweep.experiment_id, parse_checks(checks or ""))
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return render_grid(view, actions=True)
 
 

@@ -42,7 +42,7 @@ from yilab.render.textdiff import render_diff_html
 from yilab.service import FINISH_REASONS, STATUSES
 from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
-from yilab.ui.i18n import current, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, t, tr
 from yilab.ui.share_panel import build_share_panel
 
 TABLE_LIMIT = 200
@@ -314,7 +314,7 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     try:
         experiment = service.get_experiment(experiment_id)
     except YilabError as err:
-        return _closed(message_html(str(err), error=True))
+        return _closed(message_html(error_text(err), error=True))
     runs = experiment["runs"]
     choices, ids = run_choices(runs, current()), [r["id"] for r in runs]
     a, b = (ids + [None, None])[:2]
@@ -416,7 +416,7 @@ def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[t
     try:
         sweep = service.rerun(experiment_id, progress=lambda f, m: progress(f, desc=m))
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     for html in stream_grid(sweep):
         yield html, gr.skip()
     yield gr.skip(), sweep.experiment_id

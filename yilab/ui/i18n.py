@@ -59,6 +59,21 @@ def tr(key: str, /, **values) -> str:
     return current()(key, **values)
 
 
+def error_text(err) -> str:
+    """A yilab error in the reader's language when it carries a catalog key (a sweep
+    field's name too: ``temperatures`` → 温度), else its English message."""
+    key = getattr(err, "key", None)
+    if key is None:
+        return str(err)
+    values = dict(err.values)
+    name = values.get("name")
+    if isinstance(name, str) and f"param.{name}" in CATALOGS["en"]:
+        values["name"] = tr(f"param.{name}")
+    if "item" in values:
+        values["item"] = repr(values["item"])
+    return tr(key, **values)
+
+
 def language_switch() -> gr.Dropdown:
     """The visible switch in the header: picking a language stores it in the browser
     (``localStorage`` and the cookie) and reloads the page in it (``assets/i18n.js``)."""

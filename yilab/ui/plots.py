@@ -25,7 +25,7 @@ from gradio.context import get_render_context
 from yilab.errors import YilabError
 from yilab.experiment.scoring import RowScore
 from yilab.render.text import short_time, snippet
-from yilab.ui.i18n import t, tr
+from yilab.ui.i18n import error_text, t, tr
 
 EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
@@ -206,7 +206,7 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
             runs = service.get_experiment(experiment_id)["runs"]
             checks, scores = service.scores(experiment_id)
         except YilabError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(error_text(err)) from None
     frame = experiment_frame(runs)
     length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])])
     judged = scores_frame(scores)
