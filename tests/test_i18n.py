@@ -209,6 +209,30 @@ def test_the_inspector_verdict_in_chinese_keeps_the_english_report(tmp_path):
     assert "EOS mismatch" in render_verdict(report) and "不匹配" not in render_verdict(report)
 
 
+def test_problems_keep_english_for_json_and_say_themselves_in_chinese(tmp_path):
+    import json
+
+    from yilab.i18n import Message
+    from yilab.inspector.diagnose import inspect_model
+    from yilab.render.inspector import render_verdict
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": [1, 2]}))
+    report = inspect_model(folder)
+    problem = next(p for p in report.problems if p.code == "invalid_value")
+    assert isinstance(problem.message, Message)
+    english = (
+        "tokenizer_config.json: eos_token is [1, 2], expected a token string, an AddedToken or null"
+    )
+    assert problem.message == english
+    listed = json.loads(json.dumps(report.to_dict()))["problems"]
+    assert english in [p["message"] for p in listed]
+    html = render_verdict(report, Translator("zh-CN"))
+    assert "eos_token 是 [1, 2]，应为 token 字符串、AddedToken 或 null" in html
+    assert "没有 config.json" in html and "配置无效" in html
+
+
 # -- no English left in the UI's code ---------------------------------------------------
 
 TEXT_KEYWORDS = {"label", "info", "placeholder", "title", "x_title", "y_title"}

@@ -28,8 +28,46 @@ class Translator:
             text = EN[key]
         return text.format(**values) if values else text
 
+    def say(self, text: str) -> str:
+        """A :class:`Message` again in this language (with the messages among its values);
+        any other text as it is."""
+        if not isinstance(text, Message):
+            return text
+        return self(text.key, **{name: self.say(v) for name, v in text.values.items()})
+
 
 ENGLISH = Translator(DEFAULT_LANGUAGE)
+
+
+class Message(str):
+    """English text that keeps its catalog key and values, so that it can be said again
+    in another language; to JSON, the CLI and comparisons it is the plain English string.
+
+    >>> m = Message("grid.tokens", n=3)
+    >>> m, Translator("zh-CN").say(m), m == "3 tokens"
+    ('3 tokens', '3 个 token', True)
+    """
+
+    key: str
+    values: dict
+
+    def __new__(cls, key: str, /, **values):
+        self = super().__new__(cls, ENGLISH(key, **values))
+        self.key, self.values = key, values
+        return self
+
+    def __reduce__(self):
+        return (_message, (self.key, self.values))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _message(key: str, values: dict) -> Message:
+    return Message(key, **values)
 
 
 def translator(lang: str | None) -> Translator:

@@ -409,6 +409,52 @@ EN = {
         "The chat template ends each assistant turn with {end}, but mlx-lm stops only at "
         "{stops}: generation runs on to max_tokens, printing {token} and making up new turns."
     ),
+    "problem.template_error": "the chat template cannot be rendered: {error}",
+    "problem.no_system_role": "the template refuses a system message; it was checked without one",
+    "problem.ambiguous_turn_end": (
+        "the template ends an answer with {token}, which it also writes inside an answer "
+        "(after the reasoning): stopping there would cut answers short, so yilab cannot tell "
+        "from the template where an answer ends"
+    ),
+    "problem.assistant_dropped": (
+        "the template drops the assistant's message, so its turn end cannot be read"
+    ),
+    "problem.no_turn_end": (
+        "no special token follows the assistant's message: nothing marks a turn's end"
+    ),
+    "problem.no_generation_prompt": (
+        "the prompt for a reply ends by closing the user's turn and nothing opens the "
+        "assistant's: the model may write another user turn (add an add_generation_prompt block)"
+    ),
+    "problem.tool_call_not_stop": (
+        "tool calls end with {token}, but mlx-lm does not stop there: after a tool call the "
+        "model runs on instead of waiting for the tool's result"
+    ),
+    "problem.stop_mid_answer": (
+        "mlx-lm stops at {token} ({source}), which the template writes inside an answer: "
+        "generation stops before the answer is complete"
+    ),
+    "problem.no_config_json": (
+        "there is no config.json: mlx-lm cannot load this directory as a model"
+    ),
+    "problem.invalid_value": "{file}: {key} is {value}, expected {expected}",
+    "problem.expected_token": "a token string, an AddedToken or null",
+    "problem.expected_id": "a token id, a list of ids or null",
+    "problem.pad_is_eos": (
+        "pad is the eos token ({token}): harmless at inference, but a fine-tune that masks "
+        "padding also masks eos and learns never to stop"
+    ),
+    "problem.no_eos": "the tokenizer has no eos token: only config ids can stop generation",
+    "problem.bos_mismatch": "bos ids differ: {ids}",
+    "problem.double_bos": (
+        "the template writes {token} and the tokenizer adds one too: encoding the rendered "
+        "prompt with special tokens gives a double bos (mlx-lm skips adding a bos to a "
+        "string prompt that already starts with one)"
+    ),
+    "problem.eos_out_of_vocab": "eos id {id} ({source}) is outside the vocabulary of {size}",
+    "problem.unknown_token_id": (
+        "no file gives the id of {token} (add tokenizer.json or added_tokens_decoder)"
+    ),
     "wording.no_stops": "nothing (generation always runs to max_tokens)",
     "wording.stops_there": "mlx-lm stops there",
     "wording.runs_on": "mlx-lm does not stop there",

@@ -397,6 +397,43 @@ ZH_CN = {
         "对话模板用 {end} 结束每个助手轮次，但 mlx-lm 只在 {stops} 处停止：生成会一直持续到 "
         "max_tokens，输出 {token} 并编造新的对话轮次。"
     ),
+    "problem.template_error": "对话模板无法渲染：{error}",
+    "problem.no_system_role": "模板不接受系统消息；检查时没有带系统消息",
+    "problem.ambiguous_turn_end": (
+        "模板用 {token} 结束回答，但回答内部（推理之后）也会写出它：在那里停止会截断回答，"
+        "所以 yilab 无法从模板判断回答在哪里结束"
+    ),
+    "problem.assistant_dropped": "模板丢掉了助手的消息，因此读不出它的轮次结束",
+    "problem.no_turn_end": "助手消息之后没有特殊 token：没有任何东西标出轮次结束",
+    "problem.no_generation_prompt": (
+        "回复用的提示词以关闭用户轮次结尾，却没有开启助手轮次：模型可能会再写一个用户轮次"
+        "（请加上 add_generation_prompt 块）"
+    ),
+    "problem.tool_call_not_stop": (
+        "工具调用以 {token} 结束，但 mlx-lm 不会在那里停止：调用工具后模型会继续生成，"
+        "而不是等待工具的结果"
+    ),
+    "problem.stop_mid_answer": (
+        "mlx-lm 会在 {token}（{source}）处停止，而模板在回答内部也会写出它：回答还没写完生成就停了"
+    ),
+    "problem.no_config_json": "没有 config.json：mlx-lm 无法把这个目录当作模型加载",
+    "problem.invalid_value": "{file}：{key} 是 {value}，应为 {expected}",
+    "problem.expected_token": "token 字符串、AddedToken 或 null",
+    "problem.expected_id": "token id、id 列表或 null",
+    "problem.pad_is_eos": (
+        "pad 就是 eos token（{token}）：推理时无害，但微调时屏蔽填充也会屏蔽 eos，"
+        "模型会学成永远不停止"
+    ),
+    "problem.no_eos": "分词器没有 eos token：只有配置文件里的 id 能让生成停止",
+    "problem.bos_mismatch": "bos 的 id 不一致：{ids}",
+    "problem.double_bos": (
+        "模板会写出 {token}，而分词器也会再加一个：用特殊 token 编码渲染后的提示词会得到两个 bos"
+        "（mlx-lm 对已经以 bos 开头的字符串提示词不会再加 bos）"
+    ),
+    "problem.eos_out_of_vocab": "eos id {id}（{source}）超出了大小为 {size} 的词表",
+    "problem.unknown_token_id": (
+        "没有任何文件给出 {token} 的 id（请添加 tokenizer.json 或 added_tokens_decoder）"
+    ),
     "wording.no_stops": "无（生成总会持续到 max_tokens）",
     "wording.stops_there": "mlx-lm 会在此停止",
     "wording.runs_on": "mlx-lm 不会在此停止",

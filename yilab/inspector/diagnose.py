@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import InspectorError, YilabError
-from yilab.i18n import ENGLISH, Translator
+from yilab.i18n import ENGLISH, Message, Translator
 from yilab.inspector.fix_plan import FixPlan, plan_fix
 from yilab.inspector.model_files import (
     ModelFiles,
@@ -171,7 +171,7 @@ def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:
     for name, message in vocab.conflicts:
         problems.append(Problem("token_id_conflict", "warning", name, f"{name} {message}"))
     if not files.present("config.json"):
-        message = "there is no config.json: mlx-lm cannot load this directory as a model"
+        message = Message("problem.no_config_json")
         problems.append(Problem("no_config_json", "warning", "config.json", message))
     return problems
 
@@ -185,7 +185,9 @@ def _setting(key: str, role: str, token: str | None, token_id: int | None, vocab
 
 def _invalid(problems: list[Problem], file: str, key: str, value: Any, expected: str) -> None:
     """Record a setting whose value has an unusable shape."""
-    message = f"{file}: {key} is {describe(value)}, expected {expected}"
+    message = Message(
+        "problem.invalid_value", file=file, key=key, value=describe(value), expected=expected
+    )
     problems.append(Problem("invalid_value", "error", file, message))
 
 
@@ -198,7 +200,7 @@ def _read_settings(files: ModelFiles, vocab: Vocab, problems: list[Problem]):
             key, value = f"{role}_token", data[f"{role}_token"]
             token = parse_token(value)
             if token is None and value is not None:
-                _invalid(problems, file, key, value, "a token string, an AddedToken or null")
+                _invalid(problems, file, key, value, Message("problem.expected_token"))
             elif token is not None:
                 entry = _setting(key, role, token.token, token.id, vocab)
                 settings.setdefault(file, []).append(entry)
@@ -208,7 +210,7 @@ def _read_settings(files: ModelFiles, vocab: Vocab, problems: list[Problem]):
             key, value = f"{role}_token_id", data[f"{role}_token_id"]
             items = value if isinstance(value, list) else [value]
             if value is not None and not all(is_token_id(i) for i in items):
-                _invalid(problems, file, key, value, "a token id, a list of ids or null")
+                _invalid(problems, file, key, value, Message("problem.expected_id"))
                 continue
             for item in (i for i in items if i is not None):
                 settings.setdefault(file, []).append(_setting(key, role, None, item, vocab))
@@ -259,14 +261,11 @@ def _token_problems(files, specials, template, stop, vocab, adds_bos) -> list[Pr
     problems = _bos_problems(files, specials["bos"], template, adds_bos)
     eos, pad = specials["eos"], specials["pad"]
     if pad.token is not None and names(eos, pad.token, pad.id):
-        message = (
-            f"pad is the eos token ({pad.token}): harmless at inference, but a fine-tune that "
-            "masks padding also masks eos and learns never to stop"
-        )
+        message = Message("problem.pad_is_eos", token=pad.token)
         problems.append(Problem("pad_is_eos", "warning", pad.source, message))
     problems += _vocab_problems(files, stop, vocab, template)
     if eos.token is None and eos.id is None:
-        message = "the tokenizer has no eos token: only config ids can stop generation"
+        message = Message("problem.no_eos")
         problems.append(Problem("no_eos", "warning", "tokenizer_config.json", message))
     return problems
 
@@ -281,13 +280,10 @@ def _bos_problems(files, bos: TokenInfo, template, adds_bos) -> list[Problem]:
             ids[f"{name} bos_token_id"] = value
     if len(set(ids.values())) > 1:
         listed = ", ".join(f"{k} = {v}" for k, v in ids.items())
-        problems.append(Problem("bos_mismatch", "warning", bos.source, f"bos ids differ: {listed}"))
+        message = Message("problem.bos_mismatch", ids=listed)
+        problems.append(Problem("bos_mismatch", "warning", bos.source, message))
     if template.starts_with_bos and adds_bos:
-        message = (
-            f"the template writes {bos.token} and the tokenizer adds one too: encoding the "
-            "rendered prompt with special tokens gives a double bos (mlx-lm skips adding a bos "
-            "to a string prompt that already starts with one)"
-        )
+        message = Message("problem.double_bos", token=bos.token)
         problems.append(Problem("double_bos", "warning", template.source, message))
     return problems
 
@@ -299,13 +295,15 @@ def _vocab_problems(files, stop, vocab: Vocab, template) -> list[Problem]:
     size = size if is_token_id(size) else vocab.size
     for entry in stop:
         if size is not None and entry.id is not None and entry.id >= size:
-            message = f"eos id {entry.id} ({entry.source}) is outside the vocabulary of {size}"
+            message = Message(
+                "problem.eos_out_of_vocab", id=entry.id, source=entry.source, size=size
+            )
             problems.append(Problem("eos_out_of_vocab", "error", entry.source.split()[0], message))
     unknown = [s.token for s in stop if s.id is None and s.token is not None]
     if template.turn_end is not None and template.turn_end_id is None:
         unknown.append(template.turn_end)
     for token in dict.fromkeys(unknown):
-        message = f"no file gives the id of {token} (add tokenizer.json or added_tokens_decoder)"
+        message = Message("problem.unknown_token_id", token=token)
         problems.append(Problem("unknown_token_id", "info", None, message))
     return problems
 
@@ -354,7 +352,7 @@ def summarize(
     stops = ", ".join(label(s.token, s.id) for s in stop) or tr("summary.nothing")
     if verdict == "invalid_config":
         first = next(p for p in problems if p.code in INVALID_CODES)
-        return tr("summary.invalid_config", message=first.message)
+        return tr("summary.invalid_config", message=tr.say(first.message))
     if verdict == "no_chat_template":
         return _no_template_summary(problems, tr)
     if verdict == "ok" and template.turn_end is None:

@@ -36,7 +36,7 @@ def render_verdict(report: InspectionReport, tr: Translator = ENGLISH) -> str:
     summary = report.summary if tr.lang == ENGLISH.lang else summary_in(report, tr)
     problems = "".join(
         f'<li class="yl-tk-sev-{escape(p.severity)}"><b>{escape(p.code)}</b>'
-        f"{escape(f' [{p.file}]' if p.file else '')}: {escape(p.message)}</li>"
+        f"{escape(f' [{p.file}]' if p.file else '')}: {escape(tr.say(p.message))}</li>"
         for p in report.problems
         if p.code != report.verdict
     )
