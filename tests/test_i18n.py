@@ -233,6 +233,28 @@ def test_problems_keep_english_for_json_and_say_themselves_in_chinese(tmp_path):
     assert "没有 config.json" in html and "配置无效" in html
 
 
+def test_warnings_and_ollama_summaries_say_themselves_in_chinese():
+    from yilab.inspector.ollama_stops import OllamaStop, summarize
+    from yilab.inspector.stop_tokens import TokenInfo
+    from yilab.inspector.wording import double_bos_warning
+
+    zh = Translator("zh-CN")
+    warning = double_bos_warning([1, 1, 5], 1, "<s>")
+    assert warning.startswith("double bos: the text starts with <s>")
+    assert zh.say(warning) == "两个 bos：文本以 <s> 开头，分词器又在前面加了一个"
+
+    class Report:
+        stop_tokens = []
+
+    stops = [OllamaStop("<|im_end|>", 7, False), OllamaStop("User:", None, False)]
+    said = summarize("yi:6b-chat", stops, TokenInfo("<|endoftext|>", 2), Report())
+    assert said.startswith("`ollama run yi:6b-chat` stopped at <|im_end|> (id 7)")
+    assert "mlx-lm stops only at nothing" in said and 'the text "User:"' in said
+    chinese = zh.say(said)
+    assert chinese.startswith("`ollama run yi:6b-chat` 会在 <|im_end|> (id 7) 处停止")
+    assert "mlx-lm 只在 无 处停止" in chinese and '还会在文本 "User:" 处停止' in chinese
+
+
 # -- no English left in the UI's code ---------------------------------------------------
 
 TEXT_KEYWORDS = {"label", "info", "placeholder", "title", "x_title", "y_title"}

@@ -455,6 +455,32 @@ EN = {
     "problem.unknown_token_id": (
         "no file gives the id of {token} (add tokenizer.json or added_tokens_decoder)"
     ),
+    "warning.double_bos_chat": (
+        "double bos: the template writes {token} and the tokenizer adds another. mlx-lm does "
+        "not add one to a prompt that already starts with it, but other tools "
+        "(tokenizer(text), llama.cpp) may."
+    ),
+    "warning.double_bos_text": (
+        "double bos: the text starts with {token} and the tokenizer adds another one in front of it"
+    ),
+    "warning.incomplete_tokenizer": (
+        "the tokens do not spell the text back: this tokenizer looks incomplete "
+        "(no tokenizer.json?)"
+    ),
+    "ollama.missing": (
+        "`ollama run {name}` stopped at {listed} (its params' stop list); the GGUF's eos is "
+        "{eos}, and mlx-lm stops only at {stops}: where Ollama ended the reply, mlx-lm runs "
+        "on to max_tokens, printing {printed}."
+    ),
+    "ollama.all_stop": "mlx-lm stops at every token `ollama run {name}` stopped at: {listed}.",
+    "ollama.no_stop": (
+        "Ollama's params name no stop token for {name}: it stopped at the GGUF's eos {eos}, "
+        "and mlx-lm stops at {stops}."
+    ),
+    "ollama.texts": (
+        "{said} Ollama also stopped at the text {texts}, which is not one token: mlx-lm stops "
+        "at tokens only, so no fix here makes it stop there."
+    ),
     "wording.no_stops": "nothing (generation always runs to max_tokens)",
     "wording.stops_there": "mlx-lm stops there",
     "wording.runs_on": "mlx-lm does not stop there",

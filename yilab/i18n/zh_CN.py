@@ -434,6 +434,26 @@ ZH_CN = {
     "problem.unknown_token_id": (
         "没有任何文件给出 {token} 的 id（请添加 tokenizer.json 或 added_tokens_decoder）"
     ),
+    "warning.double_bos_chat": (
+        "两个 bos：模板会写出 {token}，分词器又加了一个。mlx-lm 不会给已经以它开头的提示词再加，"
+        "但其他工具（tokenizer(text)、llama.cpp）可能会加。"
+    ),
+    "warning.double_bos_text": "两个 bos：文本以 {token} 开头，分词器又在前面加了一个",
+    "warning.incomplete_tokenizer": "这些 token 拼不回原文：这个分词器看起来不完整（缺少 tokenizer.json？）",
+    "ollama.missing": (
+        "`ollama run {name}` 会在 {listed} 处停止（它的 params 里的 stop 列表）；GGUF 的 eos 是 "
+        "{eos}，而 mlx-lm 只在 {stops} 处停止：Ollama 结束回复的地方，mlx-lm 会一直生成到 "
+        "max_tokens，并输出 {printed}。"
+    ),
+    "ollama.all_stop": "`ollama run {name}` 停止的每个 token，mlx-lm 都会停止：{listed}。",
+    "ollama.no_stop": (
+        "Ollama 的 params 没有为 {name} 指定停止 token：它在 GGUF 的 eos {eos} 处停止，"
+        "mlx-lm 在 {stops} 处停止。"
+    ),
+    "ollama.texts": (
+        "{said} Ollama 还会在文本 {texts} 处停止，但它不是单个 token：mlx-lm 只能在 token "
+        "处停止，所以这里的修复无法让它在那里停下。"
+    ),
     "wording.no_stops": "无（生成总会持续到 max_tokens）",
     "wording.stops_there": "mlx-lm 会在此停止",
     "wording.runs_on": "mlx-lm 不会在此停止",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from yilab.errors import ModelLoadError
-from yilab.i18n import ENGLISH, Translator
+from yilab.i18n import ENGLISH, Message, Translator
 from yilab.inspector.diagnose import InspectionReport, inspect_model, label
 from yilab.inspector.token_view import TokenView, tokenize_chat, tokenize_text
 
@@ -34,10 +34,7 @@ def double_bos_warning(ids: list[int], bos_id: int | None, bos_token: str | None
     """
     if bos_id is None or ids[:2] != [bos_id, bos_id]:
         return None
-    return (
-        f"double bos: the text starts with {bos_token or f'id {bos_id}'} and the tokenizer "
-        "adds another one in front of it"
-    )
+    return Message("warning.double_bos_text", token=bos_token or f"id {bos_id}")
 
 
 def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
@@ -49,10 +46,7 @@ def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
     if text and not view.ids:  # transformers "loads" a folder with no vocabulary at all
         raise ModelLoadError(f"{path} has no usable tokenizer (no tokenizer.json?)")
     if not spells(view, text):
-        view.warnings.append(
-            "the tokens do not spell the text back: this tokenizer looks incomplete "
-            "(no tokenizer.json?)"
-        )
+        view.warnings.append(Message("warning.incomplete_tokenizer"))
     bos = inspect_model(path).bos
     warning = double_bos_warning(view.ids, bos.id, bos.token)
     if warning is not None:

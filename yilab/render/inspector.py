@@ -81,7 +81,7 @@ def render_ollama(ollama: OllamaStops | None, tr: Translator = ENGLISH) -> str:
         f'<div class="yl-tk-verdict-title">'
         f"{escape(tr('tok.ollama_title', name=ollama.name, title=verdict))}"
         f'<code class="yl-tk-verdict-code">{escape(ollama.verdict)}</code></div>'
-        f"<div>{escape(ollama.summary)}</div>"
+        f"<div>{escape(tr.say(ollama.summary))}</div>"
         + (
             f'<table class="yl-tk-table"><thead><tr><th>{escape(tr("tok.ollama_col_stop"))}</th>'
             f"<th>id</th><th>{escape(tr('tok.ollama_col_stops'))}</th></tr></thead>"
@@ -241,7 +241,7 @@ def render_tokens(
             f'<div class="yl-tk-meta">{escape(tr("tok.count_ids", n=view.count))} '
             f"<code>{escape(ids)}</code></div>"
         )
-    return html + "".join(notice(f"⚠ {w}", "warn") for w in view.warnings)
+    return html + "".join(notice(f"⚠ {tr.say(w)}", "warn") for w in view.warnings)
 
 
 def render_fix(

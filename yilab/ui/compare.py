@@ -22,7 +22,7 @@ from yilab.render.grid import GridView, render_grid
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
 from yilab.ui.common import follow_sweep, model_choices
-from yilab.ui.i18n import error_text, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, t, tr
 
 # The worker runs one sweep at a time and tells the others they are queued; this only
 # bounds how many browser tabs may wait on it at once.
@@ -366,7 +366,7 @@ def preview_prompt(
         view = service.preview(model, messages)
     except YilabError as err:
         return tr("compare.no_preview", error=err)
-    warnings = "".join(f"\n⚠ {w}" for w in view.warnings)
+    warnings = "".join(f"\n⚠ {current().say(w)}" for w in view.warnings)
     return f"{view.text}\n\n{tr('compare.preview_tokens', n=view.count)}{note}{warnings}"
 
 
