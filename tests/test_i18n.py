@@ -98,6 +98,31 @@ def test_a_handler_speaks_the_language_of_its_request():
     assert tr("grid.tokens", n=2) == "2 tokens"
 
 
+def test_progress_messages_keep_the_language_of_the_request_that_asked():
+    """A conversion reports from the MLX thread, outside the request: the language is
+    decided when the handler hands the callback over."""
+    import threading
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from yilab.i18n import Message
+    from yilab.ui.i18n import said_by
+
+    seen = []
+    chinese = SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={})
+    token = LocalContext.request.set(chinese)
+    try:
+        report = said_by(lambda fraction, desc: seen.append((fraction, desc)))
+    finally:
+        LocalContext.request.reset(token)
+    worker = threading.Thread(target=report, args=(0.5, Message("progress.tensors", i=3, n=8)))
+    worker.start()
+    worker.join()
+    report(1.0, "plain text stays")
+    assert seen == [(0.5, "正在转换张量 3/8"), (1.0, "plain text stays")]
+
+
 # -- the grid the server writes ---------------------------------------------------------
 
 

@@ -68,6 +68,17 @@ EN = {
     "param.seeds": "seeds",
     "param.top_p": "top_p",
     "param.max_tokens": "max_tokens",
+    # -- progress while a model is prepared ----------------------------------------------
+    "progress.hashing": "Hashing {name}…",
+    "progress.converting": "Converting {name} to MLX (first use)…",
+    "progress.converting_ollama": "Converting Ollama model {name} to MLX (first use)…",
+    "progress.converted": "Converted into {target}",
+    "progress.reading": "reading tensors",
+    "progress.tensors": "converting tensors {i}/{n}",
+    "progress.tokenizer": "writing tokenizer",
+    "progress.downloading_from": "Downloading {repo} from huggingface.co…",
+    "progress.downloading": "Downloading {repo}…",
+    "progress.downloaded": "Downloaded {repo}",
     # -- a card's actions (the panel under the grid) ------------------------------------
     "cards.diff_against": "Diff against",
     "cards.not_branch": "Not a branch request: {value}",

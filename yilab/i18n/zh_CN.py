@@ -67,6 +67,17 @@ ZH_CN = {
     "param.seeds": "种子",
     "param.top_p": "top_p",
     "param.max_tokens": "max_tokens",
+    # -- 准备模型时的进度 -----------------------------------------------------------------
+    "progress.hashing": "正在计算 {name} 的哈希…",
+    "progress.converting": "正在把 {name} 转换为 MLX（仅首次使用时）…",
+    "progress.converting_ollama": "正在把 Ollama 模型 {name} 转换为 MLX（仅首次使用时）…",
+    "progress.converted": "已转换到 {target}",
+    "progress.reading": "正在读取张量",
+    "progress.tensors": "正在转换张量 {i}/{n}",
+    "progress.tokenizer": "正在写入分词器",
+    "progress.downloading_from": "正在从 huggingface.co 下载 {repo}…",
+    "progress.downloading": "正在下载 {repo}…",
+    "progress.downloaded": "已下载 {repo}",
     # -- 卡片操作（网格下方的面板） ---------------------------------------------------------
     "cards.diff_against": "与之对比差异",
     "cards.not_branch": "不是有效的分支请求：{value}",

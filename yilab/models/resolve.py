@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yilab.errors import ModelNotFoundError
+from yilab.i18n import Message
 from yilab.models.cache import (
     DEFAULT_MODEL,
     Progress,
@@ -94,7 +95,7 @@ def _resolve_path(path: Path, spec: str, progress: Progress | None) -> ResolvedM
             f"not a model: {path} (expected an mlx-lm folder with config.json or a .gguf file)"
         )
     digest = gguf_sha256(path, progress)
-    message = f"Converting {path.name} to MLX (first use)…"
+    message = Message("progress.converting", name=path.name)
     out = convert_cached(path, gguf_dir(digest), digest, progress, message)
     return ResolvedModel(path.name, out, "gguf", spec)
 
@@ -114,7 +115,7 @@ def _default_model_dir(progress: Progress | None) -> Path:
     if ready is not None:
         return ready
     gguf = default_gguf_path()
-    message = "Converting SmolLM2-135M-Instruct to MLX (first use)…"
+    message = Message("progress.converting", name="SmolLM2-135M-Instruct")
     return convert_cached(gguf, base, gguf_sha256(gguf, progress), progress, message)
 
 

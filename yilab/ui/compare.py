@@ -22,7 +22,7 @@ from yilab.render.grid import GridView, render_grid
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
 from yilab.ui.common import follow_sweep, model_choices
-from yilab.ui.i18n import current, error_text, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, said_by, t, tr
 
 # The worker runs one sweep at a time and tells the others they are queued; this only
 # bounds how many browser tabs may wait on it at once.
@@ -236,7 +236,7 @@ def _wire(tab: CompareTab, service) -> None:
         spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine)
         spec = _judged(spec, inputs, checks)
         try:
-            sweep = service.start_sweep(spec, progress=lambda f, m: progress(f, desc=m))
+            sweep = service.start_sweep(spec, progress=said_by(progress))
         except YilabError as err:
             raise gr.Error(error_text(err)) from None
         state["sweep"] = sweep

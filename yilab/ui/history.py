@@ -42,7 +42,7 @@ from yilab.render.textdiff import render_diff_html
 from yilab.service import FINISH_REASONS, STATUSES
 from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
-from yilab.ui.i18n import current, error_text, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, said_by, t, tr
 from yilab.ui.share_panel import build_share_panel
 
 TABLE_LIMIT = 200
@@ -414,7 +414,7 @@ def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[t
     if not experiment_id:
         raise gr.Error(tr("history.rerun_first"))
     try:
-        sweep = service.rerun(experiment_id, progress=lambda f, m: progress(f, desc=m))
+        sweep = service.rerun(experiment_id, progress=said_by(progress))
     except YilabError as err:
         raise gr.Error(error_text(err)) from None
     for html in stream_grid(sweep):

@@ -59,6 +59,13 @@ def tr(key: str, /, **values) -> str:
     return current()(key, **values)
 
 
+def said_by(progress):
+    """A service's ``progress(fraction, message)`` for a Gradio progress bar, its messages
+    in the reader's language (decided here: the callback runs on other threads)."""
+    reader = current()
+    return lambda fraction, message: progress(fraction, desc=reader.say(message))
+
+
 def error_text(err) -> str:
     """A yilab error in the reader's language when it carries a catalog key (a sweep
     field's name too: ``temperatures`` → 温度), else its English message."""

@@ -12,7 +12,7 @@ import gradio as gr
 from yilab.errors import YilabError
 from yilab.i18n import ENGLISH, Translator
 from yilab.service import Service
-from yilab.ui.i18n import current, error_text, t, tr
+from yilab.ui.i18n import current, error_text, said_by, t, tr
 
 COLUMNS = ["name", "source", "path", "size", "quantization", "architecture", "device"]
 # Imports convert (minutes for a big GGUF) and downloads fill the disk: one at a time.
@@ -151,7 +151,7 @@ def resolve_and_report(service: Service, spec: str, progress) -> tuple[str, list
     if not spec:
         return status_html(tr("models.type_first"), "warn"), gr.skip()
     try:
-        resolved = service.resolve(spec, lambda f, m: progress(f, desc=m))
+        resolved = service.resolve(spec, said_by(progress))
     except YilabError as err:
         return status_html(error_text(err), "error"), refresh_table(service)
     return status_html(resolved_message(resolved, current()), "ok"), refresh_table(service)

@@ -31,7 +31,7 @@ from yilab.render.inspector import (
 from yilab.service import DEFAULT_MODEL, Service
 from yilab.ui.common import follow_sweep, model_choices, user_errors
 from yilab.ui.compare import GENERATION
-from yilab.ui.i18n import current, marked, t, tr
+from yilab.ui.i18n import current, marked, said_by, t, tr
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
@@ -156,7 +156,7 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
 
     def on_inspect(spec: str, state: dict, progress=gr.Progress()):
         with user_errors():
-            path = service.model_dir(spec, lambda f, m: progress(f, desc=m))
+            path = service.model_dir(spec, said_by(progress))
         state.update(spec=spec, path=str(path))
         return _outputs(service, path, state)
 
