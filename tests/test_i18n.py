@@ -123,6 +123,26 @@ def test_progress_messages_keep_the_language_of_the_request_that_asked():
     assert seen == [(0.5, "正在转换张量 3/8"), (1.0, "plain text stays")]
 
 
+def test_the_eos_warning_on_compare_is_worded_for_the_reader(service, tmp_path):
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from tests.yilike import build_yi_like_model
+    from yilab.ui.compare import eos_check
+
+    model = str(build_yi_like_model(tmp_path / "model"))
+    chinese = SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={})
+    token = LocalContext.request.set(chinese)
+    try:
+        warning, _ = eos_check(service, model)
+    finally:
+        LocalContext.request.reset(token)
+    assert "⚠ 这个模型可能停不下来：对话模板用 &lt;|im_end|&gt; (id 2) 结束" in warning["value"]
+    english, _ = eos_check(service, model)
+    assert "This model probably doesn&#x27;t stop: The chat template ends" in english["value"]
+
+
 # -- the grid the server writes ---------------------------------------------------------
 
 

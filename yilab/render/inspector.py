@@ -29,11 +29,16 @@ def notice(message: str, kind: str = "info") -> str:
     return f'<div class="yl-notice yl-notice-{escape(kind)}">{escape(message)}</div>'
 
 
+def verdict_summary(report: InspectionReport, tr: Translator = ENGLISH) -> str:
+    """The report's summary in ``tr``'s language (the report keeps the English one)."""
+    return report.summary if tr.lang == ENGLISH.lang else summary_in(report, tr)
+
+
 def render_verdict(report: InspectionReport, tr: Translator = ENGLISH) -> str:
     """The coloured banner: the verdict in plain words, the summary, the stop set."""
     kind = VERDICT_KIND.get(report.verdict, "error")
     title = verdict_title(report.verdict, tr)
-    summary = report.summary if tr.lang == ENGLISH.lang else summary_in(report, tr)
+    summary = verdict_summary(report, tr)
     problems = "".join(
         f'<li class="yl-tk-sev-{escape(p.severity)}"><b>{escape(p.code)}</b>'
         f"{escape(f' [{p.file}]' if p.file else '')}: {escape(tr.say(p.message))}</li>"

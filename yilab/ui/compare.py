@@ -19,6 +19,7 @@ from yilab.experiment.sweep import (
 )
 from yilab.experiment.variables import inputs_csv, read_inputs
 from yilab.render.grid import GridView, render_grid
+from yilab.render.inspector import verdict_summary
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
 from yilab.ui.common import follow_sweep, model_choices
@@ -379,9 +380,8 @@ def eos_check(service, model: str) -> tuple[dict, dict]:
         return hidden
     if report.verdict != "eos_mismatch":
         return hidden
-    return gr.update(value=cards.warning_html(report.summary), visible=True), gr.update(
-        visible=True
-    )
+    summary = verdict_summary(report, current())
+    return gr.update(value=cards.warning_html(summary), visible=True), gr.update(visible=True)
 
 
 def stream_grid(sweep, state: dict | None = None):

@@ -27,6 +27,7 @@ from yilab.render.inspector import (
     render_template,
     render_tokens,
     render_verdict,
+    verdict_summary,
 )
 from yilab.service import DEFAULT_MODEL, Service
 from yilab.ui.common import follow_sweep, model_choices, user_errors
@@ -256,7 +257,8 @@ def before_after(
         seen = service.inspection(path, spec)
     report, extra = seen.report, seen.runtime_extra
     if not extra:
-        yield notice(tr("tok.nothing_to_compare", summary=report.summary))
+        summary = verdict_summary(report, current())
+        yield notice(tr("tok.nothing_to_compare", summary=summary))
         return
     views: dict[str, GridView | None] = {"before": None, "after": None}
     stops = {"before": report.stop_ids, "after": sorted({*report.stop_ids, *extra})}
