@@ -143,6 +143,28 @@ def test_the_eos_warning_on_compare_is_worded_for_the_reader(service, tmp_path):
     assert "This model probably doesn&#x27;t stop: The chat template ends" in english["value"]
 
 
+def test_the_run_logs_trouble_is_one_sentence_in_either_language():
+    from yilab.runlog.store import SpillMerge, StoreError
+    from yilab.runlog.sweep_logger import LogFailure, describe_cause
+
+    cause = describe_cause(StoreError("…", reason="database or disk is full"))
+    failure = LogFailure("/x/e.db", cause, 4, "/x/e.db.spill.jsonl")
+    assert failure.message == (
+        "run log /x/e.db is full (database or disk is full): 4 runs kept in "
+        "/x/e.db.spill.jsonl; they will be merged the next time the log can be written"
+    )
+    zh = Translator("zh-CN")
+    assert zh.say(failure.message) == (
+        "运行记录 /x/e.db 已满（database or disk is full）：4 次运行暂存在 /x/e.db.spill.jsonl；"
+        "下次能写入运行记录时会合并回去"
+    )
+    gone = describe_cause(StoreError("…", reason="it was deleted"))
+    assert gone == "was deleted" and zh.say(gone) == "已被删除"
+    merged = SpillMerge("/x/s.jsonl", 1, damaged_lines=2).message("/x/e.db")
+    assert merged == "recovered 1 run from /x/s.jsonl into /x/e.db (2 damaged lines skipped)"
+    assert zh.say(merged) == "已把 1 次运行从 /x/s.jsonl 恢复到 /x/e.db（跳过了 2 行损坏的记录）"
+
+
 # -- the grid the server writes ---------------------------------------------------------
 
 

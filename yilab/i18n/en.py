@@ -79,6 +79,24 @@ EN = {
     "progress.downloading_from": "Downloading {repo} from huggingface.co…",
     "progress.downloading": "Downloading {repo}…",
     "progress.downloaded": "Downloaded {repo}",
+    # -- the run log's trouble (a spill) and its recovery --------------------------------
+    "log.run": "{n} run",
+    "log.runs": "{n} runs",
+    "log.lost": "run log {db} {cause}, and {error}: the outputs of {runs} are not saved",
+    "log.merged": "run log {db} {cause}: {runs} kept in {spill}, merged back when the sweep ended",
+    "log.kept": (
+        "run log {db} {cause}: {runs} kept in {spill}; they will be merged the next time the "
+        "log can be written"
+    ),
+    "log.cause_disk_full": "is full{detail}",
+    "log.cause_full": "is full ({reason})",
+    "log.cause_deleted": "was deleted",
+    "log.cause_replaced": "was replaced by another file",
+    "log.cause_gone": "is gone ({reason})",
+    "log.cause_locked": "is locked by another writer ({reason})",
+    "log.cause_other": "cannot be written ({reason})",
+    "log.recovered": "recovered {runs} from {path} into {db}{damaged}",
+    "log.damaged": " ({n} damaged lines skipped)",
     # -- a card's actions (the panel under the grid) ------------------------------------
     "cards.diff_against": "Diff against",
     "cards.not_branch": "Not a branch request: {value}",

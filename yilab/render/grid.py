@@ -254,7 +254,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     if view.settled and any(c.token_log is not None for c in view.cells):
         engine += shade_switch(handlers=not report, tr=view.tr)
     warning = (
-        f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
+        f'<div class="yl-log-warning" role="alert">⚠ {escape(view.tr.say(view.log_warning))}</div>'
         if view.log_warning
         else ""
     )

@@ -231,7 +231,8 @@ class Service:
             return "warning", waiting
         recent = [m for m in self.store.merged if time.time() - m.at < RECOVERED_NOTICE_S]
         if recent:
-            return "info", "; ".join(m.message(self.store.path) for m in recent)
+            said = [m.message(self.store.path) for m in recent]
+            return "info", said[0] if len(said) == 1 else "; ".join(said)
         return None
 
     def run_sweep(self, spec: SweepSpec, **kwargs) -> tuple[Sweep, list[dict]]:

@@ -87,6 +87,7 @@ def log_banner(service) -> dict:
         return gr.update(value="", visible=False)
     kind, sentence = notice
     icon = "⚠" if kind == "warning" else "✓"
+    sentence = current().say(sentence)
     html = f'<div class="yl-log-banner yl-log-{kind}" role="status">{icon} {escape(sentence)}</div>'
     return gr.update(value=html, visible=True)
 
