@@ -98,6 +98,26 @@ def test_a_handler_speaks_the_language_of_its_request():
     assert tr("grid.tokens", n=2) == "2 tokens"
 
 
+def test_an_unknown_model_is_explained_in_the_readers_language(service):
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from yilab.errors import ModelNotFoundError
+    from yilab.ui.i18n import error_text
+
+    with pytest.raises(ModelNotFoundError) as caught:
+        service.resolve("no-such-model-xyz")
+    assert str(caught.value).startswith("unknown model 'no-such-model-xyz'. A model is")
+    token = LocalContext.request.set(SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={}))
+    try:
+        said = error_text(caught.value)
+    finally:
+        LocalContext.request.reset(token)
+    assert said.startswith("未知的模型 'no-such-model-xyz'。模型可以是本地的 mlx-lm 目录")
+    assert "本机的模型：" in said
+
+
 def test_progress_messages_keep_the_language_of_the_request_that_asked():
     """A conversion reports from the MLX thread, outside the request: the language is
     decided when the handler hands the callback over."""

@@ -64,6 +64,13 @@ EN = {
     "errors.not_whole": "{name}: {item} is not a whole number.",
     "errors.no_values": "{name}: give at least one value.",
     "errors.random_seeds": "seeds: ask for between 1 and {n} random seeds.",
+    "errors.unknown_model": (
+        "unknown model {spec}. A model is a local mlx-lm folder (with config.json), a .gguf "
+        "file, a Hugging Face repo id like org/name, an Ollama model like yi:6b-chat, a server "
+        "like openai+http://host:8080/v1#model-name, or a name from `python -m yilab models`. "
+        "Models here: {known}"
+    ),
+    "errors.no_models_yet": "none yet",
     "param.temperatures": "temperatures",
     "param.seeds": "seeds",
     "param.top_p": "top_p",

@@ -63,6 +63,13 @@ ZH_CN = {
     "errors.not_whole": "{name}：{item} 不是整数。",
     "errors.no_values": "{name}：请至少给一个值。",
     "errors.random_seeds": "种子：随机种子的个数须在 1 到 {n} 之间。",
+    "errors.unknown_model": (
+        "未知的模型 {spec}。模型可以是本地的 mlx-lm 目录（含 config.json）、.gguf 文件、"
+        "形如 org/name 的 Hugging Face 仓库 ID、形如 yi:6b-chat 的 Ollama 模型、"
+        "形如 openai+http://host:8080/v1#model-name 的服务器，或 `python -m yilab models` "
+        "列出的名称。本机的模型：{known}"
+    ),
+    "errors.no_models_yet": "还没有",
     "param.temperatures": "温度",
     "param.seeds": "种子",
     "param.top_p": "top_p",

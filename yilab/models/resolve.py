@@ -71,7 +71,8 @@ def resolve_model(
     if HF_REPO_ID.fullmatch(spec):
         path = hf_snapshot(spec, progress=progress, allow_download=allow_download)
         return ResolvedModel(spec, path, "huggingface", spec)
-    raise ModelNotFoundError(_unknown_spec_message(spec))
+    message = _unknown_spec_message(spec)
+    raise ModelNotFoundError(message, key=message.key, **message.values)
 
 
 def _refuse_remote(spec: str) -> None:
@@ -119,15 +120,10 @@ def _default_model_dir(progress: Progress | None) -> Path:
     return convert_cached(gguf, base, gguf_sha256(gguf, progress), progress, message)
 
 
-def _unknown_spec_message(spec: str) -> str:
+def _unknown_spec_message(spec: str) -> Message:
     """What a model spec may be, and which models are here."""
-    known = ", ".join(m["name"] for m in list_models()) or "none yet"
-    return (
-        f"unknown model {spec!r}. A model is a local mlx-lm folder (with config.json), a .gguf "
-        "file, a Hugging Face repo id like org/name, an Ollama model like yi:6b-chat, a server "
-        "like openai+http://host:8080/v1#model-name, or a name from `python -m yilab models`. "
-        f"Models here: {known}"
-    )
+    known = ", ".join(m["name"] for m in list_models()) or Message("errors.no_models_yet")
+    return Message("errors.unknown_model", spec=repr(spec), known=known)
 
 
 # --- small helpers -----------------------------------------------------------------------

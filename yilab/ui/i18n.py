@@ -78,7 +78,8 @@ def error_text(err) -> str:
         values["name"] = tr(f"param.{name}")
     if "item" in values:
         values["item"] = repr(values["item"])
-    return tr(key, **values)
+    reader = current()
+    return reader(key, **{name: reader.say(value) for name, value in values.items()})
 
 
 def language_switch() -> gr.Dropdown:
