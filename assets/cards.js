@@ -6,8 +6,11 @@ function yilabCard(button) {
   if (act === "copy") {
     const text = card.querySelector(".yl-out").innerText;
     navigator.clipboard.writeText(text).then(
-      () => { button.textContent = "copied"; setTimeout(() => (button.textContent = "copy"), 1200); },
-      () => { button.textContent = "copy failed"; }
+      () => {
+        button.textContent = button.dataset.done;  // "copied", in the page's language
+        setTimeout(() => (button.textContent = "copy"), 1200);
+      },
+      () => { button.textContent = button.dataset.failed; }
     );
     return;
   }

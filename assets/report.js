@@ -3,7 +3,11 @@
 (function () {
   "use strict";
   var MAX_CELLS = 4000000; // word pairs the LCS table may hold before falling back
-  var runs = JSON.parse(document.getElementById("yr-data").textContent).runs;
+  var data = JSON.parse(document.getElementById("yr-data").textContent);
+  var runs = data.runs;
+  var words = data.words;  // the report's language: yilab writes them, this script only shows them
+  // words and whitespace, a CJK character being a word (yilab.render.textdiff's pattern)
+  var SPLIT = new RegExp(data.split, "gu");
   var picked = [];
   var drawer = build("div", "yr-drawer");
   drawer.id = "yr-diff";
@@ -18,7 +22,7 @@
   }
 
   function tokenize(text) {
-    return text.match(/\s+|\S+/g) || [];
+    return text.match(SPLIT) || [];
   }
 
   function push(ops, tag, tokens) {
@@ -60,9 +64,12 @@
 
   function summary(ops) {
     var counts = { equal: 0, delete: 0, insert: 0 };
-    ops.forEach(function (op) { counts[op[0]] += (op[1].match(/\S+/g) || []).length; });
-    if (!counts.delete && !counts.insert) return "identical";
-    return counts.equal + " same · " + counts.delete + " removed · " + counts.insert + " added";
+    ops.forEach(function (op) {
+      counts[op[0]] += tokenize(op[1]).filter(function (t) { return !/^\s+$/.test(t); }).length;
+    });
+    if (!counts.delete && !counts.insert) return words.identical;
+    return words.diff_counts.replace("{same}", counts.equal)
+      .replace("{removed}", counts.delete).replace("{added}", counts.insert);
   }
 
   function column(label, ops, keep, mark, cls) {
@@ -82,9 +89,9 @@
     var ops = wordDiff(a.output, b.output);
     drawer.textContent = "";
     var head = build("div", "yr-drawer-head");
-    head.appendChild(build("b", "", a.label + "  vs  " + b.label));
+    head.appendChild(build("b", "", a.label + "  " + words.vs + "  " + b.label));
     head.appendChild(build("span", "yl-diff-summary", summary(ops)));
-    var close = build("button", "yr-close", "close");
+    var close = build("button", "yr-close", words.close);
     close.type = "button";
     close.addEventListener("click", clear);
     head.appendChild(close);
@@ -132,9 +139,9 @@
 
   document.querySelectorAll(".yl-card[data-run]").forEach(function (card) {
     if (!runs[card.dataset.run]) return;
-    var button = build("button", "yr-pick", "compare");
+    var button = build("button", "yr-pick", words.compare);
     button.type = "button";
-    button.title = "Pick two cards to diff their outputs";
+    button.title = words.compare_title;
     button.addEventListener("click", function () { toggle(card); });
     var bar = build("div", "yl-actions yr-actions");
     bar.appendChild(button);

@@ -178,3 +178,27 @@ def test_widths_and_percentages():
         "<0.01%",
         "-",
     ]
+
+
+def test_the_runs_table_fits_chinese_outputs_in_the_terminal(capsys, monkeypatch):
+    """Chinese takes two columns a character: the line is cut by columns, not characters,
+    and a Chinese model name keeps the output column in place."""
+    import os
+
+    from yilab.cli.display import print_runs_table
+    from yilab.cli.token_table import clip
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((90, 24)))
+    run = {"temperature": 0.7, "seed": 1, "top_p": 1.0, "generation_tokens": 40}
+    run |= {"generation_tps": 12.5, "finish_reason": "length", "status": "done"}
+    runs = [
+        {**run, "id": "a" * 36, "model": "小模型", "output": "从前有一只小兔子，" * 20},
+        {**run, "id": "b" * 36, "model": "tiny", "output": "Once upon a time " * 20},
+    ]
+    print_runs_table(runs, with_model=True)
+    header, chinese, english = capsys.readouterr().out.splitlines()
+    assert all(display_width(line) <= 90 for line in (header, chinese, english))
+    assert display_width(chinese) >= 89  # filled up to the edge, a wide character short at most
+    start = header.index("output")
+    assert display_width(chinese[: chinese.index("从")]) == start == english.index("Once")
+    assert clip("写一首歌", 5) == "写一" and clip("ab", 5) == "ab"

@@ -7,7 +7,16 @@ escapes is a bug.
 
 
 class YilabError(Exception):
-    """Base class: a problem the user can act on, with a message that says how."""
+    """Base class: a problem the user can act on, with a message that says how.
+
+    ``str(err)`` is the English message (the CLI prints it). An error may also carry a
+    ``key`` into yilab's catalogs (:mod:`yilab.i18n`) with its ``values``, so that the
+    dashboard can say it in the reader's language.
+    """
+
+    def __init__(self, *args, key: str | None = None, **values):
+        super().__init__(*args)
+        self.key, self.values = key, values
 
 
 class BadInputError(YilabError, ValueError):

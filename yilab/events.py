@@ -74,9 +74,11 @@ class Queued:
 
 @dataclass(frozen=True)
 class Loading:
-    """A model is being loaded (or converted) before the next cell."""
+    """A model is being loaded (or converted) before the next cell; ``model`` names it
+    (the grid says so in the reader's language; ``message`` is the English line)."""
 
     message: str
+    model: str = ""
 
 
 @dataclass(frozen=True)

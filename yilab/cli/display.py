@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 
-from yilab.cli.token_table import display_width, fit
+from yilab.cli.token_table import clip, display_width, fit
 from yilab.events import Finished, Loading, Queued, Started, Token
 from yilab.render.scores import LEGEND, cells, headers
 
@@ -57,7 +57,7 @@ def print_runs_table(runs: list[dict], *, with_model: bool = False) -> None:
         header = f"{'in':>3} " + header
     if with_model:
         header += f" {'model':<22}"
-    print(header + " output")
+    print(clip(header + " output", width))
     for run in runs:
         line = (
             f"{run['id'][:8]:<8} {_num(run['temperature']):>5} {run['seed']!s:>10} "
@@ -68,9 +68,9 @@ def print_runs_table(runs: list[dict], *, with_model: bool = False) -> None:
             index = run.get("input_index")
             line = f"{'' if index is None else index + 1:>3} " + line
         if with_model:
-            line += f" {(run['model'] or '')[:22]:<22}"
+            line += f" {fit(run['model'] or '', 22)}"
         output = " ".join((run.get("error") or run["output"] or "").split())
-        print(f"{line} {output}"[:width])
+        print(clip(f"{line} {output}", width))  # Chinese takes two columns a character
 
 
 def _num(value, digits: int = 2) -> str:

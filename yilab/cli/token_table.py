@@ -56,6 +56,18 @@ def _char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns (a wide character that would
+    straddle the edge goes): ``clip("写一首歌", 5)`` → ``"写一"``."""
+    out, used = [], 0
+    for ch in text:
+        used += _char_width(ch)
+        if used > width:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
 def fit(text: str, width: int) -> str:
     """``text`` padded (or cut, ending with "…") to exactly ``width`` terminal columns."""
     if display_width(text) > width:

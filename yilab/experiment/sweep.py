@@ -265,7 +265,10 @@ def _check_checks(spec: SweepSpec) -> None:
 
 def _check_prompt(prompt: str) -> None:
     if not isinstance(prompt, str) or not prompt.strip():
-        raise BadInputError("The prompt is empty: type something for the model to answer.")
+        raise BadInputError(
+            "The prompt is empty: type something for the model to answer.",
+            key="errors.empty_prompt",
+        )
     _check_text("prompt", prompt)
 
 
@@ -311,9 +314,19 @@ def parse_floats(text: str | Iterable, name: str) -> tuple[float, ...]:
         try:
             value = float(item)
         except ValueError:
-            raise BadInputError(f"{name}: {item!r} is not a number.") from None
+            raise BadInputError(
+                f"{name}: {item!r} is not a number.",
+                key="errors.not_a_number",
+                name=name,
+                item=item,
+            ) from None
         if not math.isfinite(value):
-            raise BadInputError(f"{name}: {item!r} is not a finite number.")
+            raise BadInputError(
+                f"{name}: {item!r} is not a finite number.",
+                key="errors.not_finite",
+                name=name,
+                item=item,
+            )
         values.append(value)
     return _nonempty(tuple(values), name)
 
@@ -329,7 +342,12 @@ def parse_ints(text: str | Iterable, name: str) -> tuple[int, ...]:
         try:
             values.append(int(item))
         except ValueError:
-            raise BadInputError(f"{name}: {item!r} is not a whole number.") from None
+            raise BadInputError(
+                f"{name}: {item!r} is not a whole number.",
+                key="errors.not_whole",
+                name=name,
+                item=item,
+            ) from None
     return _nonempty(tuple(values), name)
 
 
@@ -346,7 +364,11 @@ def parse_seeds(text: str | Iterable, *, rng: random.Random | None = None) -> tu
         return parse_ints(text, "seeds")
     count = int(match.group(1) or match.group(2))
     if not 1 <= count <= MAX_CELLS:
-        raise BadInputError(f"seeds: ask for between 1 and {MAX_CELLS} random seeds.")
+        raise BadInputError(
+            f"seeds: ask for between 1 and {MAX_CELLS} random seeds.",
+            key="errors.random_seeds",
+            n=MAX_CELLS,
+        )
     rng = rng or random.SystemRandom()
     return tuple(rng.randrange(MAX_SEED + 1) for _ in range(count))
 
@@ -359,5 +381,5 @@ def _split(text: str | Iterable) -> list[str]:
 
 def _nonempty(values: tuple, name: str) -> tuple:
     if not values:
-        raise BadInputError(f"{name}: give at least one value.")
+        raise BadInputError(f"{name}: give at least one value.", key="errors.no_values", name=name)
     return values

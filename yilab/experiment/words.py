@@ -38,6 +38,7 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\uff9d"
     "\U0001b000-\U0001b16f\U00020000-\U0003ffff"
 )
+CJK_CHARS = _CJK  # for a regex character class: what a diff also splits one by one
 _JOINERS = "'\\-\u200c\u200d"  # apostrophe, hyphen, zero-width non-joiner and joiner
 
 

@@ -159,7 +159,8 @@ class GenerationWorker:
             self._models.popitem(last=False)
         gc.collect()
         mx.clear_cache()
-        job.emit(Loading(f"Loading {Path(model_path).name}…"))
+        name = Path(model_path).name
+        job.emit(Loading(f"Loading {name}…", model=name))
         check_model_fits(Path(model_path))
         try:
             model, tokenizer = mlx_load(model_path)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import InspectorError, YilabError
+from yilab.i18n import ENGLISH, Message, Translator
 from yilab.inspector.fix_plan import FixPlan, plan_fix
 from yilab.inspector.model_files import (
     ModelFiles,
@@ -170,7 +171,7 @@ def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:
     for name, message in vocab.conflicts:
         problems.append(Problem("token_id_conflict", "warning", name, f"{name} {message}"))
     if not files.present("config.json"):
-        message = "there is no config.json: mlx-lm cannot load this directory as a model"
+        message = Message("problem.no_config_json")
         problems.append(Problem("no_config_json", "warning", "config.json", message))
     return problems
 
@@ -184,7 +185,9 @@ def _setting(key: str, role: str, token: str | None, token_id: int | None, vocab
 
 def _invalid(problems: list[Problem], file: str, key: str, value: Any, expected: str) -> None:
     """Record a setting whose value has an unusable shape."""
-    message = f"{file}: {key} is {describe(value)}, expected {expected}"
+    message = Message(
+        "problem.invalid_value", file=file, key=key, value=describe(value), expected=expected
+    )
     problems.append(Problem("invalid_value", "error", file, message))
 
 
@@ -197,7 +200,7 @@ def _read_settings(files: ModelFiles, vocab: Vocab, problems: list[Problem]):
             key, value = f"{role}_token", data[f"{role}_token"]
             token = parse_token(value)
             if token is None and value is not None:
-                _invalid(problems, file, key, value, "a token string, an AddedToken or null")
+                _invalid(problems, file, key, value, Message("problem.expected_token"))
             elif token is not None:
                 entry = _setting(key, role, token.token, token.id, vocab)
                 settings.setdefault(file, []).append(entry)
@@ -207,7 +210,7 @@ def _read_settings(files: ModelFiles, vocab: Vocab, problems: list[Problem]):
             key, value = f"{role}_token_id", data[f"{role}_token_id"]
             items = value if isinstance(value, list) else [value]
             if value is not None and not all(is_token_id(i) for i in items):
-                _invalid(problems, file, key, value, "a token id, a list of ids or null")
+                _invalid(problems, file, key, value, Message("problem.expected_id"))
                 continue
             for item in (i for i in items if i is not None):
                 settings.setdefault(file, []).append(_setting(key, role, None, item, vocab))
@@ -258,14 +261,11 @@ def _token_problems(files, specials, template, stop, vocab, adds_bos) -> list[Pr
     problems = _bos_problems(files, specials["bos"], template, adds_bos)
     eos, pad = specials["eos"], specials["pad"]
     if pad.token is not None and names(eos, pad.token, pad.id):
-        message = (
-            f"pad is the eos token ({pad.token}): harmless at inference, but a fine-tune that "
-            "masks padding also masks eos and learns never to stop"
-        )
+        message = Message("problem.pad_is_eos", token=pad.token)
         problems.append(Problem("pad_is_eos", "warning", pad.source, message))
     problems += _vocab_problems(files, stop, vocab, template)
     if eos.token is None and eos.id is None:
-        message = "the tokenizer has no eos token: only config ids can stop generation"
+        message = Message("problem.no_eos")
         problems.append(Problem("no_eos", "warning", "tokenizer_config.json", message))
     return problems
 
@@ -280,13 +280,10 @@ def _bos_problems(files, bos: TokenInfo, template, adds_bos) -> list[Problem]:
             ids[f"{name} bos_token_id"] = value
     if len(set(ids.values())) > 1:
         listed = ", ".join(f"{k} = {v}" for k, v in ids.items())
-        problems.append(Problem("bos_mismatch", "warning", bos.source, f"bos ids differ: {listed}"))
+        message = Message("problem.bos_mismatch", ids=listed)
+        problems.append(Problem("bos_mismatch", "warning", bos.source, message))
     if template.starts_with_bos and adds_bos:
-        message = (
-            f"the template writes {bos.token} and the tokenizer adds one too: encoding the "
-            "rendered prompt with special tokens gives a double bos (mlx-lm skips adding a bos "
-            "to a string prompt that already starts with one)"
-        )
+        message = Message("problem.double_bos", token=bos.token)
         problems.append(Problem("double_bos", "warning", template.source, message))
     return problems
 
@@ -298,13 +295,15 @@ def _vocab_problems(files, stop, vocab: Vocab, template) -> list[Problem]:
     size = size if is_token_id(size) else vocab.size
     for entry in stop:
         if size is not None and entry.id is not None and entry.id >= size:
-            message = f"eos id {entry.id} ({entry.source}) is outside the vocabulary of {size}"
+            message = Message(
+                "problem.eos_out_of_vocab", id=entry.id, source=entry.source, size=size
+            )
             problems.append(Problem("eos_out_of_vocab", "error", entry.source.split()[0], message))
     unknown = [s.token for s in stop if s.id is None and s.token is not None]
     if template.turn_end is not None and template.turn_end_id is None:
         unknown.append(template.turn_end)
     for token in dict.fromkeys(unknown):
-        message = f"no file gives the id of {token} (add tokenizer.json or added_tokens_decoder)"
+        message = Message("problem.unknown_token_id", token=token)
         problems.append(Problem("unknown_token_id", "info", None, message))
     return problems
 
@@ -323,17 +322,14 @@ def decide_verdict(problems, template: ChatTemplateInfo, eos: TokenInfo, stop) -
     return "eos_mismatch"
 
 
-def _no_template_summary(problems) -> str:
+def _no_template_summary(problems, tr: Translator = ENGLISH) -> str:
     """Why mlx-lm has no chat template: none at all, or one it does not read."""
     codes = {p.code for p in problems}
     if "template_not_loaded" in codes:
-        return (
-            "mlx-lm loads no chat template: the model's template is in chat_template.json, "
-            "which transformers' tokenizer never reads, so chat prompts fail."
-        )
+        return tr("summary.template_not_loaded")
     if "empty_template" in codes:
-        return "chat_template.jinja is empty, and transformers uses it: chat prompts are empty."
-    return "There is no chat template: this looks like a base model, not a chat model."
+        return tr("summary.empty_template")
+    return tr("summary.no_template")
 
 
 def label(token: str | None, token_id: int | None) -> str:
@@ -347,34 +343,38 @@ def label(token: str | None, token_id: int | None) -> str:
     return f"{token} (id {token_id if token_id is not None else 'unknown'})"
 
 
-def summarize(verdict: str, template, eos: TokenInfo, stop, problems) -> str:
-    """The verdict in plain words."""
+def summarize(
+    verdict: str, template, eos: TokenInfo, stop, problems, tr: Translator = ENGLISH
+) -> str:
+    """The verdict in plain words (in ``tr``'s language: the Tokenizer tab asks again in
+    the reader's; the report's ``summary`` and ``inspect --json`` stay English)."""
     end = label(template.turn_end, template.turn_end_id)
-    stops = ", ".join(label(s.token, s.id) for s in stop) or "nothing"
+    stops = ", ".join(label(s.token, s.id) for s in stop) or tr("summary.nothing")
     if verdict == "invalid_config":
         first = next(p for p in problems if p.code in INVALID_CODES)
-        return f"A config file cannot be used: {first.message}. Tools will fail or guess."
+        return tr("summary.invalid_config", message=tr.say(first.message))
     if verdict == "no_chat_template":
-        return _no_template_summary(problems)
+        return _no_template_summary(problems, tr)
     if verdict == "ok" and template.turn_end is None:
         ambiguous = next((e for e in template.turn_ends if e.mid_answer), None)
         if ambiguous is not None and ambiguous.kind == "answer":
-            return (
-                f"The template ends an answer with {ambiguous.token}, which it also writes "
-                f"mid-answer, so yilab cannot say where answers end; mlx-lm stops at {stops}."
-            )
-        return f"The template marks no turn end; mlx-lm stops at {stops}."
+            return tr("summary.ambiguous", token=ambiguous.token, stops=stops)
+        return tr("summary.no_turn_end", stops=stops)
     if verdict == "ok":
-        return f"Assistant turns end with {end}, and mlx-lm stops there."
+        return tr("summary.ok", end=end)
     if verdict == "tokenizer_eos_mismatch":
         entry = next(s for s in stop if names(s, template.turn_end, template.turn_end_id))
-        return (
-            f"mlx-lm stops at {end} because {entry.source.split()[0]} lists it, but the "
-            f"tokenizer's eos is {label(eos.token, eos.id)}: tools that read only the "
-            "tokenizer's eos run on."
+        return tr(
+            "summary.tokenizer_eos_mismatch",
+            end=end,
+            source=entry.source.split()[0],
+            eos=label(eos.token, eos.id),
         )
-    return (
-        f"The chat template ends each assistant turn with {end}, but mlx-lm stops only at "
-        f"{stops}: generation runs on to max_tokens, printing {template.turn_end} and "
-        "making up new turns."
+    return tr("summary.eos_mismatch", end=end, stops=stops, token=template.turn_end)
+
+
+def summary_in(report: InspectionReport, tr: Translator) -> str:
+    """A report's summary again, in ``tr``'s language."""
+    return summarize(
+        report.verdict, report.chat_template, report.eos, report.stop_tokens, report.problems, tr
     )

@@ -25,15 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from yilab.files import OLLAMA_RECORD
+from yilab.i18n import ENGLISH, Message
 from yilab.inspector.diagnose import InspectionReport, label
 from yilab.inspector.fix_plan import FileChange, FixPlan
 from yilab.inspector.model_files import ModelFiles, Vocab, build_vocab, is_token_id
 from yilab.inspector.stop_tokens import StopToken, TokenInfo
 
-VERDICT_TITLES = {
-    "ok": "mlx-lm stops wherever Ollama did",
-    "missing_stops": "Ollama stopped where mlx-lm will not",
-}
+VERDICT_TITLES = {v: ENGLISH(f"ollama_verdict.{v}") for v in ("ok", "missing_stops")}
 
 
 @dataclass
@@ -147,32 +145,31 @@ def ollama_fix_plan(plan: FixPlan, files: ModelFiles, stops: list[OllamaStop]) -
 
 
 def summarize(name: str, stops: list[OllamaStop], eos: TokenInfo, report: InspectionReport) -> str:
-    """Ollama's stops against mlx-lm's, in plain words."""
-    in_force = ", ".join(label(s.token, s.id) for s in report.stop_tokens) or "nothing"
-    gguf_eos = label(eos.token, eos.id) if eos.token or eos.id is not None else "unknown"
+    """Ollama's stops against mlx-lm's, in plain words (a :class:`Message`: English, and
+    the Tokenizer tab says it in the reader's language)."""
+    in_force = ", ".join(label(s.token, s.id) for s in report.stop_tokens)
+    in_force = in_force or Message("summary.nothing")
+    known = eos.token or eos.id is not None
+    gguf_eos = label(eos.token, eos.id) if known else Message("tok.ollama_unknown")
     missing = [s for s in stops if s.id is not None and not s.mlx_stops]
     texts = [s.text for s in stops if s.id is None]
     if missing:
-        listed = " and ".join(label(s.text, s.id) for s in missing)
-        said = (
-            f"`ollama run {name}` stopped at {listed} (its params' stop list); the GGUF's eos "
-            f"is {gguf_eos}, and mlx-lm stops only at {in_force}: where Ollama ended the "
-            f"reply, mlx-lm runs on to max_tokens, printing {' and '.join(s.text for s in missing)}."
+        said = Message(
+            "ollama.missing",
+            name=name,
+            listed=" and ".join(label(s.text, s.id) for s in missing),
+            eos=gguf_eos,
+            stops=in_force,
+            printed=" and ".join(s.text for s in missing),
         )
     elif any(s.id is not None for s in stops):
         listed = ", ".join(label(s.text, s.id) for s in stops if s.id is not None)
-        said = f"mlx-lm stops at every token `ollama run {name}` stopped at: {listed}."
+        said = Message("ollama.all_stop", name=name, listed=listed)
     else:
-        said = (
-            f"Ollama's params name no stop token for {name}: it stopped at the GGUF's eos "
-            f"{gguf_eos}, and mlx-lm stops at {in_force}."
-        )
+        said = Message("ollama.no_stop", name=name, eos=gguf_eos, stops=in_force)
     if texts:
         quoted = ", ".join(json.dumps(t, ensure_ascii=False) for t in texts)
-        said += (
-            f" Ollama also stopped at the text {quoted}, which is not one token: mlx-lm "
-            "stops at tokens only, so no fix here makes it stop there."
-        )
+        said = Message("ollama.texts", said=said, texts=quoted)
     return said
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from yilab.i18n import Message
 from yilab.inspector.chat_template import (
     SYSTEM,
     THINKING_PAIRS,
@@ -129,33 +130,20 @@ def _info(found: FoundTemplate, history, turns: GeneratedTurns, vocab: Vocab, bo
 def _history_notes(result, info: ChatTemplateInfo, turns: GeneratedTurns):
     """(code, severity, message) for what rendering the template showed."""
     if result.error is not None:
-        return [
-            ("template_error", "error", f"the chat template cannot be rendered: {result.error}")
-        ]
+        return [("template_error", "error", Message("problem.template_error", error=result.error))]
     notes = []
     if result.dropped_system:
-        message = "the template refuses a system message; it was checked without one"
-        notes.append(("no_system_role", "info", message))
+        notes.append(("no_system_role", "info", Message("problem.no_system_role")))
     answer = next((e for e in info.turn_ends if e.kind == "answer"), None)
     if answer is not None and answer.mid_answer:
-        message = (
-            f"the template ends an answer with {answer.token}, which it also writes inside "
-            "an answer (after the reasoning): stopping there would cut answers short, so "
-            "yilab cannot tell from the template where an answer ends"
-        )
+        message = Message("problem.ambiguous_turn_end", token=answer.token)
         notes.append(("ambiguous_turn_end", "warning", message))
     elif result.assistant_missing and turns.answer_end is None:
-        message = "the template drops the assistant's message, so its turn end cannot be read"
-        notes.append(("no_turn_end", "warning", message))
+        notes.append(("no_turn_end", "warning", Message("problem.assistant_dropped")))
     elif answer is None:
-        message = "no special token follows the assistant's message: nothing marks a turn's end"
-        notes.append(("no_turn_end", "warning", message))
+        notes.append(("no_turn_end", "warning", Message("problem.no_turn_end")))
     if result.has_generation_prompt is False:
-        message = (
-            "the prompt for a reply ends by closing the user's turn and nothing opens the "
-            "assistant's: the model may write another user turn (add an add_generation_prompt block)"
-        )
-        notes.append(("no_generation_prompt", "warning", message))
+        notes.append(("no_generation_prompt", "warning", Message("problem.no_generation_prompt")))
     return notes
 
 
@@ -166,16 +154,10 @@ def stop_notes(info: ChatTemplateInfo, stop: list[StopToken]):
     for end in info.turn_ends:
         end.stops = any(names(s, end.token, end.id) for s in stop)
         if end.kind == "tool_call" and not end.stops and not end.mid_answer:
-            message = (
-                f"tool calls end with {end.token}, but mlx-lm does not stop there: after a "
-                "tool call the model runs on instead of waiting for the tool's result"
-            )
+            message = Message("problem.tool_call_not_stop", token=end.token)
             notes.append(("tool_call_not_stop", "warning", info.source, message))
     for entry in stop:
         if entry.token is not None and entry.token in info.inner_tokens:
-            message = (
-                f"mlx-lm stops at {entry.token} ({entry.source}), which the template writes "
-                "inside an answer: generation stops before the answer is complete"
-            )
+            message = Message("problem.stop_mid_answer", token=entry.token, source=entry.source)
             notes.append(("stop_mid_answer", "warning", entry.source.split()[0], message))
     return notes

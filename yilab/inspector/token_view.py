@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import BadInputError, ModelLoadError
+from yilab.i18n import Message
 from yilab.inspector.chat_template import render
 from yilab.inspector.diagnose import inspect_model
 
@@ -159,9 +160,5 @@ def tokenize_chat(
     bos = report.bos
     bos_id = bos.id if bos.id is not None else getattr(backend.tokenizer, "bos_token_id", None)
     if bos_id is not None and view.ids[:2] == [bos_id, bos_id]:
-        view.warnings.append(
-            f"double bos: the template writes {bos.token} and the tokenizer adds another. "
-            "mlx-lm does not add one to a prompt that already starts with it, but other "
-            "tools (tokenizer(text), llama.cpp) may."
-        )
+        view.warnings.append(Message("warning.double_bos_chat", token=bos.token))
     return view

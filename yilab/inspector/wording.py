@@ -11,16 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from yilab.errors import ModelLoadError
+from yilab.i18n import ENGLISH, Message, Translator
 from yilab.inspector.diagnose import InspectionReport, inspect_model, label
 from yilab.inspector.token_view import TokenView, tokenize_chat, tokenize_text
 
-VERDICT_TITLES = {
-    "ok": "OK: generation stops at the end of each assistant turn",
-    "eos_mismatch": "EOS mismatch: generation will not stop at the end of a turn",
-    "tokenizer_eos_mismatch": "Tokenizer eos differs: mlx-lm stops, some other tools will not",
-    "no_chat_template": "No chat template: this looks like a base model",
-    "invalid_config": "Invalid config: a file cannot be used",
-}
+VERDICTS = ("ok", "eos_mismatch", "tokenizer_eos_mismatch", "no_chat_template", "invalid_config")
+VERDICT_TITLES = {verdict: ENGLISH(f"verdict.{verdict}") for verdict in VERDICTS}
+
+
+def verdict_title(verdict: str, tr: Translator = ENGLISH) -> str:
+    """A verdict's title in plain words (an unknown verdict as it is)."""
+    return tr(f"verdict.{verdict}") if verdict in VERDICTS else verdict
 
 
 def double_bos_warning(ids: list[int], bos_id: int | None, bos_token: str | None) -> str | None:
@@ -33,10 +34,7 @@ def double_bos_warning(ids: list[int], bos_id: int | None, bos_token: str | None
     """
     if bos_id is None or ids[:2] != [bos_id, bos_id]:
         return None
-    return (
-        f"double bos: the text starts with {bos_token or f'id {bos_id}'} and the tokenizer "
-        "adds another one in front of it"
-    )
+    return Message("warning.double_bos_text", token=bos_token or f"id {bos_id}")
 
 
 def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
@@ -48,10 +46,7 @@ def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
     if text and not view.ids:  # transformers "loads" a folder with no vocabulary at all
         raise ModelLoadError(f"{path} has no usable tokenizer (no tokenizer.json?)")
     if not spells(view, text):
-        view.warnings.append(
-            "the tokens do not spell the text back: this tokenizer looks incomplete "
-            "(no tokenizer.json?)"
-        )
+        view.warnings.append(Message("warning.incomplete_tokenizer"))
     bos = inspect_model(path).bos
     warning = double_bos_warning(view.ids, bos.id, bos.token)
     if warning is not None:
@@ -65,19 +60,19 @@ def spells(view: TokenView, text: str) -> bool:
     return "".join("".join(view.texts).split()) == "".join(text.split())
 
 
-def stop_set_line(report: InspectionReport) -> str:
+def stop_set_line(report: InspectionReport, tr: Translator = ENGLISH) -> str:
     """The stop set with where each token comes from.
 
     e.g. ``<|endoftext|> (id 2) ← tokenizer_config.json eos_token, config.json eos_token_id``
     """
     if not report.stop_tokens:
-        return "nothing (generation always runs to max_tokens)"
+        return tr("wording.no_stops")
     return "; ".join(
         f"{label(s.token, s.id)} ← {', '.join(s.sources or [s.source])}" for s in report.stop_tokens
     )
 
 
-def turn_end_lines(report: InspectionReport) -> list[str]:
+def turn_end_lines(report: InspectionReport, tr: Translator = ENGLISH) -> list[str]:
     """How turns end, one line each: every generated turn end (whether mlx-lm stops there),
     the history's, the tokens written mid-answer. Empty when the template marks none.
 
@@ -86,17 +81,16 @@ def turn_end_lines(report: InspectionReport) -> list[str]:
     t = report.chat_template
     lines = []
     for end in t.turn_ends:
-        what = "answers" if end.kind == "answer" else "tool calls"
-        status = "mlx-lm stops there" if end.stops else "mlx-lm does not stop there"
+        status = tr("wording.stops_there" if end.stops else "wording.runs_on")
         if end.mid_answer:
-            status = "also written mid-answer, so it cannot be a stop token"
-        lines.append(f"{what} end with {label(end.token, end.id)}: {status}")
+            status = tr("wording.mid_answer")
+        what = "wording.answers_end" if end.kind == "answer" else "wording.tool_calls_end"
+        lines.append(tr(what, token=label(end.token, end.id), status=status))
     if t.history_turn_end and t.turn_ends and t.history_turn_end != t.turn_ends[0].token:
-        lines.append(
-            f"history messages end with {label(t.history_turn_end, t.history_turn_end_id)}"
-        )
+        token = label(t.history_turn_end, t.history_turn_end_id)
+        lines.append(tr("wording.history_end", token=token))
     if t.inner_tokens:
-        lines.append(f"written mid-answer (never stop tokens): {' '.join(t.inner_tokens)}")
+        lines.append(tr("wording.inner", tokens=" ".join(t.inner_tokens)))
     return lines
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from yilab.errors import ConversionError, ModelNotFoundError
 from yilab.files import read_json, write_json_atomic, yilab_home
 from yilab.generation.mlx_thread import compute_device
+from yilab.i18n import Message
 from yilab.models.gguf import convert
 from yilab.models.gguf.reader import file_sha256
 
@@ -47,7 +48,7 @@ def gguf_sha256(path: Path, progress: Progress | None = None) -> str:
         hit = (read_json(cache_file) or {}).get(str(path))
     if isinstance(hit, dict) and {k: hit.get(k) for k in stamp} == stamp:
         return hit["sha256"]
-    report(progress, 0.0, f"Hashing {path.name}…")
+    report(progress, 0.0, Message("progress.hashing", name=path.name))
     sha256 = file_sha256(path)
     with _HASH_LOCK:
         cache = read_json(cache_file) or {}
@@ -110,7 +111,7 @@ def convert_cached(
             raise ConversionError(f"{base} holds an unfinished conversion: delete it and retry")
         report(progress, 0.0, message)
         _convert_into(gguf, target, dequantize, sha256, progress)
-        report(progress, 1.0, f"Converted into {target}")
+        report(progress, 1.0, Message("progress.converted", target=str(target)))
         return target
 
 

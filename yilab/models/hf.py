@@ -15,6 +15,7 @@ from typing import Any
 
 from yilab.errors import ModelNotFoundError, OfflineError
 from yilab.files import read_json
+from yilab.i18n import Message
 
 HF_PATTERNS = ["*.json", "*.safetensors", "tokenizer.model", "*.jinja", "*.txt", "*.tiktoken"]
 HF_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]")
@@ -105,7 +106,7 @@ def _download(
     if _offline():
         raise offline
     if progress is not None:
-        progress(0.0, f"Downloading {repo_id} from huggingface.co…")
+        progress(0.0, Message("progress.downloading_from", repo=repo_id))
     try:
         path = snapshot_download(repo_id, tqdm_class=_progress_tqdm(progress, repo_id), **kwargs)
     except RepositoryNotFoundError as err:
@@ -117,7 +118,7 @@ def _download(
             raise offline from err
         raise
     if progress is not None:
-        progress(1.0, f"Downloaded {repo_id}")
+        progress(1.0, Message("progress.downloaded", repo=repo_id))
     return Path(path)
 
 
@@ -144,7 +145,8 @@ def _progress_tqdm(progress: Progress | None, repo_id: str) -> type | None:
         def update(self, n: float | None = 1) -> bool | None:
             self._done += n or 0
             if self._counts_bytes and self.total:
-                progress(min(self._done / self.total, 1.0), f"Downloading {repo_id}…")
+                done = min(self._done / self.total, 1.0)
+                progress(done, Message("progress.downloading", repo=repo_id))
             return super().update(n)
 
     return ProgressTqdm

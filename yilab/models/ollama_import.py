@@ -22,6 +22,7 @@ from typing import Any
 
 from yilab.errors import ConversionError, ModelNotFoundError
 from yilab.files import OLLAMA_RECORD, read_json, write_atomic
+from yilab.i18n import Message
 from yilab.models.cache import Progress, convert_cached, folder_lock, gguf_dir
 from yilab.models.gguf.summary import summarize_gguf
 from yilab.models.ollama import (
@@ -40,7 +41,7 @@ def import_ollama(model: OllamaModel, progress: Progress | None = None) -> Path:
     problem = summarize_gguf(model.blob).problem
     if problem is not None:
         raise ConversionError(f"Ollama model {model.name} cannot be converted: {problem}")
-    message = f"Converting Ollama model {model.name} to MLX (first use)…"
+    message = Message("progress.converting_ollama", name=model.name)
     folder = convert_cached(model.blob, gguf_dir(model.digest), model.digest, progress, message)
     save_record(folder, record)
     return folder

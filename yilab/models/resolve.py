@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yilab.errors import ModelNotFoundError
+from yilab.i18n import Message
 from yilab.models.cache import (
     DEFAULT_MODEL,
     Progress,
@@ -70,7 +71,8 @@ def resolve_model(
     if HF_REPO_ID.fullmatch(spec):
         path = hf_snapshot(spec, progress=progress, allow_download=allow_download)
         return ResolvedModel(spec, path, "huggingface", spec)
-    raise ModelNotFoundError(_unknown_spec_message(spec))
+    message = _unknown_spec_message(spec)
+    raise ModelNotFoundError(message, key=message.key, **message.values)
 
 
 def _refuse_remote(spec: str) -> None:
@@ -94,7 +96,7 @@ def _resolve_path(path: Path, spec: str, progress: Progress | None) -> ResolvedM
             f"not a model: {path} (expected an mlx-lm folder with config.json or a .gguf file)"
         )
     digest = gguf_sha256(path, progress)
-    message = f"Converting {path.name} to MLX (first use)…"
+    message = Message("progress.converting", name=path.name)
     out = convert_cached(path, gguf_dir(digest), digest, progress, message)
     return ResolvedModel(path.name, out, "gguf", spec)
 
@@ -114,19 +116,14 @@ def _default_model_dir(progress: Progress | None) -> Path:
     if ready is not None:
         return ready
     gguf = default_gguf_path()
-    message = "Converting SmolLM2-135M-Instruct to MLX (first use)…"
+    message = Message("progress.converting", name="SmolLM2-135M-Instruct")
     return convert_cached(gguf, base, gguf_sha256(gguf, progress), progress, message)
 
 
-def _unknown_spec_message(spec: str) -> str:
+def _unknown_spec_message(spec: str) -> Message:
     """What a model spec may be, and which models are here."""
-    known = ", ".join(m["name"] for m in list_models()) or "none yet"
-    return (
-        f"unknown model {spec!r}. A model is a local mlx-lm folder (with config.json), a .gguf "
-        "file, a Hugging Face repo id like org/name, an Ollama model like yi:6b-chat, a server "
-        "like openai+http://host:8080/v1#model-name, or a name from `python -m yilab models`. "
-        f"Models here: {known}"
-    )
+    known = ", ".join(m["name"] for m in list_models()) or Message("errors.no_models_yet")
+    return Message("errors.unknown_model", spec=repr(spec), known=known)
 
 
 # --- small helpers -----------------------------------------------------------------------

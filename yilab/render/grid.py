@@ -19,6 +19,7 @@ from yilab.experiment.sweep import CellSettings
 from yilab.experiment.token_log import TokenLog
 from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
 from yilab.experiment.variables import section_label
+from yilab.i18n import ENGLISH, Translator
 from yilab.render.scores import row_summary
 from yilab.render.tokens import (
     fork_marked_text,
@@ -71,6 +72,7 @@ class GridView:
     # token) and the grid is re-sent whole up to ten times a second while it streams.
     settled: bool = False
     checks: tuple[Check, ...] = ()  # how outputs are judged (scores render once settled)
+    tr: Translator = ENGLISH  # the reader's language, for every word the grid writes
 
     @classmethod
     def for_cells(
@@ -80,12 +82,13 @@ class GridView:
         *,
         inputs: tuple[dict, ...] = (),
         checks: tuple[Check, ...] = (),
+        tr: Translator = ENGLISH,
     ) -> GridView:
         views = [
             CellView(c, values=None if c.input_index is None else dict(inputs[c.input_index]))
             for c in cells
         ]
-        return cls(views, status="Starting…", engine=engine, checks=tuple(checks))
+        return cls(views, tr("grid.starting"), engine=engine, checks=tuple(checks), tr=tr)
 
     def scores(self) -> list[RowScore]:
         """Each grid row's pass rates and diversity (see :func:`score_rows`)."""
@@ -97,13 +100,15 @@ class GridView:
         if run_ids and cell_index in run_ids:
             self.cells[cell_index].run_id = run_ids[cell_index]
         if isinstance(event, Queued):
-            self.status = f"Queued: waiting for {event.position} sweep(s) ahead of this one…"
+            self.status = self.tr("grid.queued", n=event.position)
         elif isinstance(event, Loading):
-            self.status = event.message
+            self.status = (
+                self.tr("grid.loading", model=event.model) if event.model else event.message
+            )
         elif isinstance(event, Started):
             self.cells[event.cell].state = "running"
             self.cells[event.cell].stop_ids = list(event.stop_token_ids)
-            self.status = f"Running cell {event.cell + 1} of {len(self.cells)}…"
+            self.status = self.tr("grid.running", cell=event.cell + 1, n=len(self.cells))
         elif isinstance(event, Token):
             cell = self.cells[event.cell]
             cell.text += event.text
@@ -123,9 +128,24 @@ class GridView:
 
     def done(self) -> None:
         self.settled = True
-        states = [c.state for c in self.cells]
-        counts = {s: states.count(s) for s in dict.fromkeys(states)}
-        self.status = "Done: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+        self.status = self.tr(
+            "grid.done", counts=state_counts([c.state for c in self.cells], self.tr)
+        )
+
+
+def state_counts(states: list[str], tr: Translator = ENGLISH) -> str:
+    """``["stop", "length", "stop"]`` → ``"2 stop, 1 length"`` (in order of first sight)."""
+    counts = {s: states.count(s) for s in dict.fromkeys(states)}
+    return tr("grid.list_sep").join(f"{n} {state_name(s, tr)}" for s, n in counts.items())
+
+
+def state_name(state: str, tr: Translator = ENGLISH) -> str:
+    """A finish reason or status in the reader's words (unknown ones as they are)."""
+    key = f"state.{state}"
+    try:
+        return tr(key)
+    except KeyError:
+        return state
 
 
 def view_from_runs(
@@ -133,6 +153,7 @@ def view_from_runs(
     status: str = "",
     logs: dict[str, TokenLog] | None = None,
     checks: tuple[Check, ...] = (),
+    tr: Translator = ENGLISH,
 ) -> GridView:
     """An experiment's grid again, as it was, from its logged runs (in cell order) and
     their token logs by run id (``logs``; a run without one shows as before), judged by
@@ -164,7 +185,7 @@ def view_from_runs(
             )
         )
     engine = (runs[0].get("engine_mode") if runs else None) or "single"
-    view = GridView(cells, status=status, engine=engine, settled=True, checks=tuple(checks))
+    view = GridView(cells, status=status, engine=engine, settled=True, checks=tuple(checks), tr=tr)
     view.same_as = find_duplicates(cells)
     view.forks = row_forks(cells)
     return view
@@ -225,11 +246,15 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     seeds = list(dict.fromkeys(c.settings.seed for c in view.cells))
     columns = max(1, min(len(seeds), 4))
     cards = _rows_html(view, actions, report)
-    engine = f'<span class="yl-engine">engine: {escape(view.engine)}</span>' if view.cells else ""
+    engine = (
+        f'<span class="yl-engine">{escape(view.tr("grid.engine", engine=view.engine))}</span>'
+        if view.cells
+        else ""
+    )
     if view.settled and any(c.token_log is not None for c in view.cells):
-        engine += shade_switch(handlers=not report)
+        engine += shade_switch(handlers=not report, tr=view.tr)
     warning = (
-        f'<div class="yl-log-warning" role="alert">⚠ {escape(view.log_warning)}</div>'
+        f'<div class="yl-log-warning" role="alert">⚠ {escape(view.tr.say(view.log_warning))}</div>'
         if view.log_warning
         else ""
     )
@@ -255,10 +280,8 @@ def _rows_html(view: GridView, actions: bool, report: bool) -> str:
         if sections and key[0] != section:
             section = key[0]
             label = section_label(first.values or {}, width=120)
-            out.append(
-                f'<div class="yl-section" data-input="{section}">'
-                f"Input {section + 1} · {escape(label)}</div>"
-            )
+            heading = view.tr("grid.section", n=section + 1, label=label)
+            out.append(f'<div class="yl-section" data-input="{section}">{escape(heading)}</div>')
         out.append(_row_head(first.settings, view, by_row.get(key)))
         out += [_card(i, view.cells[i], view, actions, report) for i in members]
     return "".join(out)
@@ -269,19 +292,19 @@ def _row_head(settings: CellSettings, view: GridView, score: RowScore | None) ->
     if len({c.settings.top_p for c in view.cells}) > 1:
         label.append(f"top_p {settings.top_p:g}")
     if len({c.settings.max_tokens for c in view.cells}) > 1:
-        label.append(f"max {settings.max_tokens}")
+        label.append(view.tr("grid.max", n=settings.max_tokens))
     if len({c.settings.model for c in view.cells}) > 1:
-        label.append(_model_name(settings.model))
+        label.append(_model_name(settings.model, view.tr))
     summary = (
-        f'<span class="yl-row-score">{escape(row_summary(score, view.checks))}</span>'
+        f'<span class="yl-row-score">{escape(row_summary(score, view.checks, view.tr))}</span>'
         if score is not None and score.runs
         else ""
     )
     return f'<div class="yl-row-head"><b>{escape(" · ".join(label))}</b>{summary}</div>'
 
 
-def _model_name(model: str) -> str:
-    return model.rstrip("/").rsplit("/", 1)[-1] or "default model"
+def _model_name(model: str, tr: Translator = ENGLISH) -> str:
+    return model.rstrip("/").rsplit("/", 1)[-1] or tr("grid.default_model")
 
 
 def _checks_html(cell: CellView, checks: tuple[Check, ...]) -> str:
@@ -298,69 +321,69 @@ def _checks_html(cell: CellView, checks: tuple[Check, ...]) -> str:
     return f'<div class="yl-checks">{badges}</div>'
 
 
-def cell_label(settings: CellSettings) -> str:
-    """``T=0.7 · seed 1`` (plus top_p / max_tokens / model when the sweep varies them)."""
-    return f"T={settings.temperature:g} · seed {settings.seed}"
+def cell_label(settings: CellSettings, tr: Translator = ENGLISH) -> str:
+    """``T=0.7 · seed 1`` (``T=0.7 · 种子 1`` in Chinese)."""
+    return f"T={settings.temperature:g} · {tr('grid.seed', seed=settings.seed)}"
 
 
 # Buttons call yilabCard() (assets/cards.js): it reads the card's data-run itself, so no
-# data is ever interpolated into JavaScript.
-_ACTIONS = (
-    ("copy", "Copy the output"),
-    ("replay", "Run it again and compare"),
-    ("history", "Open its experiment in History"),
-    ("diff", "Diff against another card"),
-)
+# data is ever interpolated into JavaScript. Their names stay as they are (copy, replay…:
+# short, and what the docs call them); their tips are translated.
+_ACTIONS = ("copy", "replay", "history", "diff")
 
 
-def _buttons(cell: CellView, settled: bool, actions: bool, report: bool) -> str:
-    kinds = (
-        [("probs", "Show each token's probability")]
-        if cell.token_log is not None and settled
-        else []
-    )
+def _buttons(cell: CellView, view: GridView, actions: bool, report: bool) -> str:
+    kinds = ["probs"] if cell.token_log is not None and view.settled else []
     if actions and cell.state not in ("waiting", "running") and cell.run_id:
         kinds += _ACTIONS
     handler = "" if report else ' onclick="yilabCard(this)"'
+    copy = (
+        f' data-done="{escape(view.tr("grid.copied"))}"'
+        f' data-failed="{escape(view.tr("grid.copy_failed"))}"'
+    )
     buttons = "".join(
-        f'<button type="button" class="yl-act" data-act="{kind}" title="{escape(title)}"'
+        f'<button type="button" class="yl-act" data-act="{kind}"'
+        f' title="{escape(view.tr(f"grid.act_{kind}"))}"{copy if kind == "copy" else ""}'
         f"{handler}>{kind}</button>"
-        for kind, title in kinds
+        for kind in kinds
     )
     return f'<div class="yl-actions">{buttons}</div>' if buttons else ""
 
 
 def _card(index: int, cell: CellView, view: GridView, actions: bool, report: bool) -> str:
-    s = cell.settings
-    title = cell_label(s)
+    s, tr = cell.settings, view.tr
+    title = cell_label(s, tr)
     extras = []
     if s.top_p != 1.0:
         extras.append(f"top_p {s.top_p:g}")
-    extras.append(f"max {s.max_tokens}")
+    extras.append(tr("grid.max", n=s.max_tokens))
     if len({c.settings.model for c in view.cells}) > 1:  # name the model only when it varies
-        extras.append(_model_name(s.model))
+        extras.append(_model_name(s.model, tr))
     notes = []
     if s.greedy:
-        notes.append("T=0 is greedy: the seed has no effect")
+        notes.append(tr("grid.greedy"))
     if index in view.same_as:
         other = view.cells[view.same_as[index]].settings
-        notes.append(f"same as T={other.temperature:g} · seed {other.seed}")
+        notes.append(tr("grid.same_as", temperature=f"{other.temperature:g}", seed=other.seed))
     log = cell.token_log
     missed = missed_turn_end(log, cell.stop_ids, cell.state) if log else None
     if runs_off_the_end(cell) and missed is None:
-        notes.append("this model probably doesn't stop — check its eos (Tokenizer tab)")
+        notes.append(tr("grid.no_stop"))
     return (
         f'<div class="yl-card yl-{escape(cell.state)}" data-cell="{index}"'
         f' data-run="{escape(cell.run_id or "")}">'
         f'<div class="yl-head"><span class="yl-title">{escape(title)}</span>'
-        f'<span class="yl-badge yl-badge-{escape(cell.state)}">{escape(cell.state)}</span></div>'
+        f'<span class="yl-badge yl-badge-{escape(cell.state)}">'
+        f"{escape(state_name(cell.state, tr))}</span></div>"
         f'<div class="yl-sub">{escape(" · ".join(extras))}</div>'
         f'<pre class="yl-out">{_body(index, cell, view)}</pre>'
-        + _token_parts(cell, view.settled, missed, branch=actions and not report, link=not report)
+        + _token_parts(
+            cell, view.settled, missed, branch=actions and not report, link=not report, tr=tr
+        )
         + (_checks_html(cell, view.checks) if view.settled else "")
-        + f'<div class="yl-metrics">{escape(_metrics(cell))}</div>'
+        + f'<div class="yl-metrics">{escape(_metrics(cell, tr))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
-        + _buttons(cell, view.settled, actions, report)
+        + _buttons(cell, view, actions, report)
         + "</div>"
     )
 
@@ -370,26 +393,33 @@ def _body(index: int, cell: CellView, view: GridView) -> str:
     fork = view.forks.get(index)
     if cell.error or fork is None:
         return escape(cell.error or cell.text)
-    labels = {str(j): f"seed {c.settings.seed}" for j, c in enumerate(view.cells)}
-    return fork_marked_text(cell.text, fork, labels)
+    labels = {str(j): view.tr("grid.seed", seed=c.settings.seed) for j, c in enumerate(view.cells)}
+    return fork_marked_text(cell.text, fork, labels, view.tr)
 
 
 def _token_parts(
-    cell: CellView, settled: bool, missed: MissedTurnEnd | None, *, branch: bool, link: bool
+    cell: CellView,
+    settled: bool,
+    missed: MissedTurnEnd | None,
+    *,
+    branch: bool,
+    link: bool,
+    tr: Translator = ENGLISH,
 ) -> str:
     """A card's turn-end track and, once the sweep is over, its probability view (hidden
     until "probs"), if it has a log."""
     if cell.token_log is None:
         return ""
-    track = turn_end_html(cell.token_log, cell.stop_ids, missed, link=link)
+    track = turn_end_html(cell.token_log, cell.stop_ids, missed, link=link, tr=tr)
     if not settled:
         return track
     branch = branch and bool(cell.run_id)
-    return probability_view(cell.token_log, greedy=cell.settings.greedy, branch=branch) + track
+    view = probability_view(cell.token_log, greedy=cell.settings.greedy, branch=branch, tr=tr)
+    return view + track
 
 
-def _metrics(cell: CellView) -> str:
-    parts = [f"{cell.tokens} tokens"]
+def _metrics(cell: CellView, tr: Translator = ENGLISH) -> str:
+    parts = [tr("grid.tokens", n=cell.tokens)]
     if cell.tps is not None:
         parts.append(f"{cell.tps:.1f} tok/s")
     if cell.ttft_s is not None:

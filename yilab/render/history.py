@@ -8,11 +8,28 @@ from html import escape
 
 from yilab.errors import BadInputError
 from yilab.experiment.variables import inputs_csv, parse_var
+from yilab.i18n import ENGLISH, Translator
+from yilab.render.grid import state_counts
 from yilab.render.text import short_time, snippet
 
 ANY = "any"
 RUN_HEADERS = ["★", "time", "model", "T", "seed", "finish", "tokens", "tok/s", "output", "note"]
 EXPERIMENT_HEADERS = ["time", "model", "prompt", "runs"]
+_HEADER_KEYS = {"time", "model", "prompt", "runs", "seed", "finish", "tokens", "output", "note"}
+
+
+def _headers(names: list[str], tr: Translator) -> list[str]:
+    return [tr(f"history.col_{n}") if n in _HEADER_KEYS else n for n in names]
+
+
+def run_headers(tr: Translator = ENGLISH) -> list[str]:
+    """:data:`RUN_HEADERS` in the reader's language."""
+    return _headers(RUN_HEADERS, tr)
+
+
+def experiment_headers(tr: Translator = ENGLISH) -> list[str]:
+    """:data:`EXPERIMENT_HEADERS` in the reader's language."""
+    return _headers(EXPERIMENT_HEADERS, tr)
 
 
 def runs_table(runs: list[dict]) -> list[list]:
@@ -47,14 +64,15 @@ def experiments_table(experiments: list[dict]) -> list[list]:
     ]
 
 
-def run_label(run: dict) -> str:
+def run_label(run: dict, tr: Translator = ENGLISH) -> str:
     """How a run is named in pickers: ``"T=0.7 · seed 1 (3f2a9c)"``."""
-    return f"T={run['temperature']:g} · seed {run['seed']} ({run['id'][:6]})"
+    seed = tr("grid.seed", seed=run["seed"])
+    return f"T={run['temperature']:g} · {seed} ({run['id'][:6]})"
 
 
-def run_choices(runs: list[dict]) -> list[tuple[str, str]]:
+def run_choices(runs: list[dict], tr: Translator = ENGLISH) -> list[tuple[str, str]]:
     """(label, run id) pairs for a dropdown."""
-    return [(run_label(r), r["id"]) for r in runs]
+    return [(run_label(r, tr), r["id"]) for r in runs]
 
 
 def filter_values(
@@ -92,12 +110,12 @@ def filter_choices(runs: list[dict]) -> tuple[list[str], list[str]]:
     return [ANY, *models], [ANY, *(f"{t:g}" for t in temps)]
 
 
-def experiment_html(experiment: dict) -> str:
+def experiment_html(experiment: dict, tr: Translator = ENGLISH) -> str:
     """The open experiment's prompt, system prompt and settings, escaped."""
     sweep = json.loads(experiment.get("sweep_json") or "{}")
     settings = [
-        ("temperatures", sweep.get("temperatures")),
-        ("seeds", sweep.get("seeds")),
+        (tr("history.set_temperatures"), sweep.get("temperatures")),
+        (tr("history.set_seeds"), sweep.get("seeds")),
         ("top_p", sweep.get("top_ps")),
         ("max_tokens", sweep.get("max_tokens")),
     ]
@@ -106,7 +124,7 @@ def experiment_html(experiment: dict) -> str:
         short_time(experiment.get("created_at")),
         experiment.get("model") or "",
         experiment.get("mode") or "",
-        f"{len(experiment.get('runs') or [])} runs",
+        tr("history.n_runs", n=len(experiment.get("runs") or [])),
     ]
     parts = [
         f'<div class="yl-exp-head"><code>{escape(experiment["id"])}</code> '
@@ -114,17 +132,18 @@ def experiment_html(experiment: dict) -> str:
         f'<div class="yl-sub">{escape(shown)}</div>',
     ]
     if experiment.get("note"):
-        parts.append(f'<div class="yl-sub">note: {escape(experiment["note"])}</div>')
+        note = tr("history.exp_note", note=experiment["note"])
+        parts.append(f'<div class="yl-sub">{escape(note)}</div>')
     if experiment.get("system_prompt"):
-        parts.append(_labelled("system", experiment["system_prompt"]))
-    parts.append(_labelled("prompt", experiment.get("prompt") or ""))
+        parts.append(_labelled(tr("history.label_system"), experiment["system_prompt"]))
+    parts.append(_labelled(tr("history.label_prompt"), experiment.get("prompt") or ""))
     if sweep.get("inputs"):
-        parts.append(_labelled("inputs", inputs_csv(tuple(sweep["inputs"]))))
+        parts.append(_labelled(tr("history.label_inputs"), inputs_csv(tuple(sweep["inputs"]))))
     return '<div class="yl-exp">' + "".join(parts) + "</div>"
 
 
 def _labelled(label: str, text: str) -> str:
-    return f'<div class="yl-exp-label">{label}</div><pre class="yl-out yl-exp-text">{escape(text)}</pre>'
+    return f'<div class="yl-exp-label">{escape(label)}</div><pre class="yl-out yl-exp-text">{escape(text)}</pre>'
 
 
 def message_html(message: str, *, error: bool = False) -> str:
@@ -132,8 +151,7 @@ def message_html(message: str, *, error: bool = False) -> str:
     return f'<div class="yl-exp-msg{" yl-exp-error" if error else ""}">{escape(message)}</div>'
 
 
-def grid_status(runs: list[dict]) -> str:
+def grid_status(runs: list[dict], tr: Translator = ENGLISH) -> str:
     """``"As logged: 2 length, 1 stop"``."""
     states = [r.get("finish_reason") or r.get("status") or "?" for r in runs]
-    counts = {s: states.count(s) for s in dict.fromkeys(states)}
-    return "As logged: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    return tr("grid.as_logged", counts=state_counts(states, tr))

@@ -11,13 +11,9 @@ from html import escape
 from yilab.experiment.checks import Check
 from yilab.experiment.diversity import SIMILARITY_METHOD
 from yilab.experiment.scoring import RowScore
+from yilab.i18n import ENGLISH, Translator
 
-LEGEND = (
-    "pass: share of the row's finished runs passing the check · all: passing every check · "
-    "@k: at least one of the k seeds passes all · ^k: all k do · distinct: different outputs · "
-    f"d-1/d-2: unique words / word pairs over all · sim: mean pairwise similarity "
-    f"({SIMILARITY_METHOD}) · len: words (Chinese: characters), mean ± sd"
-)
+LEGEND = ENGLISH("scores.legend", method=SIMILARITY_METHOD)
 
 
 def percent(value: float | None) -> str:
@@ -25,27 +21,40 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def _flag(value: bool | None) -> str:
-    return "–" if value is None else ("yes" if value else "no")
+def _flag(value: bool | None, tr: Translator = ENGLISH) -> str:
+    return "–" if value is None else tr("scores.yes" if value else "scores.no")
 
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def headers(scores: Sequence[RowScore], checks: Sequence[Check]) -> list[str]:
+def headers(
+    scores: Sequence[RowScore], checks: Sequence[Check], tr: Translator = ENGLISH
+) -> list[str]:
     """The columns of :func:`cells`, for these scores (input and model only when they vary)."""
-    names = ["input"] if _has_inputs(scores) else []
-    names += ["model"] if _varies(scores, "model") else []
+    names = [tr("scores.col_input")] if _has_inputs(scores) else []
+    names += [tr("scores.col_model")] if _varies(scores, "model") else []
     names += ["top_p"] if _varies(scores, "top_p") else []
-    names += ["max"] if _varies(scores, "max_tokens") else []
-    names += ["T", "runs"]
+    names += [tr("scores.col_max")] if _varies(scores, "max_tokens") else []
+    names += ["T", tr("scores.col_runs")]
     if checks:
-        names += [*(c.name for c in checks), "all", "@k", "^k"]
-    return names + ["distinct", "d-1", "d-2", "sim", "len"]
+        names += [*(c.name for c in checks), tr("scores.col_all"), "@k", "^k"]
+    return names + [
+        tr("scores.col_distinct"),
+        "d-1",
+        "d-2",
+        tr("scores.col_sim"),
+        tr("scores.col_len"),
+    ]
 
 
-def cells(score: RowScore, scores: Sequence[RowScore], checks: Sequence[Check]) -> list[str]:
+def cells(
+    score: RowScore,
+    scores: Sequence[RowScore],
+    checks: Sequence[Check],
+    tr: Translator = ENGLISH,
+) -> list[str]:
     """One row of the table, as text, in the order of :func:`headers`."""
     d = score.diversity
     row = [score.label] if _has_inputs(scores) else []
@@ -55,7 +64,8 @@ def cells(score: RowScore, scores: Sequence[RowScore], checks: Sequence[Check]) 
     row += [f"{score.temperature:g}", str(score.runs)]
     if checks:
         row += [percent(score.pass_rates.get(c.name)) for c in checks]
-        row += [percent(score.all_pass_rate), _flag(score.pass_at_k), _flag(score.pass_all_k)]
+        row += [percent(score.all_pass_rate), _flag(score.pass_at_k, tr)]
+        row += [_flag(score.pass_all_k, tr)]
     length = "–" if d.length_mean is None else f"{d.length_mean:.0f} ± {d.length_sd or 0:.0f}"
     return row + [
         f"{d.distinct_outputs}/{d.outputs}",
@@ -66,7 +76,7 @@ def cells(score: RowScore, scores: Sequence[RowScore], checks: Sequence[Check]) 
     ]
 
 
-def row_summary(score: RowScore, checks: Sequence[Check]) -> str:
+def row_summary(score: RowScore, checks: Sequence[Check], tr: Translator = ENGLISH) -> str:
     """What a grid row's header says under its temperature, e.g.
     ``pass 67% · @3 yes · ^3 no · 3/3 distinct · sim 0.42``."""
     d = score.diversity
@@ -74,28 +84,31 @@ def row_summary(score: RowScore, checks: Sequence[Check]) -> str:
     if checks and score.all_pass_rate is not None:
         k = score.runs
         parts += [
-            f"pass {percent(score.all_pass_rate)}",
-            f"@{k} {_flag(score.pass_at_k)}",
-            f"^{k} {_flag(score.pass_all_k)}",
+            tr("scores.pass", rate=percent(score.all_pass_rate)),
+            f"@{k} {_flag(score.pass_at_k, tr)}",
+            f"^{k} {_flag(score.pass_all_k, tr)}",
         ]
-    parts.append(f"{d.distinct_outputs}/{d.outputs} distinct")
+    parts.append(tr("scores.distinct", distinct=d.distinct_outputs, outputs=d.outputs))
     if d.similarity is not None:
-        parts.append(f"sim {d.similarity:.2f}")
+        parts.append(tr("scores.sim", value=f"{d.similarity:.2f}"))
     return " · ".join(parts)
 
 
-def scores_html(scores: Sequence[RowScore], checks: Sequence[Check]) -> str:
+def scores_html(
+    scores: Sequence[RowScore], checks: Sequence[Check], tr: Translator = ENGLISH
+) -> str:
     """The table as HTML (escaped; the report's and the dashboard's ``yl-scores``)."""
     if not scores:
         return ""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers(scores, checks))
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers(scores, checks, tr))
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells(s, scores, checks)) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells(s, scores, checks, tr)) + "</tr>"
         for s in scores
     )
+    legend = tr("scores.legend", method=SIMILARITY_METHOD)
     return (
         f'<table class="yl-scores"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-        f'<p class="yl-legend">{escape(LEGEND)}</p>'
+        f'<p class="yl-legend">{escape(legend)}</p>'
     )
 
 

@@ -1,8 +1,11 @@
 """Pure: a word-level diff of two outputs, and its side-by-side HTML.
 
 Text is split into words and the whitespace between them, so a diff never cuts a
-word in half and joining the pieces gives the text back exactly. Model output is
-hostile text: every piece goes through ``html.escape`` before it reaches the page.
+word in half and joining the pieces gives the text back exactly. Chinese and Japanese
+have no spaces between words: each of their characters is a word here (as in
+:mod:`yilab.experiment.words`), so 小兔子 vs 小熊 differs by 兔子 / 熊, not by the
+whole sentence. Model output is hostile text: every piece goes through ``html.escape``
+before it reaches the page.
 """
 
 from __future__ import annotations
@@ -11,13 +14,19 @@ import re
 from difflib import SequenceMatcher
 from html import escape
 
-_TOKENS = re.compile(r"\s+|\S+")
+from yilab.experiment.words import CJK_CHARS
+from yilab.i18n import ENGLISH, Translator
+
+# the same pattern splits in the report's script (it reads it from the report's data)
+SPLIT_PATTERN = f"\\s+|[{CJK_CHARS}]|[^\\s{CJK_CHARS}]+"
+_TOKENS = re.compile(SPLIT_PATTERN)
 
 
 def tokenize(text: str) -> list[str]:
-    """Words and runs of whitespace, in order.
+    """Words (a CJK character is one) and runs of whitespace, in order.
 
-    ``tokenize("a  b\\n")`` → ``['a', '  ', 'b', '\\n']``
+    ``tokenize("a  b\\n")`` → ``['a', '  ', 'b', '\\n']``;
+    ``tokenize("小兔子, ok")`` → ``['小', '兔', '子', ',', ' ', 'ok']``
     """
     return _TOKENS.findall(text)
 
@@ -50,20 +59,27 @@ def _append(ops: list[tuple[str, str]], tag: str, text: str) -> None:
         ops.append((tag, text))
 
 
-def diff_summary(ops: list[tuple[str, str]]) -> str:
+def diff_summary(ops: list[tuple[str, str]], tr: Translator = ENGLISH) -> str:
     """Counts of words kept, removed and added.
 
     ``diff_summary(word_diff("a b", "a c"))`` → ``'1 same · 1 removed · 1 added'``
     """
     counts = {"equal": 0, "delete": 0, "insert": 0}
     for tag, text in ops:
-        counts[tag] += len(text.split())
+        counts[tag] += sum(1 for token in tokenize(text) if not token.isspace())
     if not counts["delete"] and not counts["insert"]:
-        return "identical"
-    return f"{counts['equal']} same · {counts['delete']} removed · {counts['insert']} added"
+        return tr("diff.identical")
+    return tr(
+        "diff.counts",
+        same=counts["equal"],
+        removed=counts["delete"],
+        added=counts["insert"],
+    )
 
 
-def render_diff_html(a: str, b: str, *, labels: tuple[str, str] = ("A", "B")) -> str:
+def render_diff_html(
+    a: str, b: str, *, labels: tuple[str, str] = ("A", "B"), tr: Translator = ENGLISH
+) -> str:
     """Two columns: ``a`` with deletions marked, ``b`` with insertions marked; all escaped.
 
     ``render_diff_html("hi <b>", "hi <i>")`` contains
@@ -74,7 +90,7 @@ def render_diff_html(a: str, b: str, *, labels: tuple[str, str] = ("A", "B")) ->
     left = "".join(_span(tag, text) for tag, text in ops if tag != "insert")
     right = "".join(_span(tag, text) for tag, text in ops if tag != "delete")
     return (
-        f'<div class="yl-diff-summary">{escape(diff_summary(ops))}</div>'
+        f'<div class="yl-diff-summary">{escape(diff_summary(ops, tr))}</div>'
         '<div class="yl-diff">'
         f'<div class="yl-diff-col"><div class="yl-diff-head">{escape(labels[0])}</div>'
         f'<pre class="yl-out yl-diff-a">{left}</pre></div>'

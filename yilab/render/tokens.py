@@ -17,6 +17,7 @@ from html import escape
 from yilab.experiment.forks import Fork
 from yilab.experiment.token_log import TokenLog, TokenStep
 from yilab.experiment.turn_end import MissedTurnEnd, percent, turn_end_track
+from yilab.i18n import ENGLISH, Translator
 
 ENTROPY_SCALE = 3.0  # nats: an entropy this high or higher gets the full shade
 
@@ -34,18 +35,22 @@ def quoted(piece: str) -> str:
 _VISIBLE = str.maketrans({"\n": "\\n", "\t": "\\t", "\r": "\\r"})
 
 
-def probability_view(log: TokenLog, *, greedy: bool = False, branch: bool = False) -> str:
+def probability_view(
+    log: TokenLog, *, greedy: bool = False, branch: bool = False, tr: Translator = ENGLISH
+) -> str:
     """The probability view: one focusable ``<span class="yl-tok">`` per token, shaded,
     with its tip. With ``branch``, each alternative in a tip is a button that calls
     ``yilabBranch(this)`` (assets/cards.js) with its ``data-pos`` and ``data-token``;
     without, it is plain text (the report). Only MLX logs branch: their ids are the model's.
     """
     branch = branch and log.source == "mlx"
-    tokens = "".join(_token(log, i, step, greedy, branch) for i, step in enumerate(log.steps))
+    tokens = "".join(_token(log, i, step, greedy, branch, tr) for i, step in enumerate(log.steps))
     return f'<div class="yl-probs">{tokens}</div>'
 
 
-def _token(log: TokenLog, position: int, step: TokenStep, greedy: bool, branch: bool) -> str:
+def _token(
+    log: TokenLog, position: int, step: TokenStep, greedy: bool, branch: bool, tr: Translator
+) -> str:
     p = 1.0 if step.probability is None else step.probability
     h = 0.0 if step.entropy is None else min(step.entropy / ENTROPY_SCALE, 1.0)
     shades = f"--p:{p:.3f};--h:{h:.3f}"
@@ -57,28 +62,30 @@ def _token(log: TokenLog, position: int, step: TokenStep, greedy: bool, branch: 
     shown = step.text or log.piece(step.token)
     return (
         f'<span class="{" ".join(classes)}" tabindex="0" style="{shades}">{escape(shown)}'
-        f'<span class="yl-tip" role="tooltip">{_tip(log, position, step, greedy, branch)}'
+        f'<span class="yl-tip" role="tooltip">{_tip(log, position, step, greedy, branch, tr)}'
         "</span></span>"
     )
 
 
-def _tip(log: TokenLog, position: int, step: TokenStep, greedy: bool, branch: bool) -> str:
+def _tip(
+    log: TokenLog, position: int, step: TokenStep, greedy: bool, branch: bool, tr: Translator
+) -> str:
     given = step.logprob is None
-    head = ["given" if given else percent(step.probability or 0.0)]
+    head = [tr("tokens.given") if given else percent(step.probability or 0.0)]
     if step.entropy is not None:
-        head.append(f"entropy {step.entropy:.2f} nats")
+        head.append(tr("tokens.entropy", value=f"{step.entropy:.2f}"))
     if greedy and len(step.top) >= 2:
         (_, first), (second, runner) = step.top[0], step.top[1]
-        margin = (_exp(first) - _exp(runner)) * 100
-        head.append(f"margin {margin:.1f} pts over {quoted(log.piece(second))}")
+        margin = f"{(_exp(first) - _exp(runner)) * 100:.1f}"
+        head.append(tr("tokens.margin", margin=margin, token=quoted(log.piece(second))))
     rows = [(token, _exp(lp)) for token, lp in step.top]
     if step.token not in {t for t, _ in rows}:
         rows.append((step.token, step.probability))
     alternatives = "".join(
-        _alternative(log, position, token, p, token == step.token, given, branch)
+        _alternative(log, position, token, p, token == step.token, given, branch, tr)
         for token, p in rows
     )
-    hint = '<span class="yl-tip-hint">click a token to branch from here</span>' if branch else ""
+    hint = f'<span class="yl-tip-hint">{escape(tr("tokens.branch_hint"))}</span>' if branch else ""
     return f'<span class="yl-tip-head">{escape(" · ".join(head))}</span>{alternatives}{hint}'
 
 
@@ -90,12 +97,13 @@ def _alternative(
     drawn: bool,
     given: bool,
     branch: bool,
+    tr: Translator = ENGLISH,
 ) -> str:
-    note = ("given" if given else "drawn") if drawn else ""
+    note = tr("tokens.given" if given else "tokens.drawn") if drawn else ""
     inner = (
         f'<span class="yl-alt-t">{escape(quoted(log.piece(token)))}</span>'
         f'<span class="yl-alt-p">{"?" if p is None else percent(p)}</span>'
-        + (f'<span class="yl-alt-note">{note}</span>' if note else "")
+        + (f'<span class="yl-alt-note">{escape(note)}</span>' if note else "")
     )
     cls = "yl-alt yl-alt-drawn" if drawn else "yl-alt"
     if not branch:
@@ -107,32 +115,35 @@ def _alternative(
     )
 
 
-def shade_switch(*, handlers: bool = True) -> str:
+def shade_switch(*, handlers: bool = True, tr: Translator = ENGLISH) -> str:
     """The grid's "shade by probability / entropy" switch: it sets one class on the page
     (``yilabShade``, assets/cards.js; without ``handlers`` the report's script wires it)."""
     handler = ' onclick="yilabShade(this)"' if handlers else ""
     buttons = "".join(
         f'<button type="button" class="yl-act yl-shade-by-{mode}" data-shade="{mode}"{handler}>'
-        f"{mode}</button>"
+        f"{escape(tr(f'tokens.mode_{mode}'))}</button>"
         for mode in ("probability", "entropy")
     )
-    return f'<span class="yl-shade-switch">shade by {buttons}</span>'
+    return f'<span class="yl-shade-switch">{escape(tr("tokens.shade_by"))} {buttons}</span>'
 
 
-def fork_title(fork: Fork, labels: dict[str, str]) -> str:
+def fork_title(fork: Fork, labels: dict[str, str], tr: Translator = ENGLISH) -> str:
     """What a fork mark says: ``parts from seed 2 here: ' the' 45% (this run) · ' a' 30%
     (seed 2)``; ``labels`` names sibling run ids (else their first 8 characters)."""
     names = [labels.get(s.run_id, s.run_id[:8]) for s in fork.siblings]
-    parts = [f"{quoted(fork.text)} {_maybe_percent(fork.probability)} (this run)"]
+    this = tr("tokens.this_run")
+    parts = [f"{quoted(fork.text)} {_maybe_percent(fork.probability)} ({this})"]
     for sibling, name in zip(fork.siblings, names, strict=True):
         if sibling.token is None:
-            parts.append(f"ended ({name})")
+            parts.append(tr("tokens.ended", name=name))
         else:
             parts.append(f"{quoted(sibling.text)} {_maybe_percent(sibling.probability)} ({name})")
-    return f"parts from {', '.join(names)} here: " + " · ".join(parts)
+    return tr("tokens.parts_from", names=", ".join(names), parts=" · ".join(parts))
 
 
-def fork_marked_text(text: str, fork: Fork, labels: dict[str, str]) -> str:
+def fork_marked_text(
+    text: str, fork: Fork, labels: dict[str, str], tr: Translator = ENGLISH
+) -> str:
     """The plain output as HTML: the prefix shared with the siblings dimmed, the fork
     token in ``<mark class="yl-fork">`` (its glyph is CSS ``::before``, so ``innerText``
     stays the output). A fork that does not fit the text leaves it unmarked."""
@@ -141,13 +152,18 @@ def fork_marked_text(text: str, fork: Fork, labels: dict[str, str]) -> str:
         return escape(text)
     return (
         f'<span class="yl-shared">{escape(text[:start])}</span>'
-        f'<mark class="yl-fork" title="{escape(fork_title(fork, labels))}">'
+        f'<mark class="yl-fork" title="{escape(fork_title(fork, labels, tr))}">'
         f"{escape(text[start:end])}</mark>{escape(text[end:])}"
     )
 
 
 def turn_end_html(
-    log: TokenLog, stop_ids: list[int], missed: MissedTurnEnd | None, *, link: bool = True
+    log: TokenLog,
+    stop_ids: list[int],
+    missed: MissedTurnEnd | None,
+    *,
+    link: bool = True,
+    tr: Translator = ENGLISH,
 ) -> str:
     """The turn-end track (a sparkline of :func:`turn_end_track`, each candidate with
     whether it stops the run) and, when the model wanted a turn end it was not allowed,
@@ -159,26 +175,32 @@ def turn_end_html(
     stops = set(stop_ids)
     candidates = " ".join(
         f'<code class="{"yl-stops" if t in stops else "yl-no-stop"}"'
-        f' title="{"stops the run" if t in stops else "not a stop token"}">'
+        f' title="{escape(tr("tokens.stops" if t in stops else "tokens.no_stop"))}">'
         f"{escape(log.piece(t))}</code>"
         for t in log.turn_end_ids
     )
     html = (
-        f'<div class="yl-turn"><span class="yl-turn-label">turn end</span>'
-        f"{sparkline(track, missed.position if missed else None)}{candidates}</div>"
+        f'<div class="yl-turn"><span class="yl-turn-label">{escape(tr("tokens.turn_end"))}</span>'
+        f"{sparkline(track, missed.position if missed else None, tr)}{candidates}</div>"
     )
     if missed is not None:
         fix = (
             '<a href="#" class="yl-to-tokenizer" onclick="return yilabCardLink(this)">'
-            "fix it in the Tokenizer tab</a>"
+            f"{escape(tr('tokens.fix_link'))}</a>"
             if link
-            else "fix it in yilab's Tokenizer tab"
+            else escape(tr("tokens.fix_text"))
         )
-        html += f'<div class="yl-note yl-missed">{escape(missed.sentence)} · {fix}</div>'
+        sentence = tr(
+            "tokens.missed",
+            token=missed.text,
+            p=percent(missed.probability),
+            n=missed.position + 1,
+        )
+        html += f'<div class="yl-note yl-missed">{escape(sentence)} · {fix}</div>'
     return html
 
 
-def sparkline(values: list[float], mark: int | None = None) -> str:
+def sparkline(values: list[float], mark: int | None = None, tr: Translator = ENGLISH) -> str:
     """An inline SVG line of probabilities (0–1) per step; ``mark`` draws a rule at a step.
 
     >>> sparkline([0.0, 1.0]).count("<polyline")
@@ -188,9 +210,9 @@ def sparkline(values: list[float], mark: int | None = None) -> str:
     points = " ".join(f"{i},{1 - min(max(v, 0.0), 1.0):.3f}" for i, v in enumerate(values))
     peak = max(range(len(values)), key=values.__getitem__) if values else 0
     title = (
-        f"turn-end probability per token: highest {percent(values[peak])} at token {peak + 1}"
+        tr("tokens.spark_title", p=percent(values[peak]), n=peak + 1)
         if values
-        else "no tokens"
+        else tr("tokens.no_tokens")
     )
     rule = (
         f'<line class="yl-spark-mark" x1="{mark}" x2="{mark}" y1="0" y2="1"'

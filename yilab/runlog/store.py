@@ -41,6 +41,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from yilab.errors import RunNotFoundError, StoreError
+from yilab.i18n import Message
 from yilab.runlog.migrations import MIGRATIONS
 from yilab.runlog.rows import (
     experiment_row,
@@ -78,9 +79,9 @@ class SpillMerge:
 
     def message(self, db_path: str) -> str:
         """e.g. ``recovered 4 runs from /x/e.db.spill.jsonl into /x/e.db``."""
-        runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
-        damaged = f" ({self.damaged_lines} damaged lines skipped)" if self.damaged_lines else ""
-        return f"recovered {runs} from {self.path} into {db_path}{damaged}"
+        runs = Message("log.run" if self.runs == 1 else "log.runs", n=self.runs)
+        damaged = Message("log.damaged", n=self.damaged_lines) if self.damaged_lines else ""
+        return Message("log.recovered", runs=runs, path=self.path, db=db_path, damaged=damaged)
 
 
 class Store:

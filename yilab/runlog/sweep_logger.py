@@ -18,6 +18,7 @@ from typing import Any
 
 from yilab.errors import SpillError, StoreError
 from yilab.events import Event, Finished, RunResult, Started, Token
+from yilab.i18n import Message
 from yilab.runlog.rows import finish_values, run_row, token_log_row
 from yilab.runlog.store import Store
 
@@ -46,16 +47,12 @@ class LogFailure:
         'run log /x/e.db is full (database or disk is full): 4 runs kept in
         /x/e.db.spill.jsonl; they will be merged the next time the log can be written'
         """
-        runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
-        head = f"run log {self.db_path} {self.cause}"
+        runs = Message("log.run" if self.runs == 1 else "log.runs", n=self.runs)
+        where = {"db": self.db_path, "cause": self.cause, "runs": runs}
         if self.spill_path is None:
-            return f"{head}, and {self.spill_error}: the outputs of {runs} are not saved"
-        if self.merged:
-            return f"{head}: {runs} kept in {self.spill_path}, merged back when the sweep ended"
-        return (
-            f"{head}: {runs} kept in {self.spill_path}; "
-            "they will be merged the next time the log can be written"
-        )
+            return Message("log.lost", **where, error=self.spill_error)
+        key = "log.merged" if self.merged else "log.kept"
+        return Message(key, **where, spill=self.spill_path)
 
 
 def describe_cause(err: Exception) -> str:
@@ -68,16 +65,20 @@ def describe_cause(err: Exception) -> str:
     """
     reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
     if reason.startswith("the disk is full"):
-        return "is full" + reason.removeprefix("the disk is full")
+        return Message("log.cause_disk_full", detail=reason.removeprefix("the disk is full"))
     if "full" in reason:
-        return f"is full ({reason})"
+        return Message("log.cause_full", reason=reason)
+    if reason == "it was deleted":
+        return Message("log.cause_deleted")
+    if reason == "it was replaced by another file":
+        return Message("log.cause_replaced")
     if reason.startswith("it was "):
         return reason.removeprefix("it ")
     if "does not exist" in reason:
-        return f"is gone ({reason})"
+        return Message("log.cause_gone", reason=reason)
     if "locked" in reason or "busy" in reason:
-        return f"is locked by another writer ({reason})"
-    return f"cannot be written ({reason})"
+        return Message("log.cause_locked", reason=reason)
+    return Message("log.cause_other", reason=reason)
 
 
 def spill_notice(store: Store) -> str | None:

@@ -233,7 +233,8 @@ class Service:
             return "warning", waiting
         recent = [m for m in self.store.merged if time.time() - m.at < RECOVERED_NOTICE_S]
         if recent:
-            return "info", "; ".join(m.message(self.store.path) for m in recent)
+            said = [m.message(self.store.path) for m in recent]
+            return "info", said[0] if len(said) == 1 else "; ".join(said)
         return None
 
     def run_sweep(self, spec: SweepSpec, **kwargs) -> tuple[Sweep, list[dict]]:
@@ -417,11 +418,15 @@ class Service:
         search: str | None = None,
         redact_system: bool = False,
         truncate: int | None = None,
+        lang: str = "en",
     ) -> ExportResult:
         """Write experiments (None: all; ``search`` narrows them) to ``out`` as one of
-        :data:`EXPORT_FORMATS`, system prompts left out and outputs cut if asked."""
+        :data:`EXPORT_FORMATS`, system prompts left out and outputs cut if asked; an HTML
+        report's labels in ``lang`` (``en`` or ``zh-CN``)."""
         redaction = Redaction(system=redact_system, truncate=truncate)
-        return export_to_file(self.store, ids, fmt, out, search=search, redaction=redaction)
+        return export_to_file(
+            self.store, ids, fmt, out, search=search, redaction=redaction, lang=lang
+        )
 
     def import_bundle(self, path: Path) -> ImportResult:
         """Merge a bundle into the run log (one transaction); what was added and skipped."""

@@ -252,8 +252,10 @@ def export(
     *,
     search: str | None = None,
     redaction: Redaction = Redaction(),
+    lang: str = "en",
 ) -> ExportResult:
-    """Select, redact, render and write atomically; see :func:`export_experiments`."""
+    """Select, redact, render and write atomically; see :func:`export_experiments`.
+    ``lang`` is the HTML report's language (its labels; the data stay as they are)."""
     if fmt not in FORMATS:
         raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if redaction.truncate is not None and redaction.truncate < 0:
@@ -262,7 +264,7 @@ def export(
     experiments = select_experiments(store, ids, search=search)
     tokens = redact_token_rows(token_rows(store, experiments), redaction.truncate)
     experiments = redact(experiments, redaction)
-    text = render(experiments, fmt, redaction, tokens)
+    text = render(experiments, fmt, redaction, tokens, lang=lang)
     _write_atomic(out, text)
     runs = sum(len(e["runs"]) for e in experiments)
     return ExportResult(
@@ -279,17 +281,24 @@ def export_experiments(
     search: str | None = None,
     redact_system: bool = False,
     truncate: int | None = None,
+    lang: str = "en",
 ) -> Path:
     """Write experiments ``ids`` (None: all) to ``out_path`` as ``fmt``; returns the path.
 
     ``export_experiments(store, [exp_id], "html", "report.html")`` → ``Path("report.html")``
     """
     redaction = Redaction(system=redact_system, truncate=truncate)
-    return Path(export(store, ids, fmt, out_path, search=search, redaction=redaction).path)
+    result = export(store, ids, fmt, out_path, search=search, redaction=redaction, lang=lang)
+    return Path(result.path)
 
 
 def render(
-    experiments: list[dict], fmt: str, redaction: Redaction, tokens: dict[str, dict] | None = None
+    experiments: list[dict],
+    fmt: str,
+    redaction: Redaction,
+    tokens: dict[str, dict] | None = None,
+    *,
+    lang: str = "en",
 ) -> str:
     """The export's text in ``fmt``; ``tokens``: the runs' ``run_tokens`` rows, by run id."""
     tokens = tokens or {}
@@ -299,7 +308,7 @@ def render(
     runs = [run for e in experiments for run in e["runs"]]
     now, models = utc_now(), model_metadata(runs)
     if fmt == "html":
-        meta = ReportMeta(generated_at=now, redaction=redaction.to_dict(), models=models)
+        meta = ReportMeta(generated_at=now, redaction=redaction.to_dict(), models=models, lang=lang)
         return render_report(
             with_token_logs(experiments, read_logs(tokens)), meta, ReportAssets.load()
         )

@@ -10,6 +10,7 @@ import gradio as gr
 from yilab.ui.cards import open_in_history, open_in_tokenizer, when_asked
 from yilab.ui.compare import build_compare_tab, eos_check
 from yilab.ui.history import build_history_tab, deep_link
+from yilab.ui.i18n import I18N, language_switch, marker, t, tr
 from yilab.ui.mcp_tools import add_mcp_tools
 from yilab.ui.models import build_models_tab
 from yilab.ui.plots import build_plots_tab
@@ -22,19 +23,40 @@ def build_app(service, *, default_model: str | None = None, mcp: bool = False) -
     """The Blocks app over ``service``; launch it with :func:`launch_kwargs`. ``mcp`` adds
     the agents' tools as API endpoints (:mod:`yilab.ui.mcp_tools`)."""
     with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
-        gr.HTML(_header(), elem_id="yl-header")
+        with gr.Row(equal_height=True, elem_classes=["yl-header-row"]):
+            gr.HTML(_header(), elem_id="yl-header")
+            switch = language_switch()
         with gr.Tabs(elem_id="yl-tabs") as tabs:
             # Tab ids are a contract: other tabs switch with gr.Tabs(selected=<id>).
-            with gr.Tab("Compare", id="compare", elem_id="yl-tab-compare"):
+            with gr.Tab(t("tab.compare"), id="compare", elem_id="yl-tab-compare") as compare_tab:
                 compare = build_compare_tab(service, default_model)
-            with gr.Tab("History", id="history", elem_id="yl-tab-history"):
+            with gr.Tab(t("tab.history"), id="history", elem_id="yl-tab-history") as history_tab:
                 history = build_history_tab(service)
-            with gr.Tab("Plots", id="plots", elem_id="yl-tab-plots"):
+            with gr.Tab(t("tab.plots"), id="plots", elem_id="yl-tab-plots") as plots_tab:
                 build_plots_tab(service)
-            with gr.Tab("Models", id="models", elem_id="yl-tab-models") as models_tab:
+            with gr.Tab(t("tab.models"), id="models", elem_id="yl-tab-models") as models_tab:
                 build_models_tab(service, tab=models_tab)
-            with gr.Tab("Tokenizer", id="tokenizer", elem_id="yl-tab-tokenizer") as tokenizer_tab:
+            with gr.Tab(
+                t("tab.tokenizer"), id="tokenizer", elem_id="yl-tab-tokenizer"
+            ) as tokenizer_tab:
                 tokenizer = build_tokenizer_tab(service, default_model, tab=tokenizer_tab)
+        # the switch shows the language the page is in (assets/i18n.js decided it)
+        demo.load(None, None, switch, js="() => window.yilabLanguage || 'en'")
+        # Gradio names the tabs once, in the browser's language: a language picked with the
+        # switch reaches the hidden tabs' names only when they are sent again
+        names = {
+            "tab.compare": compare_tab,
+            "tab.history": history_tab,
+            "tab.plots": plots_tab,
+            "tab.models": models_tab,
+            "tab.tokenizer": tokenizer_tab,
+        }
+        demo.load(
+            lambda: tuple(gr.Tab(label=tr(key)) for key in names),
+            None,
+            list(names.values()),
+            api_visibility="private",
+        )
         demo.load(
             partial(eos_check, service),
             inputs=compare.model,
@@ -79,15 +101,17 @@ def _header() -> str:
     logo = (ASSETS / "logo.svg").read_text() if (ASSETS / "logo.svg").exists() else ""
     return (
         f'<div class="yl-header">{logo}<span class="yl-name">yilab</span>'
-        '<span class="yl-tag">prompt experiments on MLX models</span></div>'
+        f'<span class="yl-tag">{marker("app.tagline")}</span></div>'
     )
 
 
 def launch_kwargs() -> dict:
-    """Theme and CSS go to ``launch()`` in Gradio 6."""
+    """Theme, CSS, scripts and the two languages' words go to ``launch()`` in Gradio 6."""
+    scripts = "".join((ASSETS / name).read_text() for name in ("i18n.js", "cards.js"))
     return {
+        "i18n": I18N,
         "theme": gr.themes.Soft(primary_hue="indigo", font_mono=["ui-monospace", "monospace"]),
         "css": (ASSETS / "style.css").read_text(),
-        "head": f"<script>{(ASSETS / 'cards.js').read_text()}</script>",
+        "head": f"<script>{scripts}</script>",
         "share": False,
     }

@@ -17,6 +17,7 @@ from yilab.errors import YilabError
 from yilab.render.grid import CellView, cell_label, render_grid, view_from_runs
 from yilab.render.textdiff import render_diff_html
 from yilab.ui.common import follow_sweep
+from yilab.ui.i18n import current, error_text, t, tr
 
 
 @dataclass
@@ -32,7 +33,7 @@ def build_card_panel() -> CardPanel:
     action = gr.Textbox(elem_id="yl-card-action", elem_classes=["yl-hidden"], show_label=False)
     go = gr.Button("go", elem_id="yl-card-go", elem_classes=["yl-hidden"])
     diff_against = gr.Dropdown(
-        label="Diff against", choices=[], visible=False, elem_id="yl-diff-against"
+        label=t("cards.diff_against"), choices=[], visible=False, elem_id="yl-diff-against"
     )
     html = gr.HTML("", elem_id="yl-card-panel")
     return CardPanel(action, go, html, diff_against)
@@ -51,7 +52,7 @@ def parse_branch(value: str) -> tuple[str, int, int]:
     try:
         return parts[1], int(parts[2]), int(parts[3])
     except (IndexError, ValueError):
-        raise gr.Error(f"Not a branch request: {value!r}") from None
+        raise gr.Error(tr("cards.not_branch", value=repr(value))) from None
 
 
 def branch_panel(service, value: str, state: dict):
@@ -62,13 +63,17 @@ def branch_panel(service, value: str, state: dict):
         parent, log = service.get_run(run_id), service.token_log(run_id)
         sweep = service.branch(run_id, position, token)
     except YilabError as err:
-        yield notice_html(str(err), kind="error"), hidden
+        yield notice_html(error_text(err), kind="error"), hidden
         return
     state["branch"] = sweep
     head = notice_html(
-        f"Branch of {cell_title(parent)} at token {position + 1}: "
-        f"{log.piece(token)!r} instead of {log.piece(log.steps[position].token)!r} "
-        "(same settings; logged as its own run)"
+        tr(
+            "cards.branch_head",
+            cell=cell_title(parent),
+            position=position + 1,
+            chosen=repr(log.piece(token)),
+            drawn=repr(log.piece(log.steps[position].token)),
+        )
     )
     for html in stream_beside(parent, log, sweep):
         yield head + html, hidden
@@ -78,7 +83,7 @@ def wire_card_panel(panel: CardPanel, service, session: gr.State, generation: di
     def on_action(value: str, state: dict):
         kind, run_id = parse_action(value)
         if kind == "replay":
-            yield notice_html(f"Replaying run {run_id[:8]}…"), gr.update(visible=False)
+            yield notice_html(tr("cards.replaying", run=run_id[:8])), gr.update(visible=False)
             yield replay_html(service, run_id), gr.update(visible=False)
         elif kind == "branch":
             yield from branch_panel(service, value, state)
@@ -114,7 +119,7 @@ def open_in_history(service, value: str) -> tuple:
     try:
         experiment_id = service.get_run(run_id)["experiment_id"]
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return gr.Tabs(selected="history"), experiment_id
 
 
@@ -126,7 +131,7 @@ def open_in_tokenizer(service, value: str) -> tuple:
     try:
         run = service.get_run(run_id)
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return gr.Tabs(selected="tokenizer"), run.get("model_path") or run["model"]
 
 
@@ -147,7 +152,7 @@ def other_cells(view, run_id: str) -> list[tuple[str, str]]:
     if view is None:
         return []
     return [
-        (cell_label(c.settings), c.run_id)
+        (cell_label(c.settings, current()), c.run_id)
         for c in view.cells
         if c.run_id and c.run_id != run_id and c.state not in ("waiting", "running")
     ]
@@ -157,36 +162,37 @@ def replay_html(service, run_id: str) -> str:
     try:
         replay = service.replay(run_id)
     except YilabError as err:
-        return notice_html(str(err), kind="error")
-    verdict = "identical ✓" if replay.identical else "different ✗"
-    head = f"Replay of run {run_id[:8]} → {replay.new['id'][:8]}: {verdict}"
+        return notice_html(error_text(err), kind="error")
+    verdict = tr("cards.identical" if replay.identical else "cards.different")
+    head = tr("cards.replay_head", run=run_id[:8], new=replay.new["id"][:8], verdict=verdict)
     if replay.identical:
         return notice_html(head, kind="ok")
     return notice_html(head, kind="warn") + render_diff_html(
-        replay.original["output"] or "", replay.new["output"] or ""
+        replay.original["output"] or "", replay.new["output"] or "", tr=current()
     )
 
 
 def diff_html(service, base: str | None, other: str | None) -> str:
     if not base or not other:
-        return notice_html("No other finished card to diff against.")
+        return notice_html(tr("cards.no_other"))
     try:
         a, b = service.get_run(base), service.get_run(other)
     except YilabError as err:
-        return notice_html(str(err), kind="error")
-    title = f"{cell_title(a)}  vs  {cell_title(b)}"
-    return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "")
+        return notice_html(error_text(err), kind="error")
+    title = tr("cards.vs", a=cell_title(a), b=cell_title(b))
+    return notice_html(title) + render_diff_html(a["output"] or "", b["output"] or "", tr=current())
 
 
 def cell_title(run: dict) -> str:
-    """``T=0.7 · seed 1`` for a logged run."""
-    return f"T={run['temperature']:g} · seed {run['seed']}"
+    """``T=0.7 · seed 1`` for a logged run (``T=0.7 · 种子 1`` in Chinese)."""
+    return f"T={run['temperature']:g} · {tr('grid.seed', seed=run['seed'])}"
 
 
 def stream_beside(parent: dict, parent_log, sweep) -> Iterator[str]:
     """A two-card grid, ``parent`` then the sweep's one run, after each event (the branch's
     card streams in; at the end both show their token records and where they part)."""
-    view = view_from_runs([parent], logs={parent["id"]: parent_log} if parent_log else None)
+    logs = {parent["id"]: parent_log} if parent_log else None
+    view = view_from_runs([parent], logs=logs, tr=current())
     # the same model, named as the parent's card names it, so the two form one row
     view.cells.append(
         CellView(dataclasses.replace(sweep.cells[0], model=view.cells[0].settings.model))
@@ -200,4 +206,4 @@ def notice_html(message: str, *, kind: str = "info") -> str:
 
 
 def warning_html(message: str) -> str:
-    return notice_html(f"⚠ This model probably doesn't stop: {message}", kind="warn")
+    return notice_html(tr("compare.no_stop_warning", message=message), kind="warn")

@@ -15,6 +15,7 @@ from yilab.errors import YilabError
 from yilab.events import JobDone
 from yilab.render.grid import GridView
 from yilab.service import DEFAULT_MODEL, Service
+from yilab.ui.i18n import current, error_text
 
 REFRESH_S = 0.1  # at most ten page updates a second, however fast tokens come
 
@@ -36,7 +37,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
 
 
 def model_choices(service: Service, default_model: str | None) -> list[str]:
@@ -60,6 +61,7 @@ def follow_sweep(
         engine=sweep.engine,
         inputs=spec.inputs if spec else (),
         checks=spec.checks if spec else (),
+        tr=current(),
     )
     shift, last = len(view.cells) - len(sweep.cells), 0.0
     if state is not None:

@@ -19,13 +19,25 @@ from yilab.experiment.sweep import (
 )
 from yilab.experiment.variables import inputs_csv, read_inputs
 from yilab.render.grid import GridView, render_grid
+from yilab.render.inspector import verdict_summary
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
 from yilab.ui.common import follow_sweep, model_choices
+from yilab.ui.i18n import current, error_text, marked, said_by, t, tr
 
 # The worker runs one sweep at a time and tells the others they are queued; this only
 # bounds how many browser tabs may wait on it at once.
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 8}
+# One click fills the form with a runnable prompt (and its system prompt): the story's
+# Chinese prompts first, then English ones.
+EXAMPLES = [
+    ["", "你好"],
+    ["", "写一首歌"],
+    ["你是一位儿童作家。", "写一个儿童童话故事"],
+    ["", "What is the capital of France?"],
+    ["You are a poet. Answer in verse.", "Write a haiku about the sea."],
+    ["", "Explain recursion to a child in two sentences."],
+]
 
 
 @dataclass
@@ -57,33 +69,50 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
     """Lay out the tab and wire it to the service."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300, elem_id="yl-compare-form"):
-            info = (
-                "a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
-                "or a server: openai+http://host:8080/v1#model"
-            )
             model = gr.Dropdown(
                 choices=model_choices(service, default_model),
                 value=default_model or DEFAULT_MODEL,
                 allow_custom_value=True,
-                label="Model",
+                label=t("compare.model"),
                 elem_id="yl-model",
-                info=info,
+                info=t("compare.model_info"),
             )
             eos_warning = gr.HTML("", elem_id="yl-eos-warning", visible=False)
             open_tokenizer = gr.Button(
-                "Check its eos in the Tokenizer tab",
+                t("compare.open_tokenizer"),
                 size="sm",
                 visible=False,
                 elem_id="yl-open-tokenizer",
             )
-            mode = gr.Radio(["chat", "raw"], value="chat", label="Mode", elem_id="yl-mode")
+            mode = gr.Radio(
+                [(t("compare.mode_chat"), "chat"), (t("compare.mode_raw"), "raw")],
+                value="chat",
+                label=t("compare.mode"),
+                elem_id="yl-mode",
+            )
             system = gr.Textbox(
-                label="System prompt", lines=1, placeholder="(none)", elem_id="yl-system"
+                label=t("compare.system"),
+                lines=1,
+                placeholder=t("compare.system_placeholder"),
+                elem_id="yl-system",
             )
             prompt = gr.Textbox(
-                label="Prompt", lines=3, elem_id="yl-prompt", value="What is the capital of France?"
+                label=t("compare.prompt"),
+                lines=3,
+                elem_id="yl-prompt",
+                value="What is the capital of France?",
             )
-            with gr.Accordion("Rendered prompt", open=False, elem_id="yl-preview-box") as box:
+            gr.Examples(
+                EXAMPLES,
+                inputs=[system, prompt],
+                # shown as buttons named by their prompt: a two-column table would head its
+                # columns with the labels, which Gradio does not translate there
+                example_labels=[prompt for _, prompt in EXAMPLES],
+                label=t("compare.examples"),
+                elem_id="yl-examples",
+                api_visibility="private",
+            )
+            with gr.Accordion(t("compare.rendered"), open=False, elem_id="yl-preview-box") as box:
                 preview = gr.Textbox(
                     show_label=False,
                     lines=4,
@@ -94,51 +123,60 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
                 )
             with gr.Row():
                 temps = gr.Textbox(
-                    label="Temperatures", value="0, 0.7", elem_id="yl-temps", min_width=120
+                    label=t("compare.temperatures"),
+                    value="0, 0.7",
+                    elem_id="yl-temps",
+                    min_width=120,
                 )
                 seeds = gr.Textbox(
-                    label="Seeds or '3 random'", value="1, 2", elem_id="yl-seeds", min_width=120
+                    label=t("compare.seeds"), value="1, 2", elem_id="yl-seeds", min_width=120
                 )
             with gr.Row():
-                top_p = gr.Textbox(label="top_p", value="1.0", elem_id="yl-top-p", min_width=120)
-                max_tokens = gr.Textbox(
-                    label="max_tokens", value="64", elem_id="yl-max-tokens", min_width=120
+                top_p = gr.Textbox(
+                    label=t("compare.top_p"), value="1.0", elem_id="yl-top-p", min_width=120
                 )
-            info = "batch decodes the cells together: faster; rounding may differ from single runs"
+                max_tokens = gr.Textbox(
+                    label=t("compare.max_tokens"),
+                    value="64",
+                    elem_id="yl-max-tokens",
+                    min_width=120,
+                )
             engine = gr.Radio(
-                list(ENGINES), value=DEFAULT_ENGINE, label="Engine", elem_id="yl-engine", info=info
+                list(ENGINES),
+                value=DEFAULT_ENGINE,
+                label=t("compare.engine"),
+                elem_id="yl-engine",
+                info=t("compare.engine_info"),
             )
-            with gr.Accordion("Inputs and checks", open=False, elem_id="yl-judging"):
+            with gr.Accordion(t("compare.judging"), open=False, elem_id="yl-judging"):
                 inputs = gr.Textbox(
-                    label="Inputs: one row per line, the first names the columns (CSV)",
-                    info="the prompt's {{column}} is filled from each row; one grid section "
-                    "per row; an 'expected' column feeds equals checks",
+                    label=t("compare.inputs"),
+                    info=t("compare.inputs_info"),
                     lines=3,
                     placeholder="country,expected\nFrance,Paris\nJapan,Tokyo",
                     elem_id="yl-inputs",
                     elem_classes=["yl-mono"],
                 )
                 inputs_file = gr.UploadButton(
-                    "Load a CSV / JSONL file",
+                    t("compare.inputs_file"),
                     file_types=[".csv", ".jsonl", ".json", ".txt"],
                     size="sm",
                     elem_id="yl-inputs-file",
                 )
                 checks = gr.Textbox(
-                    label="Checks: one per line, [name=]kind[/i][:argument]",
-                    info="contains, not-contains, regex, equals, json, json-schema, max-words, "
-                    "max-chars, stop — e.g. capital=regex/i:paris",
+                    label=t("compare.checks"),
+                    info=t("compare.checks_info"),
                     lines=2,
                     placeholder="regex:^Paris\nmax-words:50\nstop",
                     elem_id="yl-checks",
                     elem_classes=["yl-mono"],
                 )
-                rejudge = gr.Button("Judge the last grid again", size="sm", elem_id="yl-rejudge")
+                rejudge = gr.Button(t("compare.rejudge"), size="sm", elem_id="yl-rejudge")
             with gr.Row():
-                run = gr.Button("Run", variant="primary", elem_id="yl-run")
-                stop = gr.Button("Stop", variant="stop", elem_id="yl-stop")
+                run = gr.Button(t("compare.run"), variant="primary", elem_id="yl-run")
+                stop = gr.Button(t("compare.stop"), variant="stop", elem_id="yl-stop")
         with gr.Column(scale=3):
-            grid = gr.HTML(render_grid(GridView([], status="Ready.")), elem_id="yl-grid")
+            grid = gr.HTML(ready_grid(), elem_id="yl-grid")
             panel = cards.build_card_panel()
     session = gr.State({})  # per browser tab: {"sweep": the running Sweep, "view": its GridView}
     tab = CompareTab(
@@ -175,6 +213,11 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
     return tab
 
 
+def ready_grid() -> str:
+    """The page's first, empty grid; its "Ready." is translated in the browser."""
+    return marked(lambda text: render_grid(GridView([], status=text)), "compare.ready")
+
+
 def _wire(tab: CompareTab, service) -> None:
     def run_sweep(
         model,
@@ -194,9 +237,9 @@ def _wire(tab: CompareTab, service) -> None:
         spec = _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine)
         spec = _judged(spec, inputs, checks)
         try:
-            sweep = service.start_sweep(spec, progress=lambda f, m: progress(f, desc=m))
+            sweep = service.start_sweep(spec, progress=said_by(progress))
         except YilabError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(error_text(err)) from None
         state["sweep"] = sweep
         yield from stream_grid(sweep, state)
 
@@ -264,7 +307,7 @@ def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine) 
             engine=engine or DEFAULT_ENGINE,
         )
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
 
 
 def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
@@ -273,7 +316,7 @@ def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
         rows = read_inputs(inputs, "inputs.csv") if (inputs or "").strip() else ()
         return replace(spec, inputs=rows, checks=parse_checks(checks or ""))
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
 
 
 def _inputs_text(file) -> str:
@@ -282,9 +325,9 @@ def _inputs_text(file) -> str:
     try:
         rows = read_inputs(path.read_text(encoding="utf-8"), path.name)
     except (OSError, UnicodeDecodeError) as err:
-        raise gr.Error(f"Cannot read {path.name}: {err}") from None
+        raise gr.Error(tr("compare.cannot_read", name=path.name, error=err)) from None
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return inputs_csv(rows)
 
 
@@ -293,11 +336,11 @@ def rejudge(service, checks: str, state: dict) -> str:
     nothing is generated again."""
     sweep, view = state.get("sweep"), state.get("view")
     if sweep is None or view is None or not view.settled:
-        raise gr.Error("Run a grid first (and let it finish), then judge it again.")
+        raise gr.Error(tr("compare.rejudge_first"))
     try:
         view.checks = service.set_checks(sweep.experiment_id, parse_checks(checks or ""))
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     return render_grid(view, actions=True)
 
 
@@ -313,19 +356,19 @@ def preview_prompt(
         if rows:
             spec = replace(spec, inputs=rows[:1])
             text, messages = spec.prompt_text(0), spec.messages(0)
-            note = f"\n── input row 1 of {len(rows)}"
+            note = "\n" + tr("compare.preview_row", n=len(rows))
         else:
             text, messages = prompt or "", spec.messages()
     except YilabError as err:
-        return f"(no preview: {err})"
+        return tr("compare.no_preview", error=err)
     if mode == "raw":
         return text + note
     try:
         view = service.preview(model, messages)
     except YilabError as err:
-        return f"(no preview: {err})"
-    warnings = "".join(f"\n⚠ {w}" for w in view.warnings)
-    return f"{view.text}\n\n── {view.count} tokens{note}{warnings}"
+        return tr("compare.no_preview", error=err)
+    warnings = "".join(f"\n⚠ {current().say(w)}" for w in view.warnings)
+    return f"{view.text}\n\n{tr('compare.preview_tokens', n=view.count)}{note}{warnings}"
 
 
 def eos_check(service, model: str) -> tuple[dict, dict]:
@@ -337,9 +380,8 @@ def eos_check(service, model: str) -> tuple[dict, dict]:
         return hidden
     if report.verdict != "eos_mismatch":
         return hidden
-    return gr.update(value=cards.warning_html(report.summary), visible=True), gr.update(
-        visible=True
-    )
+    summary = verdict_summary(report, current())
+    return gr.update(value=cards.warning_html(summary), visible=True), gr.update(visible=True)
 
 
 def stream_grid(sweep, state: dict | None = None):

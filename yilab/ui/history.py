@@ -19,11 +19,13 @@ from gradio.context import get_render_context
 from yilab.errors import BadInputError, YilabError
 from yilab.experiment.checks import parse_checks
 from yilab.experiment.scoring import score_rows
+from yilab.i18n import ENGLISH
 from yilab.render.grid import GridView, render_grid, view_from_runs
 from yilab.render.history import (
     ANY,
     EXPERIMENT_HEADERS,
     RUN_HEADERS,
+    experiment_headers,
     experiment_html,
     experiments_table,
     filter_choices,
@@ -31,18 +33,20 @@ from yilab.render.history import (
     grid_status,
     message_html,
     run_choices,
+    run_headers,
     run_label,
     runs_table,
 )
 from yilab.render.scores import scores_html
 from yilab.render.textdiff import render_diff_html
-from yilab.service import FINISH_REASONS, SEARCH_HELP, STATUSES
+from yilab.service import FINISH_REASONS, STATUSES
 from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
+from yilab.ui.i18n import current, error_text, marked, said_by, t, tr
 from yilab.ui.share_panel import build_share_panel
 
 TABLE_LIMIT = 200
-STAR, UNSTAR = "☆ Star", "★ Starred"
+STAR, UNSTAR = ENGLISH("history.star"), ENGLISH("history.starred")  # as the API sees them
 
 
 @dataclass
@@ -83,6 +87,7 @@ def log_banner(service) -> dict:
         return gr.update(value="", visible=False)
     kind, sentence = notice
     icon = "⚠" if kind == "warning" else "✓"
+    sentence = current().say(sentence)
     html = f'<div class="yl-log-banner yl-log-{kind}" role="status">{icon} {escape(sentence)}</div>'
     return gr.update(value=html, visible=True)
 
@@ -95,6 +100,28 @@ def deep_link(request: gr.Request) -> tuple:
     return gr.Tabs(selected="history"), experiment_id
 
 
+def any_choice(values: list) -> list:
+    """Filter choices with "any" in the reader's words (its value stays ``"any"``)."""
+    return [(t("history.any"), ANY) if v == ANY else v for v in values]
+
+
+def state_choices(states) -> list:
+    """A filter's finish reasons or statuses, named in the reader's words."""
+    return any_choice([ANY]) + [(t(f"state.{s}"), s) for s in states]
+
+
+def shown_tables(experiments, ids, runs, keys) -> tuple:
+    """:func:`load_tables`' rows as the two tables, their headings in the reader's language
+    (Gradio does not translate a Dataframe's headers, and resets them to the build's on
+    every plain update)."""
+    return (
+        gr.Dataframe(value=experiments, headers=experiment_headers(current())),
+        ids,
+        gr.Dataframe(value=runs, headers=run_headers(current())),
+        keys,
+    )
+
+
 # -- layout ---------------------------------------------------------------------
 
 
@@ -103,49 +130,55 @@ def build_history_tab(service) -> HistoryTab:
     banner = gr.HTML("", visible=False, elem_id="yl-history-log")
     with gr.Row(elem_classes="yl-hrow"):
         search = gr.Textbox(
-            label="Search prompts and outputs",
-            placeholder="text… (Enter)",
-            info=SEARCH_HELP,
+            label=t("history.search"),
+            placeholder=t("history.search_placeholder"),
+            info=t("history.search_info"),
             scale=3,
             elem_id="yl-history-search",
         )
         model = gr.Dropdown(
-            [ANY],
+            any_choice([ANY]),
             value=ANY,
-            label="Model",
+            label=t("history.model"),
             allow_custom_value=True,
             scale=2,
             elem_id="yl-history-model",
         )
         temperature = gr.Dropdown(
-            [ANY],
+            any_choice([ANY]),
             value=ANY,
-            label="T",
+            label=t("history.temperature"),
             allow_custom_value=True,
             min_width=90,
             elem_id="yl-history-temp",
         )
         finish = gr.Dropdown(
-            [ANY, *FINISH_REASONS],
+            state_choices(FINISH_REASONS),
             value=ANY,
-            label="Finish",
+            label=t("history.finish"),
             min_width=110,
             elem_id="yl-history-finish",
         )
         status = gr.Dropdown(
-            [ANY, *STATUSES], value=ANY, label="Status", min_width=110, elem_id="yl-history-status"
+            state_choices(STATUSES),
+            value=ANY,
+            label=t("history.status"),
+            min_width=110,
+            elem_id="yl-history-status",
         )
         variable = gr.Textbox(
-            label="Input",
+            label=t("history.input"),
             placeholder="name=value",
             min_width=120,
             elem_id="yl-history-var",
         )
-        refresh = gr.Button("Refresh", scale=0, min_width=90, elem_id="yl-history-refresh")
+        refresh = gr.Button(
+            t("history.refresh"), scale=0, min_width=90, elem_id="yl-history-refresh"
+        )
     with gr.Row():
         experiments = gr.Dataframe(
-            headers=EXPERIMENT_HEADERS,
-            label="Experiments",
+            headers=EXPERIMENT_HEADERS,  # in the reader's language from page load on
+            label=t("history.experiments"),
             interactive=False,
             max_height=250,
             column_widths=["21%", "20%", "47%", "12%"],
@@ -155,7 +188,7 @@ def build_history_tab(service) -> HistoryTab:
         )
         runs = gr.Dataframe(
             headers=RUN_HEADERS,
-            label="Runs",
+            label=t("history.runs"),
             interactive=False,
             max_height=250,
             scale=4,
@@ -165,18 +198,18 @@ def build_history_tab(service) -> HistoryTab:
         )
     with gr.Row(elem_classes="yl-hrow"):
         experiment_box = gr.Textbox(
-            label="Experiment id",
+            label=t("history.experiment_id"),
             scale=4,
             elem_id="yl-history-experiment",
-            placeholder="select a row above, or paste an id",
+            placeholder=t("history.experiment_placeholder"),
         )
-        rerun = gr.Button("Re-run", variant="primary", scale=0, min_width=110, elem_id="yl-rerun")
-    summary = gr.HTML(
-        message_html("Select an experiment or a run above."), elem_id="yl-history-summary"
-    )
+        rerun = gr.Button(
+            t("history.rerun"), variant="primary", scale=0, min_width=110, elem_id="yl-rerun"
+        )
+    summary = gr.HTML(marked(message_html, "history.select"), elem_id="yl-history-summary")
     with gr.Row(elem_classes="yl-hrow"):
         checks = gr.Textbox(
-            label="Checks of this experiment: one per line, [name=]kind[/i][:argument]",
+            label=t("history.checks"),
             lines=1,
             max_lines=8,
             scale=4,
@@ -184,25 +217,34 @@ def build_history_tab(service) -> HistoryTab:
             elem_id="yl-history-checks",
             elem_classes=["yl-mono"],
         )
-        rejudge = gr.Button("Judge again", scale=0, min_width=110, elem_id="yl-history-rejudge")
+        rejudge = gr.Button(
+            t("history.rejudge"), scale=0, min_width=110, elem_id="yl-history-rejudge"
+        )
     grid = gr.HTML(render_grid(GridView([])), elem_id="yl-history-grid")
     with gr.Row(elem_classes="yl-hrow"):
         run = gr.Dropdown(
             [],
-            label="Run to star / note",
+            label=t("history.run_picker"),
             allow_custom_value=True,
             scale=2,
             elem_id="yl-history-run",
         )
-        star = gr.Button(STAR, scale=0, min_width=110, elem_id="yl-star")
+        star = gr.Button(t("history.star"), scale=0, min_width=110, elem_id="yl-star")
         note = gr.Textbox(
-            label="Note", placeholder="a note on this run", scale=3, elem_id="yl-note"
+            label=t("history.note"),
+            placeholder=t("history.note_placeholder"),
+            scale=3,
+            elem_id="yl-note",
         )
-        save_note = gr.Button("Save note", scale=0, min_width=110, elem_id="yl-save-note")
+        save_note = gr.Button(
+            t("history.save_note"), scale=0, min_width=110, elem_id="yl-save-note"
+        )
     with gr.Row(elem_classes="yl-hrow"):
-        diff_a = gr.Dropdown([], label="Diff run A", allow_custom_value=True, elem_id="yl-diff-a")
+        diff_a = gr.Dropdown(
+            [], label=t("history.diff_a"), allow_custom_value=True, elem_id="yl-diff-a"
+        )
         diff_b = gr.Dropdown(
-            [], label="against run B", allow_custom_value=True, elem_id="yl-diff-b"
+            [], label=t("history.diff_b"), allow_custom_value=True, elem_id="yl-diff-b"
         )
     diff = gr.HTML("", elem_id="yl-diff")
     tab = HistoryTab(
@@ -259,7 +301,7 @@ def load_tables(service, search, model, temperature, finish, status, variable=""
 def load_choices(service) -> tuple:
     """The model and temperature filters' choices, from recent runs."""
     models, temps = filter_choices(service.list_runs(limit=500))
-    return gr.Dropdown(choices=models), gr.Dropdown(choices=temps)
+    return gr.Dropdown(choices=any_choice(models)), gr.Dropdown(choices=any_choice(temps))
 
 
 def open_experiment(service, experiment_id: str | None, current_run: str | None = None) -> tuple:
@@ -269,20 +311,20 @@ def open_experiment(service, experiment_id: str | None, current_run: str | None 
     """
     experiment_id = (experiment_id or "").strip()
     if not experiment_id:
-        return _closed(message_html("Select an experiment or a run above."))
+        return _closed(message_html(tr("history.select")))
     try:
         experiment = service.get_experiment(experiment_id)
     except YilabError as err:
-        return _closed(message_html(str(err), error=True))
+        return _closed(message_html(error_text(err), error=True))
     runs = experiment["runs"]
-    choices, ids = run_choices(runs), [r["id"] for r in runs]
+    choices, ids = run_choices(runs, current()), [r["id"] for r in runs]
     a, b = (ids + [None, None])[:2]
     checks = service.checks(experiment["id"])
     grid = judged_grid(service, experiment, checks)
     diff = _diff_html(runs[0], runs[1]) if len(runs) > 1 else ""
     picked = current_run if current_run in ids else a
     return (
-        experiment_html(experiment),
+        experiment_html(experiment, current()),
         "\n".join(c.spec() for c in checks),
         grid,
         gr.Dropdown(choices=choices, value=a),
@@ -302,8 +344,10 @@ def judged_grid(service, experiment: dict, checks) -> str:
     judge it."""
     runs = experiment["runs"]
     logs = service.token_logs([r["id"] for r in runs])
-    table = scores_html(score_rows(runs, checks), checks) if len(runs) > 1 else ""
-    view = view_from_runs(runs, status=grid_status(runs), logs=logs, checks=checks)
+    tr_ = current()
+    table = scores_html(score_rows(runs, checks), checks, tr_) if len(runs) > 1 else ""
+    status = grid_status(runs, tr_)
+    view = view_from_runs(runs, status=status, logs=logs, checks=checks, tr=tr_)
     return table + render_grid(view)
 
 
@@ -313,14 +357,15 @@ def rejudge_experiment(service, experiment_id: str | None, text: str | None) -> 
     is generated): the new scores table and grid."""
     experiment_id = (experiment_id or "").strip()
     if not experiment_id:
-        raise BadInputError("Open an experiment first.")
+        raise BadInputError(tr("history.open_first"))
     checks = service.set_checks(experiment_id, parse_checks(text or ""))
     return judged_grid(service, service.get_experiment(experiment_id), checks)
 
 
 def _diff_html(a: dict, b: dict) -> str:
+    labels = (run_label(a, current()), run_label(b, current()))
     return render_diff_html(
-        a.get("output") or "", b.get("output") or "", labels=(run_label(a), run_label(b))
+        a.get("output") or "", b.get("output") or "", labels=labels, tr=current()
     )
 
 
@@ -328,7 +373,7 @@ def _diff_html(a: dict, b: dict) -> str:
 def diff_runs(service, run_a: str | None, run_b: str | None) -> str:
     """The word diff of two runs (ids or prefixes), side by side."""
     if not run_a or not run_b:
-        raise BadInputError("Pick two runs to diff.")
+        raise BadInputError(tr("history.pick_two"))
     return _diff_html(service.get_run(run_a), service.get_run(run_b))
 
 
@@ -336,9 +381,9 @@ def diff_runs(service, run_a: str | None, run_b: str | None) -> str:
 def pick_run(service, run_id: str | None) -> tuple:
     """The picked run's note and the star button's label."""
     if not run_id:
-        return "", STAR
+        return "", tr("history.star")
     run = service.get_run(run_id)
-    return run.get("note") or "", UNSTAR if run.get("starred") else STAR
+    return run.get("note") or "", tr("history.starred" if run.get("starred") else "history.star")
 
 
 @readable_errors
@@ -346,20 +391,21 @@ def toggle_star(service, run_id: str | None, *filters) -> tuple:
     """Star or unstar a run; returns the button's new label and the refreshed tables."""
     run = service.get_run(_need(run_id))
     service.set_star(run["id"], not run["starred"])
-    return (STAR if run["starred"] else UNSTAR, *load_tables(service, *filters))
+    label = tr("history.star" if run["starred"] else "history.starred")
+    return (label, *load_tables(service, *filters))
 
 
 @readable_errors
 def save_note(service, run_id: str | None, note: str | None, *filters) -> tuple:
     """Save a run's note; returns the refreshed tables."""
     service.set_note(_need(run_id), (note or "").strip())
-    gr.Info("Note saved.")
+    gr.Info(tr("history.note_saved"))
     return load_tables(service, *filters)
 
 
 def _need(run_id: str | None) -> str:
     if not run_id:
-        raise BadInputError("Pick a run first (a row in Runs, or the run picker).")
+        raise BadInputError(tr("history.pick_run"))
     return run_id
 
 
@@ -367,11 +413,11 @@ def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[t
     """Stream the re-run's grid; the last yield puts its new experiment id in the box."""
     experiment_id = (experiment_id or "").strip()
     if not experiment_id:
-        raise gr.Error("Open an experiment first, then re-run it.")
+        raise gr.Error(tr("history.rerun_first"))
     try:
-        sweep = service.rerun(experiment_id, progress=lambda f, m: progress(f, desc=m))
+        sweep = service.rerun(experiment_id, progress=said_by(progress))
     except YilabError as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(error_text(err)) from None
     for html in stream_grid(sweep):
         yield html, gr.skip()
     yield gr.skip(), sweep.experiment_id
@@ -387,10 +433,10 @@ def _wire(tab: HistoryTab, service, parent) -> None:
 
     def reload(*values):
         banner = log_banner(service)  # first: it merges runs waiting in a spill, if it can
-        return *load_tables(service, *values), *load_choices(service), banner
+        return *shown_tables(*load_tables(service, *values)), *load_choices(service), banner
 
     def refresh(*values):
-        return load_tables(service, *values)
+        return shown_tables(*load_tables(service, *values))
 
     reloaded = [*tables, tab.model, tab.temperature, tab.log_banner]
     gr.on(None, lambda: reload("", ANY, ANY, ANY, ANY, ""), outputs=reloaded, **quiet)  # page load
@@ -419,11 +465,14 @@ def _wire(tab: HistoryTab, service, parent) -> None:
         tab.grid,
         **quiet,
     )
-    tab.star.click(
-        lambda r, *f: toggle_star(service, r, *f), [tab.run, *filters], [tab.star, *tables], **quiet
-    )
+
+    def star(run_id, *values):
+        label, *rows = toggle_star(service, run_id, *values)
+        return label, *shown_tables(*rows)
+
+    tab.star.click(star, [tab.run, *filters], [tab.star, *tables], **quiet)
     tab.save_note.click(
-        lambda r, n, *f: save_note(service, r, n, *f),
+        lambda r, n, *f: shown_tables(*save_note(service, r, n, *f)),
         [tab.run, tab.note, *filters],
         tables,
         **quiet,

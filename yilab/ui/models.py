@@ -10,7 +10,9 @@ from html import escape
 import gradio as gr
 
 from yilab.errors import YilabError
+from yilab.i18n import ENGLISH, Translator
 from yilab.service import Service
+from yilab.ui.i18n import current, error_text, said_by, t, tr
 
 COLUMNS = ["name", "source", "path", "size", "quantization", "architecture", "device"]
 # Imports convert (minutes for a big GGUF) and downloads fill the disk: one at a time.
@@ -35,15 +37,13 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
-                gr.HTML(
-                    f'<div class="yl-tk-h">Models on this machine · MLX computes on the '
-                    f"{escape(service.compute_device().upper())} · remote models come from "
-                    f"{escape(str(service.remotes_path()))}</div>"
+                heading = gr.HTML(_heading(service), elem_id="yl-models-heading")
+                refresh = gr.Button(
+                    t("models.refresh"), size="sm", scale=0, elem_id="yl-models-refresh"
                 )
-                refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="yl-models-refresh")
             table = gr.Dataframe(
                 value=refresh_table(service),
-                headers=COLUMNS,
+                headers=model_headers(ENGLISH),
                 interactive=False,
                 wrap=True,
                 column_widths=["18%", "8%", "30%", "9%", "13%", "13%", "9%"],
@@ -51,23 +51,23 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
             )
         with gr.Column(scale=1, min_width=300):
             import_spec = gr.Textbox(
-                label="Import a GGUF or an Ollama model",
+                label=t("models.import_spec"),
                 elem_id="yl-models-import-spec",
-                placeholder="~/Downloads/model.Q4_K_M.gguf or yi:6b-chat",
+                placeholder=t("models.import_placeholder"),
             )
             upload = gr.File(
-                label="…or upload a .gguf",
+                label=t("models.upload"),
                 file_types=[".gguf"],
                 height=120,
                 elem_id="yl-models-upload",
             )
-            import_button = gr.Button("Import (convert to MLX)", elem_id="yl-models-import")
+            import_button = gr.Button(t("models.import"), elem_id="yl-models-import")
             repo_id = gr.Textbox(
-                label="Download from Hugging Face",
+                label=t("models.repo"),
                 elem_id="yl-models-repo",
                 placeholder="mlx-community/Qwen2.5-0.5B-Instruct-4bit",
             )
-            download = gr.Button("Download", elem_id="yl-models-download")
+            download = gr.Button(t("models.download"), elem_id="yl-models-download")
             status = gr.HTML("", elem_id="yl-models-status")
     ui = ModelsTab(
         table=table,
@@ -80,21 +80,47 @@ def build_models_tab(service: Service, *, tab=None) -> ModelsTab:
         status=status,
     )
     _wire(ui, service, tab)
+    # the heading and the table's columns in the reader's language, on each page load
+    gr.on(
+        None,
+        lambda: (_heading(service), shown(refresh_table(service))),
+        outputs=[heading, table],
+        api_visibility="private",
+    )
     return ui
+
+
+def _heading(service: Service) -> str:
+    text = tr(
+        "models.heading",
+        device=service.compute_device().upper(),
+        path=str(service.remotes_path()),
+    )
+    return f'<div class="yl-tk-h">{escape(text)}</div>'
+
+
+def model_headers(tr_: Translator) -> list[str]:
+    """:data:`COLUMNS` in the reader's language."""
+    return [tr_(f"models.col_{name}") for name in COLUMNS]
 
 
 def _wire(ui: ModelsTab, service: Service, tab) -> None:
     private = {"api_visibility": "private"}
 
     def on_import(spec: str, upload, progress=gr.Progress()):
-        return resolve_and_report(service, import_target(spec, upload), progress)
+        status, rows = resolve_and_report(service, import_target(spec, upload), progress)
+        return status, shown(rows)
 
     def on_download(repo: str, progress=gr.Progress()):
-        return resolve_and_report(service, (repo or "").strip(), progress)
+        status, rows = resolve_and_report(service, (repo or "").strip(), progress)
+        return status, shown(rows)
 
-    ui.refresh.click(lambda: refresh_table(service), None, ui.table, **private)
+    def on_refresh():
+        return shown(refresh_table(service))
+
+    ui.refresh.click(on_refresh, None, ui.table, **private)
     if tab is not None:
-        tab.select(lambda: refresh_table(service), None, ui.table, **private)
+        tab.select(on_refresh, None, ui.table, **private)
     ui.import_button.click(
         on_import, [ui.import_spec, ui.upload], [ui.status, ui.table], **CONVERSION, **private
     )
@@ -102,7 +128,15 @@ def _wire(ui: ModelsTab, service: Service, tab) -> None:
 
 
 def refresh_table(service: Service) -> list[list[str]]:
-    return model_rows(service.list_models(), service.compute_device())
+    return model_rows(service.list_models(), service.compute_device(), current())
+
+
+def shown(rows) -> gr.Dataframe:
+    """Table rows with the columns named in the reader's language (Gradio translates no
+    Dataframe headers, and a plain update puts back the build's)."""
+    if not isinstance(rows, list):
+        return rows  # gr.skip()
+    return gr.Dataframe(value=rows, headers=model_headers(current()))
 
 
 def import_target(spec: str | None, upload) -> str:
@@ -115,26 +149,27 @@ def import_target(spec: str | None, upload) -> str:
 def resolve_and_report(service: Service, spec: str, progress) -> tuple[str, list[list[str]]]:
     """Resolve (convert or download) ``spec`` with a progress bar; a message and the table."""
     if not spec:
-        return status_html(
-            "Type a .gguf path, an Ollama name or a repo id first.", "warn"
-        ), gr.skip()
+        return status_html(tr("models.type_first"), "warn"), gr.skip()
     try:
-        resolved = service.resolve(spec, lambda f, m: progress(f, desc=m))
+        resolved = service.resolve(spec, said_by(progress))
     except YilabError as err:
-        return status_html(str(err), "error"), refresh_table(service)
-    return status_html(resolved_message(resolved), "ok"), refresh_table(service)
+        return status_html(error_text(err), "error"), refresh_table(service)
+    return status_html(resolved_message(resolved, current()), "ok"), refresh_table(service)
 
 
-def resolved_message(model) -> str:
+def resolved_message(model, tr_: Translator = ENGLISH) -> str:
     """What an import or a download gave (a resolved model: name, source, path, spec).
 
     >>> from types import SimpleNamespace as Model
     >>> resolved_message(Model(name="m.gguf", source="gguf", path="/h/models/gguf-1a", spec="m.gguf"))
     'Ready: m.gguf (gguf) in /h/models/gguf-1a. Pick it in Compare or Tokenizer as m.gguf.'
     """
-    return (
-        f"Ready: {model.name} ({model.source}) in {model.path}. "
-        f"Pick it in Compare or Tokenizer as {model.spec or model.name}."
+    return tr_(
+        "models.ready",
+        name=model.name,
+        source=model.source,
+        path=model.path,
+        spec=model.spec or model.name,
     )
 
 
@@ -142,7 +177,7 @@ def status_html(message: str, kind: str) -> str:
     return f'<div class="yl-notice yl-notice-{escape(kind)}">{escape(message)}</div>'
 
 
-def model_rows(models: list[dict], device: str) -> list[list[str]]:
+def model_rows(models: list[dict], device: str, tr_: Translator = ENGLISH) -> list[list[str]]:
     """``list_models()`` rows for the table, in :data:`COLUMNS` order; a remote model
     computes on its server, a GGUF yilab cannot convert says why in place of a path.
 
@@ -154,7 +189,7 @@ def model_rows(models: list[dict], device: str) -> list[list[str]]:
         [
             m["name"],
             m.get("source") or "",
-            m.get("path") or _not_converted(m),
+            m.get("path") or _not_converted(m, tr_),
             human_size(m.get("size_bytes")),
             m.get("quantization") or "",
             m.get("architecture") or "",
@@ -164,11 +199,11 @@ def model_rows(models: list[dict], device: str) -> list[list[str]]:
     ]
 
 
-def _not_converted(model: dict) -> str:
+def _not_converted(model: dict, tr_: Translator = ENGLISH) -> str:
     """The path cell of a GGUF not converted yet: when it will be, or why it cannot be."""
     if model.get("convertible") is False:
-        return f"(cannot convert: {model.get('unsupported_reason')})"
-    return "(GGUF, converted on first use)"
+        return tr_("models.cannot_convert", reason=model.get("unsupported_reason"))
+    return tr_("models.not_converted")
 
 
 def human_size(size: int | None) -> str:

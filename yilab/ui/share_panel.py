@@ -27,14 +27,12 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
+from yilab.ui.i18n import current, marked, t, tr
 
 SCOPES = ("this experiment", "search results", "all")
+SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
 EXTENSIONS = {"bundle": ".yilab.json", "jsonl": ".jsonl", "csv": ".csv", "html": ".html"}
 SHOWN_CONFLICTS = 3
-IMPORT_HINT = (
-    "Import merges a bundle (.json) into this run log: rows already here are "
-    "skipped, rows that differ are reported and yours are kept."
-)
 
 
 @dataclass
@@ -61,15 +59,15 @@ def export_selection(scope: str, experiment_id: str | None, search: str | None) 
     experiment_id, search = (experiment_id or "").strip(), (search or "").strip()
     if scope == "this experiment":
         if not experiment_id:
-            raise BadInputError("Open an experiment first (or export 'all').")
+            raise BadInputError(tr("share.open_first"))
         return [experiment_id], None
     if scope == "search results":
         if not search:
-            raise BadInputError("The search box is empty: search first (or export 'all').")
+            raise BadInputError(tr("share.search_first"))
         return None, search
     if scope == "all":
         return None, None
-    raise BadInputError(f"Unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
+    raise BadInputError(tr("share.unknown_scope", scope=repr(scope), scopes=", ".join(SCOPES)))
 
 
 def id_prefix(experiment_id: str | None) -> str:
@@ -81,7 +79,8 @@ def export_name(fmt: str, scope: str, experiment_id: str | None, today: date) ->
     """The download's file name: ``export_name("html", "this experiment", "82bb1b56-…", d)``
     → ``"yilab-82bb1b56.html"``; ``("bundle", "all", …)`` → ``"yilab-export-2025-01-31.yilab.json"``."""
     if fmt not in EXTENSIONS:
-        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+        formats = ", ".join(EXPORT_FORMATS)
+        raise BadInputError(tr("share.unknown_format", format=repr(fmt), formats=formats))
     if scope == "this experiment":
         stem = id_prefix(experiment_id)
     else:
@@ -95,30 +94,36 @@ def truncate_value(value) -> int | None:
     return None if value in (None, "", 0) else int(value)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _count(n: int, word: str) -> str:
+    """``_count(1, "run")`` → ``"1 run"``, ``_count(2, "run")`` → ``"2 runs"`` (in the
+    reader's language: ``"2 次运行"``)."""
+    return tr(f"share.{word}" if n == 1 else f"share.{word}s", n=n)
 
 
 def import_message(result, name: str) -> str:
     """One line on what an import did:
     ``"colleague.yilab.json: added 1 experiment / 4 runs · skipped 0 / 0 (already here) · no conflicts"``."""
     e, r = result.experiments, result.runs
-    line = (
-        f"{name}: added {_plural(e.added, 'experiment')} / {_plural(r.added, 'run')} · "
-        f"skipped {e.skipped} / {r.skipped} (already here) · "
+    line = tr(
+        "share.imported",
+        name=name,
+        experiments=_count(e.added, "experiment"),
+        runs=_count(r.added, "run"),
+        skipped_experiments=e.skipped,
+        skipped_runs=r.skipped,
     )
     if not result.conflicts:
-        return line + "no conflicts"
+        return line + tr("share.no_conflicts")
     shown = [
-        f"{c.table[:-1]} {c.id[:8]} ({', '.join(c.columns)})"
+        f"{tr('share.row_' + c.table[:-1])} {c.id[:8]} ({', '.join(c.columns)})"
         for c in result.conflicts[:SHOWN_CONFLICTS]
     ]
     more = len(result.conflicts) - len(shown)
     return (
         line
-        + f"{_plural(len(result.conflicts), 'conflict')}, kept yours: "
+        + tr("share.kept_yours", conflicts=_count(len(result.conflicts), "conflict"))
         + "; ".join(shown)
-        + (f"; {more} more" if more else "")
+        + (tr("share.more", n=more) if more else "")
     )
 
 
@@ -134,7 +139,7 @@ def _write(service, ids, fmt, name, **options) -> str:
     """Export into a fresh temporary folder; the folder goes again if the export fails."""
     folder = Path(tempfile.mkdtemp(prefix="yilab-share-"))
     try:
-        return str(service.export(ids, fmt, folder / name, **options).path)
+        return str(service.export(ids, fmt, folder / name, lang=current().lang, **options).path)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -210,39 +215,39 @@ def build_share_panel(
     :param refresh: ``fn``/``inputs``/``outputs`` of the History tables' reload, run
         after a successful import.
     """
-    with gr.Accordion("Share: export, HTML report, import", open=True, elem_id="yl-share"):
+    with gr.Accordion(t("share.title"), open=True, elem_id="yl-share"):
         with gr.Row(elem_classes="yl-hrow"):
             fmt = gr.Dropdown(
                 list(EXPORT_FORMATS),
                 value="bundle",
-                label="Format",
+                label=t("share.format"),
                 min_width=120,
                 scale=1,
                 elem_id="yl-share-format",
             )
             scope = gr.Dropdown(
-                list(SCOPES),
+                [(t(key), scope) for key, scope in zip(SCOPE_KEYS, SCOPES, strict=True)],
                 value=SCOPES[0],
-                label="Export",
+                label=t("share.scope"),
                 min_width=200,
                 scale=1,
                 elem_id="yl-share-scope",
             )
             redact = gr.Checkbox(
-                label="leave out system prompts", min_width=200, scale=1, elem_id="yl-share-redact"
+                label=t("share.redact"), min_width=200, scale=1, elem_id="yl-share-redact"
             )
             truncate = gr.Number(
                 0,
-                label="Cut outputs at N chars (0: keep all)",
+                label=t("share.truncate"),
                 precision=0,
                 minimum=0,
                 min_width=300,
                 scale=1,
                 elem_id="yl-share-truncate",
             )
-            export = gr.Button("Export", scale=0, min_width=90, elem_id="yl-share-export")
+            export = gr.Button(t("share.export"), scale=0, min_width=90, elem_id="yl-share-export")
             html = gr.DownloadButton(
-                "Share as HTML",
+                t("share.html"),
                 variant="primary",
                 interactive=False,
                 scale=0,
@@ -251,7 +256,7 @@ def build_share_panel(
             )
         with gr.Row(elem_classes="yl-share-out"):
             exported = gr.File(
-                label="Exported",
+                label=t("share.exported"),
                 interactive=False,
                 visible=False,
                 height=60,
@@ -259,14 +264,16 @@ def build_share_panel(
                 elem_id="yl-share-file",
             )
             upload = gr.UploadButton(
-                "Import bundle…",
+                t("share.import"),
                 file_types=[".json"],
                 type="filepath",
                 scale=0,
                 min_width=150,
                 elem_id="yl-share-import",
             )
-            status = gr.HTML(status_html(IMPORT_HINT), elem_id="yl-share-status", scale=3)
+            status = gr.HTML(
+                marked(status_html, "share.import_hint"), elem_id="yl-share-status", scale=3
+            )
     panel = SharePanel(
         format=fmt,
         scope=scope,

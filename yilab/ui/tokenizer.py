@@ -27,10 +27,12 @@ from yilab.render.inspector import (
     render_template,
     render_tokens,
     render_verdict,
+    verdict_summary,
 )
 from yilab.service import DEFAULT_MODEL, Service
 from yilab.ui.common import follow_sweep, model_choices, user_errors
 from yilab.ui.compare import GENERATION
+from yilab.ui.i18n import current, marked, said_by, t, tr
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
@@ -84,46 +86,44 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
             scale=5,
             value=default_model or DEFAULT_MODEL,
             allow_custom_value=True,
-            label="Model",
+            label=t("tok.model"),
             elem_id="yl-tok-model",
-            info="a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id",
+            info=t("tok.model_info"),
         )
-        inspect = gr.Button("Inspect", variant="primary", scale=1, elem_id="yl-tok-inspect")
-    verdict = gr.HTML(notice("Pick a model and click Inspect."), elem_id="yl-tok-verdict")
+        inspect = gr.Button(t("tok.inspect"), variant="primary", scale=1, elem_id="yl-tok-inspect")
+    verdict = gr.HTML(marked(notice, "tok.pick"), elem_id="yl-tok-verdict")
     ollama = gr.HTML("", elem_id="yl-tok-ollama")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=360):
             specials = gr.HTML("", elem_id="yl-tok-specials")
             diff = gr.HTML("", elem_id="yl-tok-diff")
             with gr.Row():
-                apply = gr.Button("Apply fix", interactive=False, size="sm", elem_id="yl-tok-apply")
-                undo = gr.Button("Undo fix", interactive=False, size="sm", elem_id="yl-tok-undo")
+                apply = gr.Button(
+                    t("tok.apply"), interactive=False, size="sm", elem_id="yl-tok-apply"
+                )
+                undo = gr.Button(t("tok.undo"), interactive=False, size="sm", elem_id="yl-tok-undo")
         with gr.Column(scale=1, min_width=360):
             template = gr.HTML("", elem_id="yl-tok-template")
             text = gr.Textbox(
-                label="Tokenize a text",
+                label=t("tok.text"),
                 lines=2,
                 elem_id="yl-tok-text",
-                placeholder="any text, special tokens included",
+                placeholder=t("tok.text_placeholder"),
             )
             with gr.Row():
-                chat = gr.Checkbox(label="as a user message (templated)", elem_id="yl-tok-chat")
-                tokenize = gr.Button("Tokenize", size="sm", elem_id="yl-tok-tokenize")
+                chat = gr.Checkbox(label=t("tok.chat"), elem_id="yl-tok-chat")
+                tokenize = gr.Button(t("tok.tokenize"), size="sm", elem_id="yl-tok-tokenize")
             tokens = gr.HTML("", elem_id="yl-tok-tokens")
     with gr.Column(elem_classes=["yl-tk-ba-box"]):
         with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
-            info = (
-                f"run at T=0, {BEFORE_AFTER_MAX_TOKENS} tokens, with the "
-                "stop set as it is and with the fix; both are logged"
-            )
             prompt = gr.Textbox(
                 value=BEFORE_AFTER_PROMPT,
-                label="Before / after prompt",
+                label=t("tok.ba_prompt"),
                 scale=5,
                 elem_id="yl-tok-prompt",
-                info=info,
+                info=t("tok.ba_info"),
             )
-            before_after = gr.Button("Before / after", scale=1, elem_id="yl-tok-before-after")
+            before_after = gr.Button(t("tok.before_after"), scale=1, elem_id="yl-tok-before-after")
         comparison = gr.HTML("", elem_id="yl-tok-ba")
     # per browser tab (State copies its value per session; a callable would be an API endpoint)
     session = gr.State({})  # {"spec": the model spec, "path": its folder}
@@ -157,7 +157,7 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
 
     def on_inspect(spec: str, state: dict, progress=gr.Progress()):
         with user_errors():
-            path = service.model_dir(spec, lambda f, m: progress(f, desc=m))
+            path = service.model_dir(spec, said_by(progress))
         state.update(spec=spec, path=str(path))
         return _outputs(service, path, state)
 
@@ -170,7 +170,7 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
         with user_errors():
             path = _path(state)
             result = service.undo_fix(path) if undo else service.apply_fix(path, state.get("spec"))
-        gr.Info(f"{'Undone' if undo else 'Fixed'}: {', '.join(result.files)}")
+        gr.Info(tr("tok.undone" if undo else "tok.fixed", files=", ".join(result.files)))
         return _outputs(service, _path(state), state)
 
     ui.inspect.click(on_inspect, [ui.model, ui.session], outputs, **private)
@@ -197,7 +197,7 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
 
 def _path(state: dict) -> Path:
     if not state.get("path"):
-        raise gr.Error("Inspect a model first.")
+        raise gr.Error(tr("tok.inspect_first"))
     return Path(state["path"])
 
 
@@ -221,20 +221,25 @@ def _tokenize(service: Service, path: Path, text: str, chat: bool) -> str:
         view = service.token_view(path, text or "", chat=bool(chat))
         report = service.inspect_folder(path)
     return render_tokens(
-        view, turn_end_id=report.chat_template.turn_end_id, stop_ids=report.stop_ids, summary=True
+        view,
+        turn_end_id=report.chat_template.turn_end_id,
+        stop_ids=report.stop_ids,
+        summary=True,
+        tr=current(),
     )
 
 
 def inspect_panels(service: Service, path: Path, spec: str | None = None) -> Panels:
     """Inspect ``path`` (picked as ``spec``) and lay out what the tab shows; the fix shown
     is the one Apply makes (for an Ollama model, with Ollama's missing stops)."""
-    seen = service.inspection(path, spec)
+    seen, tr_ = service.inspection(path, spec), current()
+    fixed = dataclasses.replace(seen.report, fix=seen.plan)
     return Panels(
-        verdict=render_verdict(seen.report),
-        ollama=render_ollama(seen.ollama),
-        specials=render_specials(seen.report),
-        template=render_template(seen.report, seen.template_view),
-        diff=render_fix(dataclasses.replace(seen.report, fix=seen.plan), seen.edits, seen.backups),
+        verdict=render_verdict(seen.report, tr_),
+        ollama=render_ollama(seen.ollama, tr_),
+        specials=render_specials(seen.report, tr_),
+        template=render_template(seen.report, seen.template_view, tr_),
+        diff=render_fix(fixed, seen.edits, seen.backups, tr_),
         can_apply=bool(seen.edits),
         can_undo=bool(seen.backups),
     )
@@ -252,7 +257,8 @@ def before_after(
         seen = service.inspection(path, spec)
     report, extra = seen.report, seen.runtime_extra
     if not extra:
-        yield notice(f"Nothing to compare: {report.summary} (Undo a fix to see the difference.)")
+        summary = verdict_summary(report, current())
+        yield notice(tr("tok.nothing_to_compare", summary=summary))
         return
     views: dict[str, GridView | None] = {"before": None, "after": None}
     stops = {"before": report.stop_ids, "after": sorted({*report.stop_ids, *extra})}
@@ -268,4 +274,4 @@ def before_after(
             sweep = service.start_sweep(spec, note=f"{side} fix")
         for view in follow_sweep(sweep):
             views[side] = view
-            yield render_before_after(views["before"], views["after"], stops)
+            yield render_before_after(views["before"], views["after"], stops, current())

@@ -23,6 +23,7 @@ from typing import Any
 from yilab import __version__
 from yilab.errors import ConversionError
 from yilab.generation.mlx_thread import on_mlx_thread
+from yilab.i18n import Message
 from yilab.models.gguf.arch import (
     Architecture,
     architecture,
@@ -143,7 +144,8 @@ def convert_tensors(
                 out = {name: packed, f"{stem}.scales": scales, f"{stem}.biases": biases}
         mx.eval(list(out.values()))
         if progress and (i % max(1, len(tensors) // 8) == 0):
-            progress(0.1 + 0.8 * i / len(tensors), f"converting tensors {i + 1}/{len(tensors)}")
+            message = Message("progress.tensors", i=i + 1, n=len(tensors))
+            progress(0.1 + 0.8 * i / len(tensors), message)
         yield out
 
 
@@ -289,7 +291,7 @@ def _write_model(
     config, names = check_convertible(header)
     arch = architecture(meta)[1]
     tokenizer = build_tokenizer(meta)
-    progress(0.02, "reading tensors")
+    progress(0.02, Message("progress.reading"))
     gguf_tensors = list(read_tensors(path))
     freqs = [t.dequantized().tolist() for t in gguf_tensors if t.name == "rope_freqs.weight"]
     if scaling := rope_scaling(meta, config, freqs[0] if freqs else None):
@@ -314,7 +316,7 @@ def _write_model(
     _write_json(folder / "config.json", dict(sorted(config.items())))
     generation = {k: config[k] for k in ("bos_token_id", "eos_token_id") if k in config}
     _write_json(folder / "generation_config.json", generation)
-    progress(0.9, "writing tokenizer")
+    progress(0.9, Message("progress.tokenizer"))
     tokenizer.save(str(folder / "tokenizer.json"))
     _write_json(folder / "tokenizer_config.json", tokenizer_config(meta))
     _write_json(folder / "yilab.json", _provenance(path, header, dequantize, sha256))

@@ -1,0 +1,531 @@
+"""Every word the dashboard shows, in English (the default). ``zh_CN.py`` has the same keys.
+
+Keys are ``part.name``; ``{name}`` placeholders are filled by :class:`yilab.i18n.Translator`.
+"""
+
+EN = {
+    # -- the page ------------------------------------------------------------------
+    "app.tagline": "prompt experiments on MLX models",
+    "app.language": "Language / 语言",
+    "tab.compare": "Compare",
+    "tab.history": "History",
+    "tab.plots": "Plots",
+    "tab.models": "Models",
+    "tab.tokenizer": "Tokenizer",
+    # -- Compare ---------------------------------------------------------------------
+    "compare.model": "Model",
+    "compare.model_info": (
+        "a name, an mlx-lm folder, a .gguf, an Ollama name, an HF repo id "
+        "or a server: openai+http://host:8080/v1#model"
+    ),
+    "compare.open_tokenizer": "Check its eos in the Tokenizer tab",
+    "compare.mode": "Mode",
+    "compare.mode_chat": "chat",
+    "compare.mode_raw": "raw",
+    "compare.system": "System prompt",
+    "compare.system_placeholder": "(none)",
+    "compare.prompt": "Prompt",
+    "compare.examples": "Examples: click one, then Run",
+    "compare.rendered": "Rendered prompt",
+    "compare.temperatures": "Temperatures",
+    "compare.seeds": "Seeds or '3 random'",
+    "compare.top_p": "top_p",
+    "compare.max_tokens": "max_tokens",
+    "compare.engine": "Engine",
+    "compare.engine_info": (
+        "batch decodes the cells together: faster; rounding may differ from single runs"
+    ),
+    "compare.judging": "Inputs and checks",
+    "compare.inputs": "Inputs: one row per line, the first names the columns (CSV)",
+    "compare.inputs_info": (
+        "the prompt's {{column}} is filled from each row; one grid section per row; "
+        "an 'expected' column feeds equals checks"
+    ),
+    "compare.inputs_file": "Load a CSV / JSONL file",
+    "compare.checks": "Checks: one per line, [name=]kind[/i][:argument]",
+    "compare.checks_info": (
+        "contains, not-contains, regex, equals, json, json-schema, max-words, max-chars, "
+        "stop — e.g. capital=regex/i:paris"
+    ),
+    "compare.rejudge": "Judge the last grid again",
+    "compare.run": "Run",
+    "compare.stop": "Stop",
+    "compare.ready": "Ready.",
+    "compare.cannot_read": "Cannot read {name}: {error}",
+    "compare.rejudge_first": "Run a grid first (and let it finish), then judge it again.",
+    "compare.no_preview": "(no preview: {error})",
+    "compare.preview_row": "── input row 1 of {n}",
+    "compare.preview_tokens": "── {n} tokens",
+    "compare.no_stop_warning": "⚠ This model probably doesn't stop: {message}",
+    # -- yilab's errors that carry a key (yilab.errors), and the fields they name ----------
+    "errors.empty_prompt": "The prompt is empty: type something for the model to answer.",
+    "errors.not_a_number": "{name}: {item} is not a number.",
+    "errors.not_finite": "{name}: {item} is not a finite number.",
+    "errors.not_whole": "{name}: {item} is not a whole number.",
+    "errors.no_values": "{name}: give at least one value.",
+    "errors.random_seeds": "seeds: ask for between 1 and {n} random seeds.",
+    "errors.unknown_model": (
+        "unknown model {spec}. A model is a local mlx-lm folder (with config.json), a .gguf "
+        "file, a Hugging Face repo id like org/name, an Ollama model like yi:6b-chat, a server "
+        "like openai+http://host:8080/v1#model-name, or a name from `python -m yilab models`. "
+        "Models here: {known}"
+    ),
+    "errors.no_models_yet": "none yet",
+    "param.temperatures": "temperatures",
+    "param.seeds": "seeds",
+    "param.top_p": "top_p",
+    "param.max_tokens": "max_tokens",
+    # -- progress while a model is prepared ----------------------------------------------
+    "progress.hashing": "Hashing {name}…",
+    "progress.converting": "Converting {name} to MLX (first use)…",
+    "progress.converting_ollama": "Converting Ollama model {name} to MLX (first use)…",
+    "progress.converted": "Converted into {target}",
+    "progress.reading": "reading tensors",
+    "progress.tensors": "converting tensors {i}/{n}",
+    "progress.tokenizer": "writing tokenizer",
+    "progress.downloading_from": "Downloading {repo} from huggingface.co…",
+    "progress.downloading": "Downloading {repo}…",
+    "progress.downloaded": "Downloaded {repo}",
+    # -- the run log's trouble (a spill) and its recovery --------------------------------
+    "log.run": "{n} run",
+    "log.runs": "{n} runs",
+    "log.lost": "run log {db} {cause}, and {error}: the outputs of {runs} are not saved",
+    "log.merged": "run log {db} {cause}: {runs} kept in {spill}, merged back when the sweep ended",
+    "log.kept": (
+        "run log {db} {cause}: {runs} kept in {spill}; they will be merged the next time the "
+        "log can be written"
+    ),
+    "log.cause_disk_full": "is full{detail}",
+    "log.cause_full": "is full ({reason})",
+    "log.cause_deleted": "was deleted",
+    "log.cause_replaced": "was replaced by another file",
+    "log.cause_gone": "is gone ({reason})",
+    "log.cause_locked": "is locked by another writer ({reason})",
+    "log.cause_other": "cannot be written ({reason})",
+    "log.recovered": "recovered {runs} from {path} into {db}{damaged}",
+    "log.damaged": " ({n} damaged lines skipped)",
+    # -- a card's actions (the panel under the grid) ------------------------------------
+    "cards.diff_against": "Diff against",
+    "cards.not_branch": "Not a branch request: {value}",
+    "cards.branch_head": (
+        "Branch of {cell} at token {position}: {chosen} instead of {drawn} "
+        "(same settings; logged as its own run)"
+    ),
+    "cards.replaying": "Replaying run {run}…",
+    "cards.replay_head": "Replay of run {run} → {new}: {verdict}",
+    "cards.identical": "identical ✓",
+    "cards.different": "different ✗",
+    "cards.no_other": "No other finished card to diff against.",
+    "cards.vs": "{a}  vs  {b}",
+    # -- the grid and its cards ---------------------------------------------------------
+    "grid.starting": "Starting…",
+    "grid.list_sep": ", ",
+    "grid.loading": "Loading {model}…",
+    "grid.queued": "Queued: waiting for {n} sweep(s) ahead of this one…",
+    "grid.running": "Running cell {cell} of {n}…",
+    "grid.done": "Done: {counts}",
+    "grid.as_logged": "As logged: {counts}",
+    "grid.engine": "engine: {engine}",
+    "grid.section": "Input {n} · {label}",
+    "grid.default_model": "default model",
+    "grid.greedy": "T=0 is greedy: the seed has no effect",
+    "grid.same_as": "same as T={temperature} · seed {seed}",
+    "grid.no_stop": "this model probably doesn't stop — check its eos (Tokenizer tab)",
+    "grid.tokens": "{n} tokens",
+    "grid.seed": "seed {seed}",
+    "grid.max": "max {n}",
+    "grid.act_copy": "Copy the output",
+    "grid.copied": "copied",
+    "grid.copy_failed": "copy failed",
+    "grid.act_replay": "Run it again and compare",
+    "grid.act_history": "Open its experiment in History",
+    "grid.act_diff": "Diff against another card",
+    "grid.act_probs": "Show each token's probability",
+    # a card's token view: probabilities, where runs part, the turn-end track
+    "tokens.given": "given",
+    "tokens.drawn": "drawn",
+    "tokens.entropy": "entropy {value} nats",
+    "tokens.margin": "margin {margin} pts over {token}",
+    "tokens.branch_hint": "click a token to branch from here",
+    "tokens.shade_by": "shade by",
+    "tokens.mode_probability": "probability",
+    "tokens.mode_entropy": "entropy",
+    "tokens.this_run": "this run",
+    "tokens.ended": "ended ({name})",
+    "tokens.parts_from": "parts from {names} here: {parts}",
+    "tokens.stops": "stops the run",
+    "tokens.no_stop": "not a stop token",
+    "tokens.turn_end": "turn end",
+    "tokens.fix_link": "fix it in the Tokenizer tab",
+    "tokens.fix_text": "fix it in yilab's Tokenizer tab",
+    "tokens.missed": "{token} was {p} likely at token {n}, but it is not a stop token",
+    "tokens.spark_title": "turn-end probability per token: highest {p} at token {n}",
+    "tokens.no_tokens": "no tokens",
+    # finish reasons and statuses, as badges and in counts (the values stay English)
+    "state.waiting": "waiting",
+    "state.running": "running",
+    "state.stop": "stop",
+    "state.length": "length",
+    "state.cancelled": "cancelled",
+    "state.error": "error",
+    "state.interrupted": "interrupted",
+    "state.done": "done",
+    # -- scores (a grid row's header, the scores table) -------------------------------
+    "scores.pass": "pass {rate}",
+    "scores.distinct": "{distinct}/{outputs} distinct",
+    "scores.sim": "sim {value}",
+    "scores.yes": "yes",
+    "scores.no": "no",
+    "scores.col_input": "input",
+    "scores.col_model": "model",
+    "scores.col_max": "max",
+    "scores.col_runs": "runs",
+    "scores.col_all": "all",
+    "scores.col_distinct": "distinct",
+    "scores.col_sim": "sim",
+    "scores.col_len": "len",
+    "scores.legend": (
+        "pass: share of the row's finished runs passing the check · all: passing every "
+        "check · @k: at least one of the k seeds passes all · ^k: all k do · distinct: "
+        "different outputs · d-1/d-2: unique words / word pairs over all · sim: mean "
+        "pairwise similarity ({method}) · len: words (Chinese: characters), mean ± sd"
+    ),
+    # -- History ---------------------------------------------------------------------------
+    "history.search": "Search prompts and outputs",
+    "history.search_placeholder": "text… (Enter)",
+    "history.search_info": (
+        "Text anywhere in prompts and outputs, in any case (北京 finds 我爱北京天安门, token "
+        'finds tokenizer); every word must occur; "double quotes" keep words together.'
+    ),
+    "history.model": "Model",
+    "history.temperature": "T",
+    "history.finish": "Finish",
+    "history.status": "Status",
+    "history.any": "any",
+    "history.input": "Input",
+    "history.refresh": "Refresh",
+    "history.experiments": "Experiments",
+    "history.runs": "Runs",
+    "history.experiment_id": "Experiment id",
+    "history.experiment_placeholder": "select a row above, or paste an id",
+    "history.rerun": "Re-run",
+    "history.select": "Select an experiment or a run above.",
+    "history.checks": "Checks of this experiment: one per line, [name=]kind[/i][:argument]",
+    "history.rejudge": "Judge again",
+    "history.run_picker": "Run to star / note",
+    "history.star": "☆ Star",
+    "history.starred": "★ Starred",
+    "history.note": "Note",
+    "history.note_placeholder": "a note on this run",
+    "history.save_note": "Save note",
+    "history.diff_a": "Diff run A",
+    "history.diff_b": "against run B",
+    "history.note_saved": "Note saved.",
+    "history.open_first": "Open an experiment first.",
+    "history.rerun_first": "Open an experiment first, then re-run it.",
+    "history.pick_two": "Pick two runs to diff.",
+    "history.pick_run": "Pick a run first (a row in Runs, or the run picker).",
+    "history.col_time": "time",
+    "history.col_model": "model",
+    "history.col_prompt": "prompt",
+    "history.col_runs": "runs",
+    "history.col_seed": "seed",
+    "history.col_finish": "finish",
+    "history.col_tokens": "tokens",
+    "history.col_output": "output",
+    "history.col_note": "note",
+    "history.n_runs": "{n} runs",
+    "history.exp_note": "note: {note}",
+    "history.label_system": "system",
+    "history.label_prompt": "prompt",
+    "history.label_inputs": "inputs",
+    "history.set_temperatures": "temperatures",
+    "history.set_seeds": "seeds",
+    # -- Share (History's foot) ----------------------------------------------------------
+    "share.title": "Share: export, HTML report, import",
+    "share.format": "Format",
+    "share.scope": "Export",
+    "share.scope_experiment": "this experiment",
+    "share.scope_search": "search results",
+    "share.scope_all": "all",
+    "share.redact": "leave out system prompts",
+    "share.truncate": "Cut outputs at N chars (0: keep all)",
+    "share.export": "Export",
+    "share.html": "Share as HTML",
+    "share.exported": "Exported",
+    "share.import": "Import bundle…",
+    "share.open_first": "Open an experiment first (or export 'all').",
+    "share.search_first": "The search box is empty: search first (or export 'all').",
+    "share.unknown_scope": "Unknown scope {scope}: use one of {scopes}",
+    "share.unknown_format": "Unknown format {format}: use one of {formats}",
+    "share.experiment": "{n} experiment",
+    "share.experiments": "{n} experiments",
+    "share.run": "{n} run",
+    "share.runs": "{n} runs",
+    "share.conflict": "{n} conflict",
+    "share.conflicts": "{n} conflicts",
+    "share.row_experiment": "experiment",
+    "share.row_run": "run",
+    "share.imported": (
+        "{name}: added {experiments} / {runs} · skipped {skipped_experiments} / "
+        "{skipped_runs} (already here) · "
+    ),
+    "share.no_conflicts": "no conflicts",
+    "share.kept_yours": "{conflicts}, kept yours: ",
+    "share.more": "; {n} more",
+    "share.import_hint": (
+        "Import merges a bundle (.json) into this run log: rows already here are skipped, "
+        "rows that differ are reported and yours are kept."
+    ),
+    # -- the HTML report ---------------------------------------------------------------------
+    "report.title": "yilab report",
+    "report.experiment": "{n} experiment",
+    "report.experiments": "{n} experiments",
+    "report.run": "{n} run",
+    "report.runs": "{n} runs",
+    "report.exported": "exported {when} UTC",
+    "report.hint": (
+        "Press compare on two cards (in one experiment or across experiments) to see their "
+        "outputs side by side, word by word."
+    ),
+    "report.no_system": "System prompts were left out.",
+    "report.cut": "Outputs were cut to {n} characters (… marks a cut).",
+    "report.no_runs": "No runs.",
+    "report.field_prompt": "prompt",
+    "report.field_system": "system",
+    "report.field_mode": "mode",
+    "report.field_temperatures": "temperatures",
+    "report.field_seeds": "seeds",
+    "report.field_top_ps": "top_p",
+    "report.field_max_tokens": "max_tokens",
+    "report.field_top_k": "top_k",
+    "report.field_min_p": "min_p",
+    "report.field_repetition_penalty": "repetition penalty",
+    "report.field_extra_eos_ids": "extra eos ids",
+    "report.field_inputs": "inputs",
+    "report.field_checks": "checks",
+    "report.field_note": "note",
+    "report.field_model": "model",
+    "report.field_versions": "versions",
+    "report.fingerprint": "fingerprint {value}",
+    "report.eos_turn_end": "eos {eos} · turn end {turn_end}",
+    "report.stop_ids": "stop ids {ids}",
+    "diff.identical": "identical",
+    "diff.counts": "{same} same · {removed} removed · {added} added",
+    "report.js_close": "close",
+    "report.js_compare": "compare",
+    "report.js_compare_title": "Pick two cards to diff their outputs",
+    "report.js_vs": "vs",
+    # -- Plots -------------------------------------------------------------------------------
+    "plots.experiment": "Experiment",
+    "plots.refresh": "Refresh",
+    "plots.length": "Output length by temperature",
+    "plots.length_y": "generated tokens",
+    "plots.speed": "Tokens/s per cell",
+    "plots.passing": "Passing every check, by temperature",
+    "plots.passing_none": "Passing (no checks yet)",
+    "plots.passing_y": "% of runs",
+    "plots.diversity": "Diversity by temperature (distinct-2: unique word pairs / all)",
+    "plots.history": "Tokens/s by model over time",
+    "plots.finish": "finish",
+    "plots.model": "model",
+    "plots.input": "input",
+    "plots.input_n": "in {n}",
+    "plots.all": "all",
+    # -- Models ------------------------------------------------------------------------------
+    "models.heading": (
+        "Models on this machine · MLX computes on the {device} · remote models come from {path}"
+    ),
+    "models.refresh": "Refresh",
+    "models.import_spec": "Import a GGUF or an Ollama model",
+    "models.import_placeholder": "~/Downloads/model.Q4_K_M.gguf or yi:6b-chat",
+    "models.upload": "…or upload a .gguf",
+    "models.import": "Import (convert to MLX)",
+    "models.repo": "Download from Hugging Face",
+    "models.download": "Download",
+    "models.type_first": "Type a .gguf path, an Ollama name or a repo id first.",
+    "models.ready": "Ready: {name} ({source}) in {path}. Pick it in Compare or Tokenizer as {spec}.",
+    "models.col_name": "name",
+    "models.col_source": "source",
+    "models.col_path": "path",
+    "models.col_size": "size",
+    "models.col_quantization": "quantization",
+    "models.col_architecture": "architecture",
+    "models.col_device": "device",
+    "models.not_converted": "(GGUF, converted on first use)",
+    "models.cannot_convert": "(cannot convert: {reason})",
+    # -- Tokenizer ---------------------------------------------------------------------------
+    "tok.model": "Model",
+    "tok.model_info": "a name, an mlx-lm folder, a .gguf, an Ollama name or an HF repo id",
+    "tok.inspect": "Inspect",
+    "tok.pick": "Pick a model and click Inspect.",
+    "tok.apply": "Apply fix",
+    "tok.undo": "Undo fix",
+    "tok.text": "Tokenize a text",
+    "tok.text_placeholder": "any text, special tokens included",
+    "tok.chat": "as a user message (templated)",
+    "tok.tokenize": "Tokenize",
+    "tok.ba_prompt": "Before / after prompt",
+    "tok.ba_info": (
+        "run at T=0, 48 tokens, with the stop set as it is and with the fix; both are logged"
+    ),
+    "tok.before_after": "Before / after",
+    "tok.inspect_first": "Inspect a model first.",
+    "tok.stops_at": "mlx-lm stops at: {stops}",
+    "tok.specials": "Special tokens, file by file",
+    "tok.col_file": "file",
+    "tok.col_setting": "setting",
+    "tok.col_token": "token",
+    "tok.template_meta": "chat template: {source} · assistant turn end: {end}",
+    "tok.none_found": "none found",
+    "tok.none": "none",
+    "tok.template": "Chat template, rendered",
+    "tok.no_template": "No chat template to render.",
+    "tok.turn_end_stops": "the turn end: mlx-lm stops here",
+    "tok.turn_end_runs_on": "the turn end: mlx-lm does NOT stop",
+    "tok.count_ids": "{n} tokens · ids:",
+    "tok.fix": "Fix",
+    "tok.nothing_to_fix": "Nothing to fix: the turn end is a stop token.",
+    "tok.no_change": "No file change planned for this verdict.",
+    "tok.runtime": "Or at run time, files untouched:",
+    "tok.backups": "Backups: {names} (Undo restores them)",
+    "tok.before": "Before: as the files say · stops at ids {ids}",
+    "tok.after": "After: with the fix (runtime override) · stops at ids {ids}",
+    "tok.nothing": "nothing",
+    "tok.waiting": "waiting…",
+    "tok.fixed_outcome": "length → stop: with the fix, generation ends at the turn end.",
+    "tok.ollama_title": "Ollama ({name}): {title}",
+    "tok.ollama_col_stop": "Ollama stop (params)",
+    "tok.ollama_col_stops": "mlx-lm stops there",
+    "tok.ollama_eos": "GGUF eos: {eos} · mlx-lm stops at: {stops}",
+    "tok.ollama_also": " · also imported as {names}",
+    "tok.ollama_unknown": "unknown",
+    "tok.ollama_fix": "Fix, so that mlx-lm stops where Ollama did:",
+    "tok.ollama_yes": "✓ yes",
+    "tok.ollama_no": "✗ no",
+    "tok.ollama_tokens_only": "— tokens only",
+    "tok.ollama_a_text": "a text",
+    "tok.ollama_layers": "Ollama's template, system prompt and params",
+    "tok.ollama_template": "template (a Go template)",
+    "tok.ollama_system": "system",
+    "tok.ollama_params": "params",
+    # -- the inspector's verdicts in plain words ------------------------------------------
+    "verdict.ok": "OK: generation stops at the end of each assistant turn",
+    "verdict.eos_mismatch": "EOS mismatch: generation will not stop at the end of a turn",
+    "verdict.tokenizer_eos_mismatch": (
+        "Tokenizer eos differs: mlx-lm stops, some other tools will not"
+    ),
+    "verdict.no_chat_template": "No chat template: this looks like a base model",
+    "verdict.invalid_config": "Invalid config: a file cannot be used",
+    "ollama_verdict.ok": "mlx-lm stops wherever Ollama did",
+    "ollama_verdict.missing_stops": "Ollama stopped where mlx-lm will not",
+    "summary.nothing": "nothing",
+    "summary.invalid_config": "A config file cannot be used: {message}. Tools will fail or guess.",
+    "summary.template_not_loaded": (
+        "mlx-lm loads no chat template: the model's template is in chat_template.json, "
+        "which transformers' tokenizer never reads, so chat prompts fail."
+    ),
+    "summary.empty_template": (
+        "chat_template.jinja is empty, and transformers uses it: chat prompts are empty."
+    ),
+    "summary.no_template": (
+        "There is no chat template: this looks like a base model, not a chat model."
+    ),
+    "summary.ambiguous": (
+        "The template ends an answer with {token}, which it also writes mid-answer, so yilab "
+        "cannot say where answers end; mlx-lm stops at {stops}."
+    ),
+    "summary.no_turn_end": "The template marks no turn end; mlx-lm stops at {stops}.",
+    "summary.ok": "Assistant turns end with {end}, and mlx-lm stops there.",
+    "summary.tokenizer_eos_mismatch": (
+        "mlx-lm stops at {end} because {source} lists it, but the tokenizer's eos is {eos}: "
+        "tools that read only the tokenizer's eos run on."
+    ),
+    "summary.eos_mismatch": (
+        "The chat template ends each assistant turn with {end}, but mlx-lm stops only at "
+        "{stops}: generation runs on to max_tokens, printing {token} and making up new turns."
+    ),
+    "problem.template_error": "the chat template cannot be rendered: {error}",
+    "problem.no_system_role": "the template refuses a system message; it was checked without one",
+    "problem.ambiguous_turn_end": (
+        "the template ends an answer with {token}, which it also writes inside an answer "
+        "(after the reasoning): stopping there would cut answers short, so yilab cannot tell "
+        "from the template where an answer ends"
+    ),
+    "problem.assistant_dropped": (
+        "the template drops the assistant's message, so its turn end cannot be read"
+    ),
+    "problem.no_turn_end": (
+        "no special token follows the assistant's message: nothing marks a turn's end"
+    ),
+    "problem.no_generation_prompt": (
+        "the prompt for a reply ends by closing the user's turn and nothing opens the "
+        "assistant's: the model may write another user turn (add an add_generation_prompt block)"
+    ),
+    "problem.tool_call_not_stop": (
+        "tool calls end with {token}, but mlx-lm does not stop there: after a tool call the "
+        "model runs on instead of waiting for the tool's result"
+    ),
+    "problem.stop_mid_answer": (
+        "mlx-lm stops at {token} ({source}), which the template writes inside an answer: "
+        "generation stops before the answer is complete"
+    ),
+    "problem.no_config_json": (
+        "there is no config.json: mlx-lm cannot load this directory as a model"
+    ),
+    "problem.invalid_value": "{file}: {key} is {value}, expected {expected}",
+    "problem.expected_token": "a token string, an AddedToken or null",
+    "problem.expected_id": "a token id, a list of ids or null",
+    "problem.pad_is_eos": (
+        "pad is the eos token ({token}): harmless at inference, but a fine-tune that masks "
+        "padding also masks eos and learns never to stop"
+    ),
+    "problem.no_eos": "the tokenizer has no eos token: only config ids can stop generation",
+    "problem.bos_mismatch": "bos ids differ: {ids}",
+    "problem.double_bos": (
+        "the template writes {token} and the tokenizer adds one too: encoding the rendered "
+        "prompt with special tokens gives a double bos (mlx-lm skips adding a bos to a "
+        "string prompt that already starts with one)"
+    ),
+    "problem.eos_out_of_vocab": "eos id {id} ({source}) is outside the vocabulary of {size}",
+    "problem.unknown_token_id": (
+        "no file gives the id of {token} (add tokenizer.json or added_tokens_decoder)"
+    ),
+    "warning.double_bos_chat": (
+        "double bos: the template writes {token} and the tokenizer adds another. mlx-lm does "
+        "not add one to a prompt that already starts with it, but other tools "
+        "(tokenizer(text), llama.cpp) may."
+    ),
+    "warning.double_bos_text": (
+        "double bos: the text starts with {token} and the tokenizer adds another one in front of it"
+    ),
+    "warning.incomplete_tokenizer": (
+        "the tokens do not spell the text back: this tokenizer looks incomplete "
+        "(no tokenizer.json?)"
+    ),
+    "ollama.missing": (
+        "`ollama run {name}` stopped at {listed} (its params' stop list); the GGUF's eos is "
+        "{eos}, and mlx-lm stops only at {stops}: where Ollama ended the reply, mlx-lm runs "
+        "on to max_tokens, printing {printed}."
+    ),
+    "ollama.all_stop": "mlx-lm stops at every token `ollama run {name}` stopped at: {listed}.",
+    "ollama.no_stop": (
+        "Ollama's params name no stop token for {name}: it stopped at the GGUF's eos {eos}, "
+        "and mlx-lm stops at {stops}."
+    ),
+    "ollama.texts": (
+        "{said} Ollama also stopped at the text {texts}, which is not one token: mlx-lm stops "
+        "at tokens only, so no fix here makes it stop there."
+    ),
+    "wording.no_stops": "nothing (generation always runs to max_tokens)",
+    "wording.stops_there": "mlx-lm stops there",
+    "wording.runs_on": "mlx-lm does not stop there",
+    "wording.mid_answer": "also written mid-answer, so it cannot be a stop token",
+    "wording.answers_end": "answers end with {token}: {status}",
+    "wording.tool_calls_end": "tool calls end with {token}: {status}",
+    "wording.history_end": "history messages end with {token}",
+    "wording.inner": "written mid-answer (never stop tokens): {tokens}",
+    "tok.fixed": "Fixed: {files}",
+    "tok.undone": "Undone: {files}",
+    "tok.nothing_to_compare": "Nothing to compare: {summary} (Undo a fix to see the difference.)",
+}
