@@ -359,6 +359,8 @@ ALLOWED = {
     ("history.py", "name=value"),
     ("history.py", "regex:^Paris"),
     ("models.py", "mlx-community/Qwen2.5-0.5B-Instruct-4bit"),
+    # the MCP tools answer agents, in English like the CLI and the API
+    ("mcp_tools.py", "limit must be from 1 to , not ."),
 }
 
 

@@ -33,7 +33,7 @@ EN = {
     "compare.max_tokens": "max_tokens",
     "compare.engine": "Engine",
     "compare.engine_info": (
-        "batch decodes the cells together: faster; rounding may differ from single runs"
+        "batch decodes the cells together, single one at a time: the same tokens, batch faster"
     ),
     "compare.judging": "Inputs and checks",
     "compare.inputs": "Inputs: one row per line, the first names the columns (CSV)",

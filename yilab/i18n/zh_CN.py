@@ -33,7 +33,7 @@ ZH_CN = {
     "compare.top_p": "top_p",
     "compare.max_tokens": "最大 token 数（max_tokens）",
     "compare.engine": "引擎",
-    "compare.engine_info": "batch 把各格一起解码：更快；舍入可能与逐个运行不同",
+    "compare.engine_info": "batch 把各格一起解码，single 逐个运行：token 完全相同，batch 更快",
     "compare.judging": "输入与检查",
     "compare.inputs": "输入：每行一条，第一行是列名（CSV）",
     "compare.inputs_info": (
