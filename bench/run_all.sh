@@ -43,6 +43,7 @@ bench() {
     bench token_log_size.py
     bench convert_bench.py
     bench batch_invariance.py
+    bench decode_floor.py
     if [ ${#failed[@]} -gt 0 ]; then
         echo "failed: ${failed[*]}"
     fi
