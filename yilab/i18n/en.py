@@ -184,6 +184,7 @@ EN = {
     "scores.col_distinct": "distinct",
     "scores.col_sim": "sim",
     "scores.col_len": "len",
+    "scores.similarity_method": "normalised edit distance over words (CJK: characters)",
     "scores.legend": (
         "pass: share of the row's finished runs passing the check · all: passing every "
         "check · @k: at least one of the k seeds passes all · ^k: all k do · distinct: "
@@ -528,4 +529,72 @@ EN = {
     "tok.fixed": "Fixed: {files}",
     "tok.undone": "Undone: {files}",
     "tok.nothing_to_compare": "Nothing to compare: {summary} (Undo a fix to see the difference.)",
+    # -- the checks' errors (checks.py): a kind, a pattern or a schema stays as typed ----
+    "check.none": "none",
+    "check.not_object": "A check must be a JSON object, not {type}.",
+    "check.fields": "A check has the fields {fields} (name and kind required); got {got}.",
+    "check.not_text": "A check must be text, not {type}.",
+    "check.empty": "The check is empty: write one like contains:Paris.",
+    "check.bad_flag": "{kind}: only /i (ignore case) may follow a kind, not /{flag}.",
+    "check.too_many": "There are {n} checks; the limit is {limit}.",
+    "check.on_line": "Check on line {n}: {error}",
+    "check.twice": (
+        "Two checks are named {check} (lines {first} and {n}): give one its own name, "
+        "like 'other={spec}'."
+    ),
+    "check.unknown_kind": "Unknown check kind {kind}; the kinds are {kinds}.{hint}",
+    "check.did_you_mean": " Did you mean {kind}?",
+    "check.name_not_text": "A check's name must be text, not {type}.",
+    "check.name_empty": "A check's name is empty: write name=kind, like capital=regex:^Paris.",
+    "check.bad_name": (
+        "The check name {check} cannot be used: a name has at most {n} characters, no '=', "
+        "':' or line break, no surrounding spaces and no leading '#'."
+    ),
+    "check.bad_ignore_case": "{kind}: ignore_case must be true or false, not {value}.",
+    "check.case_kinds": "{kind}: /i (ignore case) applies only to {kinds}.",
+    "check.no_arg": "{kind} takes no argument (got {arg}); write just {kind}.",
+    "check.arg_not_text": "The argument of {kind} must be text, not {type}.",
+    "check.needs_arg": "{kind} needs an argument after a colon, like {example}.",
+    "check.arg_too_long": "The argument of {kind} has {n:,} characters; the limit is {limit:,}.",
+    "check.arg_one_line": "The argument of {kind} must be one line without surrounding spaces.",
+    "check.bad_count": "{kind} needs a whole number from 1 to {limit:,}, like {example}; got {arg}.",
+    "check.bad_regex": "The regex {pattern} is not valid: {error}{where}.",
+    "check.at_position": " at position {pos}",
+    "check.regex_deep": "The regex {pattern} is nested too deeply.",
+    "check.nested_repeat": (
+        "The regex {pattern} repeats a repeat, like (a+)+ or (\\w+\\s*)*, which can take "
+        "exponential time on an output it almost matches. Write it so each repeat can match "
+        "in only one way, or make the inner one possessive (a++) or atomic ((?>a+))."
+    ),
+    "check.schema_not_object": 'A JSON Schema is an object like {{"type": "object"}}, not {text}.',
+    "check.schema_not_json": "The JSON Schema is not JSON: {error}.",
+    "check.json_error": "{error} at line {line} column {column}",
+    "check.schema_invalid": "The JSON Schema is not valid{where}: {error}.",
+    "check.at_path": " at {path}",
+    "check.schema_deep": "The JSON Schema is nested too deeply.",
+    # -- the checks' reasons (a card's ✓/✗ on hover) ------------------------------------
+    "judged.contains": "contains {text}",
+    "judged.lacks": "does not contain {text}",
+    "judged.no_match": "no match for {pattern}",
+    "judged.matched": "matched {text} at character {pos}",
+    "judged.no_expected": "no expected value for this input",
+    "judged.equals": "equals the expected value",
+    "judged.differs": "got {got}, expected {want}",
+    "judged.not_json": "not JSON: {error}",
+    "judged.fenced": " (in a fenced block)",
+    "judged.valid_json": "valid JSON{where}",
+    "judged.unresolvable": "cannot check: the schema's $ref {ref} is not in it (none are fetched)",
+    "judged.json_deep": "cannot check: the JSON is nested too deeply",
+    "judged.matches_schema": "matches the schema{where}",
+    "judged.empty_output": "the output is empty",
+    "judged.nested": "nested too deeply",
+    "judged.constant": "{constant} is not allowed in JSON",
+    "judged.words_one": "has {n:,} word (at most {limit:,})",
+    "judged.words": "has {n:,} words (at most {limit:,})",
+    "judged.chars_one": "has {n:,} character (at most {limit:,})",
+    "judged.chars": "has {n:,} characters (at most {limit:,})",
+    "judged.stopped": "finished with stop",
+    "judged.unfinished": "no finish reason (the run did not finish)",
+    "judged.hit_limit": "finished with length, not stop: it hit max_tokens",
+    "judged.not_stopped": "finished with {reason}, not stop",
 }

@@ -180,6 +180,7 @@ ZH_CN = {
     "scores.col_distinct": "不同",
     "scores.col_sim": "相似度",
     "scores.col_len": "长度",
+    "scores.similarity_method": "按词计算的归一化编辑距离，中日韩文按字计",
     "scores.legend": (
         "通过：该行已完成的运行中通过该检查的比例 · 全部：通过所有检查 · "
         "@k：k 个种子中至少一个全部通过 · ^k：k 个都全部通过 · 不同：互不相同的输出 · "
@@ -498,4 +499,72 @@ ZH_CN = {
     "tok.fixed": "已修复：{files}",
     "tok.undone": "已撤销：{files}",
     "tok.nothing_to_compare": "没有可对比的：{summary}（撤销修复后可看到差别。）",
+    # -- 检查项的错误（checks.py）：类型、正则和 schema 照原样显示 ------------------------
+    "check.none": "无",
+    "check.not_object": "检查项必须是 JSON 对象，而不是 {type}。",
+    "check.fields": "检查项的字段是 {fields}（name 和 kind 必填）；收到的是 {got}。",
+    "check.not_text": "检查项必须是文本，而不是 {type}。",
+    "check.empty": "检查项是空的：请写成 contains:Paris 这样的形式。",
+    "check.bad_flag": "{kind}：类型后面只能跟 /i（忽略大小写），不能跟 /{flag}。",
+    "check.too_many": "共有 {n} 个检查项，上限是 {limit} 个。",
+    "check.on_line": "第 {n} 行的检查项：{error}",
+    "check.twice": (
+        "有两个检查项都叫 {check}（第 {first} 行和第 {n} 行）：请给其中一个另起名字，"
+        "例如 'other={spec}'。"
+    ),
+    "check.unknown_kind": "未知的检查类型 {kind}；可用的类型有 {kinds}。{hint}",
+    "check.did_you_mean": "你是不是想写 {kind}？",
+    "check.name_not_text": "检查项的名字必须是文本，而不是 {type}。",
+    "check.name_empty": "检查项的名字是空的：请写成 名字=类型，例如 capital=regex:^Paris。",
+    "check.bad_name": (
+        "检查项名字 {check} 不能用：名字最多 {n} 个字符，不能含 '='、':' 或换行，"
+        "首尾不能有空格，也不能以 '#' 开头。"
+    ),
+    "check.bad_ignore_case": "{kind}：ignore_case 必须是 true 或 false，而不是 {value}。",
+    "check.case_kinds": "{kind}：/i（忽略大小写）只适用于 {kinds}。",
+    "check.no_arg": "{kind} 不带参数（收到了 {arg}）；只写 {kind} 即可。",
+    "check.arg_not_text": "{kind} 的参数必须是文本，而不是 {type}。",
+    "check.needs_arg": "{kind} 需要在冒号后面给出参数，例如 {example}。",
+    "check.arg_too_long": "{kind} 的参数有 {n:,} 个字符，上限是 {limit:,}。",
+    "check.arg_one_line": "{kind} 的参数必须只有一行，首尾不能有空格。",
+    "check.bad_count": "{kind} 需要 1 到 {limit:,} 之间的整数，例如 {example}；收到的是 {arg}。",
+    "check.bad_regex": "正则表达式 {pattern} 无效：{error}{where}。",
+    "check.at_position": "（位置 {pos}）",
+    "check.regex_deep": "正则表达式 {pattern} 嵌套太深。",
+    "check.nested_repeat": (
+        "正则表达式 {pattern} 在重复里又套了重复，例如 (a+)+ 或 (\\w+\\s*)*，遇到几乎能匹配的"
+        "输出时可能耗费指数级的时间。请改写成每个重复只有一种匹配方式，或者把内层改成"
+        "占有型 (a++) 或原子组 ((?>a+))。"
+    ),
+    "check.schema_not_object": 'JSON Schema 应是像 {{"type": "object"}} 这样的对象，而不是 {text}。',
+    "check.schema_not_json": "JSON Schema 不是合法的 JSON：{error}。",
+    "check.json_error": "{error}（第 {line} 行第 {column} 列）",
+    "check.schema_invalid": "JSON Schema 无效{where}：{error}。",
+    "check.at_path": "（位于 {path}）",
+    "check.schema_deep": "JSON Schema 嵌套太深。",
+    # -- 检查项的理由（卡片上 ✓/✗ 的悬停提示） -------------------------------------------
+    "judged.contains": "包含 {text}",
+    "judged.lacks": "不包含 {text}",
+    "judged.no_match": "没有匹配到 {pattern}",
+    "judged.matched": "在第 {pos} 个字符处匹配到 {text}（从 0 数起）",
+    "judged.no_expected": "这一行输入没有期望值",
+    "judged.equals": "与期望值相同",
+    "judged.differs": "得到 {got}，期望 {want}",
+    "judged.not_json": "不是 JSON：{error}",
+    "judged.fenced": "（在代码块中）",
+    "judged.valid_json": "是合法的 JSON{where}",
+    "judged.unresolvable": "无法检查：schema 的 $ref {ref} 不在 schema 里（不会从外部获取）",
+    "judged.json_deep": "无法检查：JSON 嵌套太深",
+    "judged.matches_schema": "符合 schema{where}",
+    "judged.empty_output": "输出是空的",
+    "judged.nested": "嵌套太深",
+    "judged.constant": "JSON 里不允许 {constant}",
+    "judged.words_one": "有 {n:,} 个词（最多 {limit:,} 个）",
+    "judged.words": "有 {n:,} 个词（最多 {limit:,} 个）",
+    "judged.chars_one": "有 {n:,} 个字符（最多 {limit:,} 个）",
+    "judged.chars": "有 {n:,} 个字符（最多 {limit:,} 个）",
+    "judged.stopped": "模型自己结束了回答（stop）",
+    "judged.unfinished": "没有结束原因（这次运行没有完成）",
+    "judged.hit_limit": "没有自己结束，而是达到了 max_tokens 上限（length）",
+    "judged.not_stopped": "以“{reason}”结束，而不是模型自己结束（stop）",
 }

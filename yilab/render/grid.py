@@ -307,14 +307,14 @@ def _model_name(model: str, tr: Translator = ENGLISH) -> str:
     return model.rstrip("/").rsplit("/", 1)[-1] or tr("grid.default_model")
 
 
-def _checks_html(cell: CellView, checks: tuple[Check, ...]) -> str:
+def _checks_html(cell: CellView, checks: tuple[Check, ...], tr: Translator = ENGLISH) -> str:
     """A finished card's verdict per check: ✓ / ✗ / – with the reason on hover."""
     found: dict[str, Verdict] = verdicts(checks, cell.as_run()) if checks else {}
     if not found:
         return ""
     marks = {True: ("✓", "pass"), False: ("✗", "fail"), None: ("–", "na")}
     badges = "".join(
-        f'<span class="yl-check yl-check-{marks[v.passed][1]}" title="{escape(v.detail)}">'
+        f'<span class="yl-check yl-check-{marks[v.passed][1]}" title="{escape(tr.say(v.detail))}">'
         f"{marks[v.passed][0]} {escape(name)}</span>"
         for name, v in found.items()
     )
@@ -380,7 +380,7 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
         + _token_parts(
             cell, view.settled, missed, branch=actions and not report, link=not report, tr=tr
         )
-        + (_checks_html(cell, view.checks) if view.settled else "")
+        + (_checks_html(cell, view.checks, view.tr) if view.settled else "")
         + f'<div class="yl-metrics">{escape(_metrics(cell, tr))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
         + _buttons(cell, view, actions, report)

@@ -1,0 +1,139 @@
+"""yilab's errors read in Chinese in a zh-CN dashboard, through the path the UI takes
+(a handler's ``gr.Error``, or :func:`yilab.ui.i18n.error_text`), while their English (the
+CLI, ``--json``, the MCP tools) stays exactly as it was."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+from gradio.context import LocalContext
+
+from yilab.errors import YilabError
+from yilab.i18n import Message, Translator
+from yilab.ui.i18n import error_text
+
+ZH = Translator("zh-CN")
+
+
+@contextmanager
+def chinese_request():
+    """What Gradio sets while a handler serves a zh-CN browser."""
+    token = LocalContext.request.set(SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={}))
+    try:
+        yield
+    finally:
+        LocalContext.request.reset(token)
+
+
+def raised(call, *args) -> YilabError:
+    with pytest.raises(YilabError) as caught:
+        call(*args)
+    return caught.value
+
+
+def in_chinese(err: YilabError) -> str:
+    with chinese_request():
+        return error_text(err)
+
+
+def toast(handler, *args) -> str:
+    """The message of the ``gr.Error`` a handler raises for a zh-CN reader."""
+    with chinese_request(), pytest.raises(gr.Error) as caught:
+        handler(*args)
+    return caught.value.message
+
+
+# -- the checks ------------------------------------------------------------------------
+
+CHECKS = [
+    (
+        "regex:(",
+        "Check on line 1: The regex '(' is not valid: missing ), unterminated subpattern "
+        "at position 0.",
+        "第 1 行的检查项：正则表达式 '(' 无效：missing ), unterminated subpattern（位置 0）。",
+    ),
+    (
+        "stop\nregx:^a",
+        "Check on line 2: Unknown check kind 'regx'; the kinds are contains, not-contains, "
+        "regex, equals, json, json-schema, max-words, max-chars, stop. Did you mean regex?",
+        "第 2 行的检查项：未知的检查类型 'regx'；可用的类型有 contains, not-contains, regex, "
+        "equals, json, json-schema, max-words, max-chars, stop。你是不是想写 regex？",
+    ),
+    (
+        "max-words:0",
+        "Check on line 1: max-words needs a whole number from 1 to 1,000,000,000, like "
+        "max-words:50; got '0'.",
+        "第 1 行的检查项：max-words 需要 1 到 1,000,000,000 之间的整数，例如 max-words:50；"
+        "收到的是 '0'。",
+    ),
+    (
+        "stop\n\nstop",
+        "Two checks are named 'stop' (lines 1 and 3): give one its own name, like 'other=stop'.",
+        "有两个检查项都叫 'stop'（第 1 行和第 3 行）：请给其中一个另起名字，例如 'other=stop'。",
+    ),
+    (
+        "json-schema:{",
+        "Check on line 1: The JSON Schema is not JSON: Expecting property name enclosed in "
+        "double quotes at line 1 column 2.",
+        "第 1 行的检查项：JSON Schema 不是合法的 JSON：Expecting property name enclosed in "
+        "double quotes（第 1 行第 2 列）。",
+    ),
+    ("json:x", "Check on line 1: json takes no argument (got 'x'); write just json.", "不带参数"),
+    ("regex:(a+)+", "Check on line 1: The regex '(a+)+' repeats a repeat", "在重复里又套了重复"),
+]
+
+
+@pytest.mark.parametrize(("checks", "english", "chinese"), CHECKS)
+def test_a_bad_check_is_a_chinese_toast_and_the_same_english(checks, english, chinese):
+    from yilab.experiment.checks import parse_checks
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.ui.compare import _judged
+
+    assert str(raised(parse_checks, checks)).startswith(english)
+    said = toast(_judged, SweepSpec(prompt="hi"), "", checks)
+    assert said.startswith(chinese) or chinese in said
+
+
+def test_the_checks_reasons_are_worded_for_the_reader_and_stay_english():
+    from yilab.experiment.checks import evaluate, parse_check
+
+    cases = [
+        ("regex:b", "abc", "stop", "matched 'b' at character 1", "在第 1 个字符处匹配到 'b'"),
+        ("contains:z", "abc", "stop", "does not contain 'z'", "不包含 'z'"),
+        ("json", "{", "stop", "not JSON: Expecting property name enclosed in double quotes"),
+        ("max-words:3", "one two three four", "stop", "has 4 words (at most 3)", "有 4 个词"),
+        (
+            "stop",
+            "x",
+            "length",
+            "finished with length, not stop: it hit max_tokens",
+            "没有自己结束",
+        ),
+        ("stop", "x", "error", "finished with error, not stop", "以“出错”结束"),
+    ]
+    for spec, output, reason, english, *chinese in cases:
+        detail = evaluate(parse_check(spec), output, reason).detail
+        assert detail.startswith(english) and json.loads(json.dumps(detail)) == detail
+        assert ZH.say(detail).startswith(chinese[0] if chinese else "不是 JSON：Expecting")
+
+
+def test_a_cards_hover_and_the_scores_legend_are_chinese():
+    from yilab.events import Finished, RunResult
+    from yilab.experiment.checks import parse_checks
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+    from yilab.render.scores import LEGEND
+
+    cells = expand_sweep(SweepSpec(prompt="你好", seeds=(1,)))
+    view = GridView.for_cells(cells, tr=ZH)
+    view.checks = parse_checks("stop")
+    view.apply(Finished(0, RunResult(text="从前", finish_reason="length", generation_tokens=5)))
+    view.done()
+    html = render_grid(view, actions=True)
+    assert 'title="没有自己结束，而是达到了 max_tokens 上限（length）"' in html
+    assert "normalised edit distance over words (CJK: characters)" in LEGEND
+    assert isinstance(Message("scores.similarity_method"), str)
