@@ -137,3 +137,63 @@ def test_a_cards_hover_and_the_scores_legend_are_chinese():
     assert 'title="没有自己结束，而是达到了 max_tokens 上限（length）"' in html
     assert "normalised edit distance over words (CJK: characters)" in LEGEND
     assert isinstance(Message("scores.similarity_method"), str)
+
+
+# -- the inputs table and the sweep's settings ------------------------------------------
+
+INPUTS = [
+    ("a,a\n1,2", "The inputs file names a column twice: a.", "输入文件里有重复的列名：a。"),
+    (
+        "a,b\n1,2\n3",
+        "Line 3 of the inputs file has 1 values for 2 columns.",
+        "输入文件第 3 行有 1 个值，但表头有 2 列。",
+    ),
+    ("1a\nx", "Input row 1: '1a' is not a usable column name", "第 1 行输入：'1a' 不能用作列名"),
+]
+
+
+@pytest.mark.parametrize(("table", "english", "chinese"), INPUTS)
+def test_a_bad_inputs_table_is_a_chinese_toast(table, english, chinese):
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.experiment.variables import read_inputs
+    from yilab.ui.compare import _judged
+
+    assert str(raised(read_inputs, table, "inputs.csv")).startswith(english)
+    assert toast(_judged, SweepSpec(prompt="{{a}}"), table, "").startswith(chinese)
+
+
+def test_a_bad_jsonl_file_keeps_jsons_own_english_inside_chinese(tmp_path):
+    from yilab.ui.compare import _inputs_text
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": "1"}\n{oops\n', encoding="utf-8")
+    english = (
+        "Line 2 of the inputs file is not valid JSON: Expecting property name enclosed in "
+        "double quotes: line 1 column 2 (char 1)."
+    )
+    with pytest.raises(gr.Error) as caught:
+        _inputs_text(str(path))
+    assert caught.value.message == english
+    assert toast(_inputs_text, str(path)) == (
+        "输入文件第 2 行不是合法的 JSON：Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)。"
+    )
+
+
+def test_the_sweeps_limits_are_chinese_with_the_parameters_name():
+    from yilab.experiment.sweep import SweepSpec, validate_spec
+
+    too_many = SweepSpec(prompt="{{a}}", seeds=tuple(range(50)), inputs=({"a": "1"}, {"a": "2"}))
+    err = raised(validate_spec, too_many)
+    assert (
+        str(err) == "That sweep has 100 cells (2 inputs × 50); the limit is 64. Use fewer values."
+    )
+    assert in_chinese(err) == "这次扫描有 100 格（2 行输入 × 50），上限是 64 格。请少给一些值。"
+    err = raised(validate_spec, SweepSpec(prompt="hi", seeds=(-1,)))
+    assert str(err) == "seed must be between 0 and 4,294,967,295, not -1."
+    assert in_chinese(err) == "种子：必须在 0 到 4,294,967,295 之间，而不是 -1。"
+    err = raised(validate_spec, SweepSpec(prompt="hi", inputs=({"a": "1"},)))
+    assert in_chinese(err) == (
+        "输入表有列，但提示词一列都没用到：请在每个值该出现的地方写上 {{列名}}。"
+    )
+    assert "write {{column}} where each value goes" in str(err)

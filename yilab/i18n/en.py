@@ -597,4 +597,50 @@ EN = {
     "judged.unfinished": "no finish reason (the run did not finish)",
     "judged.hit_limit": "finished with length, not stop: it hit max_tokens",
     "judged.not_stopped": "finished with {reason}, not stop",
+    # -- a sweep's settings and its inputs table (sweep.py, variables.py) ---------------
+    "errors.too_many_cells": "That sweep has {cells} cells{across}; the limit is {limit}. Use fewer values.",
+    "errors.cells_across": " ({inputs} inputs × {cells})",
+    "errors.checks_twice": "Two checks are named {check}: give each its own name.",
+    "errors.equals_needs_expected": (
+        "An equals check compares each output with its input row's expected value: add an "
+        "{column} column to the inputs."
+    ),
+    "errors.must_be_number": "{name} must be a number, not {value}.",
+    "errors.out_of_range": "{name} must be in {span}, not {value}.",
+    "errors.must_be_whole": "{name} must be a whole number, not {value}.",
+    "errors.not_between": "{name} must be between {low:,} and {high:,}, not {value:,}.",
+    "param.temperature": "temperature",
+    "param.seed": "seed",
+    "inputs.no_value": "No value for {names}.",
+    "inputs.needs_values": (
+        "The prompt uses {names}: give values (an inputs table, or --var {first}=...)."
+    ),
+    "inputs.too_many": "{n} input rows; the limit is {limit}.",
+    "inputs.row_missing": "Input row {n} has no value for {names}.",
+    "inputs.unused_columns": (
+        "The inputs table has columns, but the prompt names none of them: write "
+        "{{column}} where each value goes."
+    ),
+    "inputs.row_not_mapping": "Input row {n} must map column names to values.",
+    "inputs.bad_column": (
+        "Input row {n}: {column} is not a usable column name (letters, digits and _, "
+        "not starting with a digit)."
+    ),
+    "inputs.value_not_text": "Input row {n}: the value of {column} must be text.",
+    "inputs.value_too_long": (
+        "Input row {n}: the value of {column} has {chars:,} characters; the limit is {limit:,}."
+    ),
+    "inputs.no_rows": "{file} has no input rows.",
+    "inputs.file_too_many": "{file} has {n} rows; the limit is {limit}.",
+    "inputs.empty_file": "The inputs file is empty.",
+    "inputs.bad_csv": "The inputs file is not valid CSV: {error}.",
+    "inputs.column_twice": "The inputs file names a column twice: {columns}.",
+    "inputs.line_width": "Line {n} of the inputs file has {values} values for {columns} columns.",
+    "inputs.bad_json": "The inputs file is not valid JSON: {error}.",
+    "inputs.json_not_list": "A JSON inputs file holds a list of objects, one per input row.",
+    "inputs.bad_json_line": "Line {n} of the inputs file is not valid JSON: {error}.",
+    "inputs.row_not_object": "Input row {n} must be an object of column: value.",
+    "inputs.value_type": (
+        "Input row {n}: the value of {column} is a {type}; give text or a number."
+    ),
 }
