@@ -29,9 +29,9 @@ def chinese_request():
         LocalContext.request.reset(token)
 
 
-def raised(call, *args) -> YilabError:
+def raised(call, *args, **kwargs) -> YilabError:
     with pytest.raises(YilabError) as caught:
-        call(*args)
+        call(*args, **kwargs)
     return caught.value
 
 
@@ -197,3 +197,72 @@ def test_the_sweeps_limits_are_chinese_with_the_parameters_name():
         "输入表有列，但提示词一列都没用到：请在每个值该出现的地方写上 {{列名}}。"
     )
     assert "write {{column}} where each value goes" in str(err)
+
+
+# -- runs not found, models that do not load, memory -------------------------------------
+
+
+def test_a_run_not_found_is_a_chinese_toast_and_the_same_english(service):
+    from yilab.ui.cards import open_in_history
+
+    err = raised(service.get_run, "abcdef1234")
+    assert str(err) == f"No run with id 'abcdef1234' in {service.store.path}"
+    said = toast(open_in_history, service, "history:abcdef1234:1700000000")
+    assert said == f"{service.store.path} 里没有 ID 为 'abcdef1234' 的运行"
+    short = raised(service.get_run, "abc")
+    assert str(short) == "The run id 'abc' is too short: give at least 6 characters"
+    assert in_chinese(short) == "运行 ID 'abc' 太短：请至少给 6 个字符"
+
+
+def test_a_memory_refusal_is_chinese_and_the_same_english(tmp_path, monkeypatch):
+    from yilab.generation import memory
+
+    (tmp_path / "config.json").write_text(
+        json.dumps({"num_attention_heads": 4, "num_hidden_layers": 2, "hidden_size": 64})
+    )
+    (tmp_path / "model.safetensors").write_bytes(b"x" * 4096)
+    monkeypatch.setattr(memory, "free_bytes", lambda: 1_000_000)
+    monkeypatch.setattr(memory, "weights_bytes", lambda _: 3_000_000_000)
+    err = raised(memory.check_model_fits, tmp_path)
+    assert str(err) == (
+        f"{tmp_path.name} needs about 3.0 GB for its weights but only 0.0 GB is free: close "
+        "other programs or use a smaller/quantized model."
+    )
+    assert in_chinese(err).startswith(f"{tmp_path.name} 的权重大约需要 3.0 GB 内存，但只剩 0.0 GB")
+    err = raised(memory.check_sweep_fits, tmp_path, rows=4, tokens=1000, max_tokens=1000)
+    assert str(err).startswith("This sweep needs about 0.0 GB for its KV caches (4 cell(s) × 2,000")
+    assert "（4 格 × 2,000 个 token）" in in_chinese(err)
+
+
+def test_a_model_that_does_not_load_says_so_in_chinese_on_its_card(tmp_path):
+    from yilab.events import Finished, RunResult
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.generation.worker import load_error_message
+    from yilab.render.grid import GridView, render_grid
+
+    said = load_error_message(tmp_path, ValueError("boom"))
+    assert said == (
+        f"Could not load the model at {tmp_path}: it has no tokenizer file (tokenizer.json, "
+        "tokenizer.model or vocab.json). Copy the tokenizer files from where the model came from."
+    )
+    view = GridView.for_cells(expand_sweep(SweepSpec(prompt="hi", seeds=(1,))), tr=ZH)
+    view.apply(Finished(0, RunResult.failed(said)))
+    assert f"无法加载 {tmp_path} 的模型：它没有分词器文件" in render_grid(view)
+    (tmp_path / "tokenizer.json").write_text("{}")
+    failed = load_error_message(tmp_path, ValueError("boom"))
+    assert failed == f"Could not load the model at {tmp_path}: boom"
+    assert ZH.say(failed) == f"无法加载 {tmp_path} 的模型：boom"
+
+
+def test_conversion_refusals_are_chinese_and_the_same_english(tmp_path):
+    from yilab.models.gguf.arch import architecture
+    from yilab.models.gguf.reader import read_gguf_header
+
+    err = raised(architecture, {"general.architecture": "mamba"})
+    assert str(err).startswith("unsupported GGUF architecture 'mamba' (supported: llama")
+    assert in_chinese(err).startswith("不支持的 GGUF 架构 'mamba'（支持的有：llama")
+    path = tmp_path / "x.gguf"
+    path.write_bytes(b"NOPE" + b"\0" * 64)
+    err = raised(read_gguf_header, path)
+    assert str(err) == f"{path} is not a GGUF file (it does not start with 'GGUF')"
+    assert in_chinese(err) == f"{path} 不是 GGUF 文件（开头不是 'GGUF'）"

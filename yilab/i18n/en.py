@@ -643,4 +643,40 @@ EN = {
     "inputs.value_type": (
         "Input row {n}: the value of {column} is a {type}; give text or a number."
     ),
+    # -- runs not found, models that do not load, memory -------------------------------
+    "store.run": "run",
+    "store.runs": "runs",
+    "store.experiment": "experiment",
+    "store.experiments": "experiments",
+    "store.id_too_short": "The {kind} id {ident} is too short: give at least {n} characters",
+    "store.not_found": "No {kind} with id {ident} in {path}",
+    "store.ambiguous": "The {kind} id {ident} matches several {table}: give more characters",
+    "memory.weights": (
+        "{model} needs about {need:.1f} GB for its weights but only {free:.1f} GB is free: "
+        "close other programs or use a smaller/quantized model."
+    ),
+    "memory.kv_caches": (
+        "This sweep needs about {need:.1f} GB for its KV caches ({rows} cell(s) × {tokens:,} "
+        "tokens) but only {free:.1f} GB is free: use fewer cells at once (the single engine "
+        "runs one at a time), a lower max_tokens or a shorter prompt."
+    ),
+    "load.no_tokenizer_file": (
+        "Could not load the model at {path}: it has no tokenizer file (tokenizer.json, "
+        "tokenizer.model or vocab.json). Copy the tokenizer files from where the model came "
+        "from."
+    ),
+    "load.failed": "Could not load the model at {path}: {error}",
+    "load.no_usable_tokenizer": "{path} has no usable tokenizer (no tokenizer.json?)",
+    "load.tokenizer_failed": "cannot load a tokenizer from {path}: {error}",
+    "load.cannot_load": "cannot load {path}: {error}",
+    "load.not_model_dir": "{path} is not a model directory",
+    "load.offline": (
+        "cannot download {repo}: no connection to huggingface.co (offline). Download it "
+        "elsewhere and pass its folder, or copy it into the Hugging Face cache and retry."
+    ),
+    "convert.architecture": "unsupported GGUF architecture {arch} (supported: {supported})",
+    "convert.not_gguf": "{path} is not a GGUF file (it does not start with 'GGUF')",
+    "convert.too_old": "{path}: GGUF version {version} is too old; re-export the file",
+    "convert.unfinished": "{path} holds an unfinished conversion: delete it and retry",
+    "convert.ollama": "Ollama model {name} cannot be converted: {problem}",
 }

@@ -602,4 +602,39 @@ ZH_CN = {
     "inputs.bad_json_line": "输入文件第 {n} 行不是合法的 JSON：{error}。",
     "inputs.row_not_object": "第 {n} 行输入必须是“列名: 值”形式的对象。",
     "inputs.value_type": "第 {n} 行输入：{column} 的值是 {type}；请给文本或数字。",
+    # -- 找不到的运行、加载不了的模型、内存 ------------------------------------------------
+    "store.run": "运行",
+    "store.runs": "运行",
+    "store.experiment": "实验",
+    "store.experiments": "实验",
+    "store.id_too_short": "{kind} ID {ident} 太短：请至少给 {n} 个字符",
+    "store.not_found": "{path} 里没有 ID 为 {ident} 的{kind}",
+    "store.ambiguous": "{kind} ID {ident} 匹配到多条{table}：请多给几个字符",
+    "memory.weights": (
+        "{model} 的权重大约需要 {need:.1f} GB 内存，但只剩 {free:.1f} GB 可用："
+        "请关闭其他程序，或换一个更小的或量化过的模型。"
+    ),
+    "memory.kv_caches": (
+        "这次扫描的 KV 缓存大约需要 {need:.1f} GB（{rows} 格 × {tokens:,} 个 token），"
+        "但只剩 {free:.1f} GB 可用：请减少同时运行的格数（single 引擎一次只跑一格）、"
+        "调低 max_tokens 或缩短提示词。"
+    ),
+    "load.no_tokenizer_file": (
+        "无法加载 {path} 的模型：它没有分词器文件（tokenizer.json、tokenizer.model 或 "
+        "vocab.json）。请从模型的来源处把分词器文件复制过来。"
+    ),
+    "load.failed": "无法加载 {path} 的模型：{error}",
+    "load.no_usable_tokenizer": "{path} 没有可用的分词器（缺少 tokenizer.json？）",
+    "load.tokenizer_failed": "无法从 {path} 加载分词器：{error}",
+    "load.cannot_load": "无法加载 {path}：{error}",
+    "load.not_model_dir": "{path} 不是模型目录",
+    "load.offline": (
+        "无法下载 {repo}：连不上 huggingface.co（离线）。请在别处下载后传入它的目录，"
+        "或把它复制到 Hugging Face 缓存里再重试。"
+    ),
+    "convert.architecture": "不支持的 GGUF 架构 {arch}（支持的有：{supported}）",
+    "convert.not_gguf": "{path} 不是 GGUF 文件（开头不是 'GGUF'）",
+    "convert.too_old": "{path}：GGUF 版本 {version} 太旧；请重新导出这个文件",
+    "convert.unfinished": "{path} 里有一次没完成的转换：请删掉它再重试",
+    "convert.ollama": "Ollama 模型 {name} 无法转换：{problem}",
 }

@@ -391,8 +391,10 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
 def _body(index: int, cell: CellView, view: GridView) -> str:
     """The plain output, escaped; with its fork from the row marked when it has one."""
     fork = view.forks.get(index)
-    if cell.error or fork is None:
-        return escape(cell.error or cell.text)
+    if cell.error:
+        return escape(view.tr.say(cell.error))
+    if fork is None:
+        return escape(cell.text)
     labels = {str(j): view.tr("grid.seed", seed=c.settings.seed) for j, c in enumerate(view.cells)}
     return fork_marked_text(cell.text, fork, labels, view.tr)
 
