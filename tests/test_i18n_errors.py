@@ -266,3 +266,37 @@ def test_conversion_refusals_are_chinese_and_the_same_english(tmp_path):
     err = raised(read_gguf_header, path)
     assert str(err) == f"{path} is not a GGUF file (it does not start with 'GGUF')"
     assert in_chinese(err) == f"{path} 不是 GGUF 文件（开头不是 'GGUF'）"
+
+
+# -- bundles refused on import ------------------------------------------------------------
+
+
+def test_a_refused_bundle_is_a_chinese_toast_and_the_same_english(service, tmp_path):
+    from yilab.ui.share_panel import import_upload
+
+    path = tmp_path / "upload" / "runs.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"format": "zip"}))
+    english = 'not a yilab bundle: it has no "format": "yilab-bundle"'
+    assert str(raised(service.import_bundle, path)) == english
+    assert (
+        toast(import_upload, service, str(path))
+        == '这不是 yilab 数据包：里面没有 "format": "yilab-bundle"'
+    )
+    path.write_text(json.dumps({"format": "yilab-bundle", "version": 99}))
+    newer = raised(service.import_bundle, path)
+    assert str(newer).startswith("this bundle is version 99, newer than this yilab reads (")
+    assert "请升级 yilab 再导入" in toast(import_upload, service, str(path))
+    path.write_text("{oops")
+    assert toast(import_upload, service, str(path)) == (
+        "runs.json 不是合法的 JSON：Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    )
+
+
+def test_a_bad_row_in_a_bundle_names_its_place_in_chinese():
+    from yilab.share.validate import check_value
+
+    err = raised(check_value, "runs[0].temperature", "temperature", "hot", "REAL")
+    assert str(err) == "runs[0].temperature: expected a number, got 'hot'"
+    assert in_chinese(err) == "runs[0].temperature：应为数字，实际是 'hot'"

@@ -27,7 +27,7 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
-from yilab.ui.i18n import current, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, t, tr
 
 SCOPES = ("this experiment", "search results", "all")
 SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
@@ -129,7 +129,7 @@ def import_message(result, name: str) -> str:
 
 def upload_error(err: YilabError, path: str) -> str:
     """The error's message naming the upload by its file name, not Gradio's cache path."""
-    return str(err).replace(str(path), Path(path).name)
+    return error_text(err).replace(str(path), Path(path).name)
 
 
 # -- handlers (service in, component values out) ----------------------------------
