@@ -300,3 +300,49 @@ def test_a_bad_row_in_a_bundle_names_its_place_in_chinese():
     err = raised(check_value, "runs[0].temperature", "temperature", "hot", "REAL")
     assert str(err) == "runs[0].temperature: expected a number, got 'hot'"
     assert in_chinese(err) == "runs[0].temperature：应为数字，实际是 'hot'"
+
+
+# -- remote servers ------------------------------------------------------------------------
+
+
+def test_an_unreachable_server_is_explained_in_chinese_on_its_card(service):
+    import socket
+
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+
+    with socket.socket() as probe:  # a port that nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    spec = SweepSpec(prompt="hi", models=(f"openai+{url}#m",), temperatures=(0.0,), seeds=(1,))
+    sweep = service.start_sweep(spec)
+    view = GridView.for_cells(expand_sweep(spec), tr=ZH)
+    for event in sweep.events():
+        view.apply(event)
+    view.done()
+    english = f"{url}: could not connect: connection refused (is the server running?)"
+    assert view.cells[0].error == english
+    assert service.store.get_experiment(sweep.experiment_id)["runs"][0]["error"] == english
+    assert f"{url}：连接失败：连接被拒绝（服务器在运行吗？）" in render_grid(view)
+
+
+def test_a_remote_error_keeps_the_servers_words_and_never_its_key():
+    from yilab.remote.stream import _redact
+
+    said = Message(
+        "remote.at",
+        url="http://gpu/v1",
+        message=Message(
+            "remote.http",
+            endpoint="http://gpu/v1/x",
+            status=401,
+            reason="Unauthorized",
+            error="bad key sk-123",
+        ),
+    )
+    hidden = _redact(said, "sk-123")
+    assert hidden == "http://gpu/v1: http://gpu/v1/x answered HTTP 401 Unauthorized: bad key ***"
+    assert (
+        ZH.say(hidden) == "http://gpu/v1：http://gpu/v1/x 返回了 HTTP 401 Unauthorized：bad key ***"
+    )

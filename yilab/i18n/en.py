@@ -721,4 +721,29 @@ EN = {
     "bundle.not_json": "{where}: not valid JSON",
     "bundle.json_shape": "{where}: expected JSON {shape}",
     "share.nothing_to_export": "Nothing to export: no experiment matches{matching}",
+    # -- remote servers (remote/stream.py, remote/config.py): the server's words kept ---
+    "remote.at": "{url}: {message}",
+    "remote.connect_timeout": "could not connect within {s:g} s (connect_timeout_s)",
+    "remote.http": "{endpoint} answered HTTP {status} {reason}: {error}",
+    "remote.bad_chunk": "the server sent a chunk that is not JSON: {payload}",
+    "remote.cut_short": (
+        "the stream stopped after {n} chunk(s), before the run finished (did the server stop "
+        "or crash?)"
+    ),
+    "remote.mid_stream": "the server reported an error mid-stream: {error}",
+    "remote.read_timeout": (
+        "sent nothing for {s:g} s (read_timeout_s): the server may be stuck or overloaded"
+    ),
+    "remote.refused": "could not connect: connection refused (is the server running?)",
+    "remote.unknown_host": "could not connect: unknown host ({error})",
+    "remote.broke": "the connection broke after {n} chunk(s): {error}",
+    "remote.closed": "the server closed the connection without answering (did it stop or crash?)",
+    "remote.needs_key": (
+        "remote model {name} needs an API key: set the environment variable {env} (named by "
+        "api_key_env in {path})"
+    ),
+    "remote.no_model": (
+        "remote spec {spec} names no model: add it after '#', e.g. "
+        "openai+http://127.0.0.1:8080/v1#default_model"
+    ),
 }

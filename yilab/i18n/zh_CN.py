@@ -676,4 +676,21 @@ ZH_CN = {
     "bundle.not_json": "{where}：不是合法的 JSON",
     "bundle.json_shape": "{where}：应为 JSON {shape}",
     "share.nothing_to_export": "没有可导出的内容：没有实验匹配{matching}",
+    # -- 远程服务器（remote/stream.py、remote/config.py）：服务器自己的话照原样 ------------
+    "remote.at": "{url}：{message}",
+    "remote.connect_timeout": "{s:g} 秒内没能连上（connect_timeout_s）",
+    "remote.http": "{endpoint} 返回了 HTTP {status} {reason}：{error}",
+    "remote.bad_chunk": "服务器发来的数据块不是 JSON：{payload}",
+    "remote.cut_short": "数据流在 {n} 个数据块之后就断了，运行还没结束（服务器是不是停了或崩溃了？）",
+    "remote.mid_stream": "服务器在数据流中途报告了错误：{error}",
+    "remote.read_timeout": "{s:g} 秒内没有收到任何数据（read_timeout_s）：服务器可能卡住了或负载过高",
+    "remote.refused": "连接失败：连接被拒绝（服务器在运行吗？）",
+    "remote.unknown_host": "连接失败：未知的主机（{error}）",
+    "remote.broke": "连接在 {n} 个数据块之后断开了：{error}",
+    "remote.closed": "服务器没有应答就关闭了连接（是不是停了或崩溃了？）",
+    "remote.needs_key": "远程模型 {name} 需要 API 密钥：请设置环境变量 {env}（由 {path} 里的 api_key_env 指定）",
+    "remote.no_model": (
+        "远程模型写法 {spec} 没有指定模型名：请在 '#' 后面加上，例如 "
+        "openai+http://127.0.0.1:8080/v1#default_model"
+    ),
 }
