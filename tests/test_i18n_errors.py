@@ -346,3 +346,46 @@ def test_a_remote_error_keeps_the_servers_words_and_never_its_key():
     assert (
         ZH.say(hidden) == "http://gpu/v1：http://gpu/v1/x 返回了 HTTP 401 Unauthorized：bad key ***"
     )
+
+
+# -- stored values, shown in the reader's words -------------------------------------------
+
+
+def test_stored_finish_reasons_and_modes_are_shown_translated_and_stay_english():
+    from yilab.render.history import experiment_html, runs_table
+    from yilab.ui.plots import experiment_frame, finish_colors, history_frame
+
+    run = {
+        "id": "r1",
+        "temperature": 0.7,
+        "seed": 1,
+        "finish_reason": "length",
+        "created_at": "2026-01-01T12:00:00+00:00",
+        "generation_tps": 30.0,
+        "generation_tokens": 12,
+        "model": "tiny",
+        "output": "x",
+    }
+    assert runs_table([run])[0][5] == "length"
+    assert runs_table([run], ZH)[0][5] == "达到上限"
+    assert experiment_frame([run])["finish"].tolist() == ["length"]
+    assert experiment_frame([run], ZH)["finish"].tolist() == ["达到上限"]
+    assert history_frame([run], ZH)["finish"].tolist() == ["达到上限"]
+    assert finish_colors(ZH)["达到上限"] == finish_colors()["length"]
+    experiment = {"id": "e1", "mode": "chat", "runs": [run], "prompt": "hi"}
+    assert "</code> 对话 · 1 次运行" in experiment_html(experiment, ZH)
+    assert "</code> chat · 1 run" in experiment_html(experiment)
+
+
+def test_the_engine_and_the_export_formats_are_named_for_the_reader():
+    from yilab.events import Finished, RunResult
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+
+    view = GridView.for_cells(
+        expand_sweep(SweepSpec(prompt="hi", seeds=(1,))), engine="single", tr=ZH
+    )
+    view.apply(Finished(0, RunResult(text="x", finish_reason="stop", generation_tokens=1)))
+    view.done()
+    assert "引擎：single（逐个）" in render_grid(view)
+    assert ZH("share.format_bundle") == "bundle（数据包，可导入）"

@@ -170,6 +170,10 @@ EN = {
     "state.error": "error",
     "state.interrupted": "interrupted",
     "state.done": "done",
+    "state.chat": "chat",
+    "state.raw": "raw",
+    "state.batch": "batch",
+    "state.single": "single",
     # -- scores (a grid row's header, the scores table) -------------------------------
     "scores.pass": "pass {rate}",
     "scores.distinct": "{distinct}/{outputs} distinct",
@@ -245,6 +249,10 @@ EN = {
     # -- Share (History's foot) ----------------------------------------------------------
     "share.title": "Share: export, HTML report, import",
     "share.format": "Format",
+    "share.format_bundle": "bundle",
+    "share.format_jsonl": "jsonl",
+    "share.format_csv": "csv",
+    "share.format_html": "html",
     "share.scope": "Export",
     "share.scope_experiment": "this experiment",
     "share.scope_search": "search results",

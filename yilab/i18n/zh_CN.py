@@ -166,6 +166,10 @@ ZH_CN = {
     "state.error": "出错",
     "state.interrupted": "已中断",
     "state.done": "完成",
+    "state.chat": "对话",
+    "state.raw": "原始文本",
+    "state.batch": "batch（批量）",
+    "state.single": "single（逐个）",
     # -- 评分（网格行标题、评分表） -----------------------------------------------------------
     "scores.pass": "通过 {rate}",
     "scores.distinct": "{distinct}/{outputs} 不同",
@@ -241,6 +245,10 @@ ZH_CN = {
     # -- 分享（运行记录页底部） ------------------------------------------------------------
     "share.title": "分享：导出、HTML 报告、导入",
     "share.format": "格式",
+    "share.format_bundle": "bundle（数据包，可导入）",
+    "share.format_jsonl": "jsonl（每行一次运行）",
+    "share.format_csv": "csv（表格）",
+    "share.format_html": "html（报告）",
     "share.scope": "导出范围",
     "share.scope_experiment": "当前实验",
     "share.scope_search": "搜索结果",

@@ -19,7 +19,7 @@ from yilab.experiment.sweep import CellSettings
 from yilab.experiment.token_log import TokenLog
 from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
 from yilab.experiment.variables import section_label
-from yilab.i18n import ENGLISH, Translator
+from yilab.i18n import ENGLISH, Translator, said_state
 from yilab.render.scores import row_summary
 from yilab.render.tokens import (
     fork_marked_text,
@@ -247,7 +247,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     columns = max(1, min(len(seeds), 4))
     cards = _rows_html(view, actions, report)
     engine = (
-        f'<span class="yl-engine">{escape(view.tr("grid.engine", engine=view.engine))}</span>'
+        f'<span class="yl-engine">{escape(view.tr("grid.engine", engine=view.tr.say(said_state(view.engine))))}</span>'
         if view.cells
         else ""
     )

@@ -142,7 +142,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
                     min_width=120,
                 )
             engine = gr.Radio(
-                list(ENGINES),
+                [(t(f"state.{name}"), name) for name in ENGINES],
                 value=DEFAULT_ENGINE,
                 label=t("compare.engine"),
                 elem_id="yl-engine",

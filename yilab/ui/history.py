@@ -293,7 +293,7 @@ def load_tables(service, search, model, temperature, finish, status, variable=""
     return (
         experiments_table(experiments),
         [e["id"] for e in experiments],
-        runs_table(runs),
+        runs_table(runs, current()),
         run_keys,
     )
 

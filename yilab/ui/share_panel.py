@@ -218,7 +218,7 @@ def build_share_panel(
     with gr.Accordion(t("share.title"), open=True, elem_id="yl-share"):
         with gr.Row(elem_classes="yl-hrow"):
             fmt = gr.Dropdown(
-                list(EXPORT_FORMATS),
+                [(t(f"share.format_{name}"), name) for name in EXPORT_FORMATS],
                 value="bundle",
                 label=t("share.format"),
                 min_width=120,
