@@ -98,6 +98,17 @@ def test_a_chinese_browser_gets_the_dashboard_in_chinese_and_a_chinese_grid(app_
     page.fill("#yl-temps textarea", "热")
     page.click("#yl-run")
     page.get_by_text("温度：'热' 不是数字。").first.wait_for(timeout=15_000)
+    # and so does a bad check typed in "Inputs and checks", re's own words kept inside
+    page.fill("#yl-temps textarea", "0")
+    page.locator("#yl-judging").get_by_text("输入与检查").first.click()
+    page.fill("#yl-checks textarea", "stop\nregex:(")
+    page.click("#yl-run")
+    toast = page.get_by_text(
+        "第 2 行的检查项：正则表达式 '(' 无效：missing ), unterminated subpattern"
+    )
+    toast.first.wait_for(timeout=15_000)
+    shot(page, "i18n-zh-check-error")
+    page.fill("#yl-checks textarea", "")
 
     # History finds the run by a word inside its Chinese prompt, headings in Chinese
     page.locator("#yl-tabs [role=tab]", has_text="运行记录").click()

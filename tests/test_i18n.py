@@ -350,7 +350,7 @@ TEXT_KEYWORDS = {"label", "info", "placeholder", "title", "x_title", "y_title"}
 TEXT_FIRST_ARG = {"Button", "Tab", "Accordion", "UploadButton", "DownloadButton"}
 MESSAGES = {"Error", "Info", "Warning"}
 HTML_HELPERS = {"notice_html", "status_html", "message_html", "notice", "warning_html"}
-ERRORS = {"BadInputError", "YilabError"}
+ERRORS = {"BadInputError", "YilabError", "refusal"}
 ALLOWED = {
     ("app.py", "yilab"),  # the page's title: a name
     ("cards.py", "go"),  # the hidden button of the card action bridge: never seen

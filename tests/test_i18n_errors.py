@@ -389,3 +389,15 @@ def test_the_engine_and_the_export_formats_are_named_for_the_reader():
     view.done()
     assert "引擎：single（逐个）" in render_grid(view)
     assert ZH("share.format_bundle") == "bundle（数据包，可导入）"
+
+
+def test_the_toasts_title_is_in_the_readers_language_too():
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.ui.compare import _judged
+
+    with chinese_request(), pytest.raises(gr.Error) as caught:
+        _judged(SweepSpec(prompt="hi"), "", "regex:(")
+    assert caught.value.title == "错误"
+    with pytest.raises(gr.Error) as caught:
+        _judged(SweepSpec(prompt="hi"), "", "regex:(")
+    assert caught.value.title == "Error"

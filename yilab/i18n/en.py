@@ -7,6 +7,7 @@ EN = {
     # -- the page ------------------------------------------------------------------
     "app.tagline": "prompt experiments on MLX models",
     "app.language": "Language / 语言",
+    "app.error": "Error",
     "tab.compare": "Compare",
     "tab.history": "History",
     "tab.plots": "Plots",

@@ -8,6 +8,7 @@ ZH_CN = {
     # -- 页面 ------------------------------------------------------------------------
     "app.tagline": "在 MLX 模型上做提示词实验",
     "app.language": "Language / 语言",
+    "app.error": "错误",
     "tab.compare": "对比",
     "tab.history": "运行记录",
     "tab.plots": "图表",

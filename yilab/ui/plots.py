@@ -27,7 +27,7 @@ from yilab.experiment.scoring import RowScore
 from yilab.i18n import ENGLISH, Translator, said_state
 from yilab.render.text import short_time, snippet
 from yilab.ui.i18n import current as reader_language
-from yilab.ui.i18n import error_text, t, tr
+from yilab.ui.i18n import error_text, refusal, t, tr
 
 EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
@@ -209,7 +209,7 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
             runs = service.get_experiment(experiment_id)["runs"]
             checks, scores = service.scores(experiment_id)
         except YilabError as err:
-            raise gr.Error(error_text(err)) from None
+            raise refusal(error_text(err)) from None
     reader = reader_language()
     frame, colors = experiment_frame(runs, reader), finish_colors(reader)
     length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])], color_map=colors)

@@ -27,7 +27,7 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
-from yilab.ui.i18n import current, error_text, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, refusal, t, tr
 
 SCOPES = ("this experiment", "search results", "all")
 SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
@@ -190,7 +190,7 @@ def import_upload(service, path: str | None) -> str:
     try:
         result = service.import_bundle(path)
     except YilabError as err:
-        raise gr.Error(upload_error(err, path)) from None
+        raise refusal(upload_error(err, path)) from None
     return status_html(import_message(result, Path(path).name))
 
 
