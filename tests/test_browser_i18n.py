@@ -183,3 +183,25 @@ def test_a_chinese_report_from_disk(browser, tmp_path):
     shot(page, "i18n-zh-report")
     assert errors == []
     context.close()
+
+
+def test_the_plots_in_chinese_name_their_axis_and_finish_reasons(app_url, page_in):
+    """Runs from the first test are on the plots: their finish reasons and the time axis in
+    Chinese (the stored values stay English)."""
+    page = page_in("zh-CN")
+    page.goto(app_url, wait_until="load")
+    wait_for_tabs(page, TABS_ZH)
+    page.locator("#yl-tabs [role=tab]", has_text="图表").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#yl-plot-history svg text')]"
+        ".some(t => t.textContent === '时间')",
+        timeout=15_000,
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#yl-plot-length svg text')]"
+        ".some(t => t.textContent === '达到上限')",
+        timeout=15_000,
+    )
+    legends = page.locator("#yl-plot-speed svg, #yl-plot-length svg").all_text_contents()
+    assert "__i18n__" not in "".join(legends) and "停止原因" in legends[0]
+    shot(page, "i18n-zh-plots")

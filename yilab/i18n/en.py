@@ -339,6 +339,7 @@ EN = {
     "plots.history": "Tokens/s by model over time",
     "plots.finish": "finish",
     "plots.model": "model",
+    "plots.time": "time",
     "plots.input": "input",
     "plots.input_n": "in {n}",
     "plots.all": "all",

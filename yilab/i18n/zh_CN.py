@@ -332,6 +332,7 @@ ZH_CN = {
     "plots.history": "各模型的 token/s 随时间变化",
     "plots.finish": "停止原因",
     "plots.model": "模型",
+    "plots.time": "时间",
     "plots.input": "输入",
     "plots.input_n": "输入 {n}",
     "plots.all": "全部",

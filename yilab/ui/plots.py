@@ -212,11 +212,14 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
             raise refusal(error_text(err)) from None
     reader = reader_language()
     frame, colors = experiment_frame(runs, reader), finish_colors(reader)
-    length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])], color_map=colors)
+    # the legends' title said here too: an update that re-colours a plot can leave the
+    # build's marker untranslated in the browser
+    legend = {"color_map": colors, "color_title": tr("plots.finish")}
+    length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])], **legend)
     judged = scores_frame(scores)
     title = tr("plots.passing" if checks else "plots.passing_none")
     passing = gr.LinePlot(value=judged.dropna(subset=["pass %"]), title=title)
-    speed = gr.BarPlot(value=frame.dropna(subset=["tok/s"]), color_map=colors)
+    speed = gr.BarPlot(value=frame.dropna(subset=["tok/s"]), **legend)
     return length, speed, passing, judged.dropna(subset=["distinct-2"])
 
 
@@ -236,6 +239,7 @@ def all_plots(service, current: str | None) -> tuple:
         value=frame,
         x_lim=axis.lim,
         x_axis_format=axis.format,
+        x_title=tr("plots.time"),  # said here too, like the legends' titles
         y_lim=[0, headroom(frame["tok/s"])],
     )
     picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
@@ -306,8 +310,7 @@ def build_plots_tab(service) -> PlotsTab:
         x_axis_format=MINUTE_FORMAT,
         title=t("plots.history"),
         color_title=t("plots.model"),
-        # no x_title: with one, the hover on a point that tests/test_browser_plots.py makes
-        # times out (not investigated further); the axis keeps the column's name, "time"
+        x_title=t("plots.time"),
         height=240,
         tooltip="all",
         elem_id="yl-plot-history",
