@@ -98,6 +98,17 @@ def test_a_chinese_browser_gets_the_dashboard_in_chinese_and_a_chinese_grid(app_
     page.fill("#yl-temps textarea", "热")
     page.click("#yl-run")
     page.get_by_text("温度：'热' 不是数字。").first.wait_for(timeout=15_000)
+    # and so does a bad check typed in "Inputs and checks", re's own words kept inside
+    page.fill("#yl-temps textarea", "0")
+    page.locator("#yl-judging").get_by_text("输入与检查").first.click()
+    page.fill("#yl-checks textarea", "stop\nregex:(")
+    page.click("#yl-run")
+    toast = page.get_by_text(
+        "第 2 行的检查项：正则表达式 '(' 无效：missing ), unterminated subpattern"
+    )
+    toast.first.wait_for(timeout=15_000)
+    shot(page, "i18n-zh-check-error")
+    page.fill("#yl-checks textarea", "")
 
     # History finds the run by a word inside its Chinese prompt, headings in Chinese
     page.locator("#yl-tabs [role=tab]", has_text="运行记录").click()
@@ -172,3 +183,25 @@ def test_a_chinese_report_from_disk(browser, tmp_path):
     shot(page, "i18n-zh-report")
     assert errors == []
     context.close()
+
+
+def test_the_plots_in_chinese_name_their_axis_and_finish_reasons(app_url, page_in):
+    """Runs from the first test are on the plots: their finish reasons and the time axis in
+    Chinese (the stored values stay English)."""
+    page = page_in("zh-CN")
+    page.goto(app_url, wait_until="load")
+    wait_for_tabs(page, TABS_ZH)
+    page.locator("#yl-tabs [role=tab]", has_text="图表").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#yl-plot-history svg text')]"
+        ".some(t => t.textContent === '时间')",
+        timeout=15_000,
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#yl-plot-length svg text')]"
+        ".some(t => t.textContent === '达到上限')",
+        timeout=15_000,
+    )
+    legends = page.locator("#yl-plot-speed svg, #yl-plot-length svg").all_text_contents()
+    assert "__i18n__" not in "".join(legends) and "停止原因" in legends[0]
+    shot(page, "i18n-zh-plots")

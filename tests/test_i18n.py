@@ -40,6 +40,7 @@ def test_chinese_entries_are_chinese():
     as_typed = {"compare.top_p", "tok.col_token", "tok.ollama_title"}
     as_typed |= {"param.top_p", "param.max_tokens"}
     as_typed |= {"report.field_top_ps", "report.field_top_k", "report.field_min_p"}
+    as_typed |= {"bundle.data", "remote.at"}  # "{where}: {error}": the error said on its own
     untranslated = [
         k for k, v in ZH_CN.items() if re.search("[A-Za-z]{3}", EN[k]) and not HAN.search(v)
     ]
@@ -349,7 +350,7 @@ TEXT_KEYWORDS = {"label", "info", "placeholder", "title", "x_title", "y_title"}
 TEXT_FIRST_ARG = {"Button", "Tab", "Accordion", "UploadButton", "DownloadButton"}
 MESSAGES = {"Error", "Info", "Warning"}
 HTML_HELPERS = {"notice_html", "status_html", "message_html", "notice", "warning_html"}
-ERRORS = {"BadInputError", "YilabError"}
+ERRORS = {"BadInputError", "YilabError", "refusal"}
 ALLOWED = {
     ("app.py", "yilab"),  # the page's title: a name
     ("cards.py", "go"),  # the hidden button of the card action bridge: never seen

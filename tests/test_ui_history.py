@@ -297,7 +297,7 @@ def test_time_axis_spans_at_least_two_hours_labelled_to_the_minute():
 
 def test_all_plots_default_to_the_newest_experiment(logged):
     picker, length, speed, passing, diversity, history = all_plots(logged.service, None)
-    assert picker.value == logged.hostile and len(speed) == 2
+    assert picker.value == logged.hostile and len(speed.value["data"]) == 2
     assert passing.title == "Passing (no checks yet)" and passing.value["data"] == []
     assert list(diversity.columns) == list(SCORE_COLUMNS)
     assert history.y_lim[0] == 0 and history.y_lim[1] >= max(r[2] for r in history.value["data"])

@@ -1,9 +1,11 @@
 """Every error yilab raises on purpose, in one place.
 
 The edges turn these into readable messages: the CLI prints ``str(err)`` and
-exits with status 2, the UI raises ``gr.Error(str(err))``. Anything else that
-escapes is a bug.
+exits with status 2, the UI raises ``gr.Error(error_text(err))``, in the reader's
+language. Anything else that escapes is a bug.
 """
+
+from yilab.i18n import Message
 
 
 class YilabError(Exception):
@@ -11,12 +13,21 @@ class YilabError(Exception):
 
     ``str(err)`` is the English message (the CLI prints it). An error may also carry a
     ``key`` into yilab's catalogs (:mod:`yilab.i18n`) with its ``values``, so that the
-    dashboard can say it in the reader's language.
+    dashboard can say it in the reader's language; a :class:`Message` as the message
+    brings its own: ``BadInputError(Message("checks.empty"))``.
     """
 
     def __init__(self, *args, key: str | None = None, **values):
         super().__init__(*args)
+        if key is None and args and isinstance(args[0], Message):
+            key, values = args[0].key, args[0].values
         self.key, self.values = key, values
+
+    @property
+    def message(self) -> str:
+        """The message, as a :class:`Message` when it is one (to wrap it in another)."""
+        first = self.args[0] if self.args else None
+        return first if isinstance(first, Message) else str(self)
 
 
 class BadInputError(YilabError, ValueError):

@@ -45,6 +45,7 @@ from referencing.exceptions import Unresolvable  # jsonschema's own dependency
 from yilab.errors import BadInputError
 from yilab.experiment.regex_guard import nested_repeat
 from yilab.experiment.words import word_count
+from yilab.i18n import Message, said_state
 
 EXAMPLES = {
     "contains": "contains:Paris",
@@ -93,12 +94,10 @@ class Check:
         """Inverse of :meth:`to_dict`, validated like :func:`parse_check` (an imported
         bundle may have been edited by hand)."""
         if not isinstance(data, dict):
-            raise BadInputError(f"A check must be a JSON object, not {type(data).__name__}.")
+            raise BadInputError(Message("check.not_object", type=type(data).__name__))
         if set(data) - set(_FIELDS) or "name" not in data or "kind" not in data:
-            raise BadInputError(
-                f"A check has the fields {', '.join(_FIELDS)} (name and kind required); "
-                f"got {', '.join(map(str, data)) or 'none'}."
-            )
+            got = ", ".join(map(str, data)) or Message("check.none")
+            raise BadInputError(Message("check.fields", fields=", ".join(_FIELDS), got=got))
         return cls(data["name"], data["kind"], data.get("arg"), data.get("ignore_case", False))
 
     def spec(self) -> str:
@@ -132,10 +131,10 @@ def parse_check(text: str) -> Check:
     'a=b'
     """
     if not isinstance(text, str):
-        raise BadInputError(f"A check must be text, not {type(text).__name__}.")
+        raise BadInputError(Message("check.not_text", type=type(text).__name__))
     text = text.strip()
     if not text:
-        raise BadInputError("The check is empty: write one like contains:Paris.")
+        raise BadInputError(Message("check.empty"))
     eq, colon = text.find("="), text.find(":")
     name = None
     if eq != -1 and (colon == -1 or eq < colon):
@@ -145,7 +144,7 @@ def parse_check(text: str) -> Check:
     kind = kind.strip().lower()
     _validate_kind_name(kind)
     if slash and flag.strip().lower() != "i":
-        raise BadInputError(f"{kind}: only /i (ignore case) may follow a kind, not /{flag}.")
+        raise BadInputError(Message("check.bad_flag", kind=kind, flag=flag))
     arg = arg.strip() or None  # "json:" is plain json; "contains:" lacks its text: Check says
     default = _default_name(kind, arg, bool(slash))
     return Check(default if name is None else name, kind, arg, bool(slash))
@@ -162,17 +161,22 @@ def parse_checks(lines: str | Iterable[str]) -> tuple[Check, ...]:
         lines = lines.splitlines()
     numbered = [(n, line) for n, line in enumerate(lines, 1) if not _is_blank_or_comment(line)]
     if len(numbered) > MAX_CHECKS:
-        raise BadInputError(f"There are {len(numbered)} checks; the limit is {MAX_CHECKS}.")
+        raise BadInputError(Message("check.too_many", n=len(numbered), limit=MAX_CHECKS))
     checks, seen = [], {}
     for n, line in numbered:
         try:
             check = parse_check(line)
         except BadInputError as err:
-            raise BadInputError(f"Check on line {n}: {err}") from None
+            raise BadInputError(Message("check.on_line", n=n, error=err.message)) from None
         if check.name in seen:
             raise BadInputError(
-                f"Two checks are named {check.name!r} (lines {seen[check.name]} and {n}): "
-                f"give one its own name, like 'other={check.spec()}'."
+                Message(
+                    "check.twice",
+                    check=repr(check.name),
+                    first=seen[check.name],
+                    n=n,
+                    spec=check.spec(),
+                )
             )
         seen[check.name] = n
         checks.append(check)
@@ -193,8 +197,10 @@ def _validate_kind_name(kind: object) -> None:
     if kind in KINDS:
         return
     close = difflib.get_close_matches(str(kind), KINDS, n=1)
-    hint = f" Did you mean {close[0]}?" if close else ""
-    raise BadInputError(f"Unknown check kind {kind!r}; the kinds are {', '.join(KINDS)}.{hint}")
+    hint = Message("check.did_you_mean", kind=close[0]) if close else ""
+    raise BadInputError(
+        Message("check.unknown_kind", kind=repr(kind), kinds=", ".join(KINDS), hint=hint)
+    )
 
 
 def _validate_name(name: object, default: str) -> None:
@@ -203,42 +209,39 @@ def _validate_name(name: object, default: str) -> None:
     if name == default:
         return
     if not isinstance(name, str):
-        raise BadInputError(f"A check's name must be text, not {type(name).__name__}.")
+        raise BadInputError(Message("check.name_not_text", type=type(name).__name__))
     if not name.strip():
-        raise BadInputError("A check's name is empty: write name=kind, like capital=regex:^Paris.")
+        raise BadInputError(Message("check.name_empty"))
     if (
         any(c in name for c in "=:\n\r")
         or name != name.strip()
         or name.startswith("#")
         or len(name) > MAX_NAME_CHARS
     ):
-        raise BadInputError(
-            f"The check name {name!r} cannot be used: a name has at most {MAX_NAME_CHARS} "
-            "characters, no '=', ':' or line break, no surrounding spaces and no leading '#'."
-        )
+        raise BadInputError(Message("check.bad_name", check=repr(name), n=MAX_NAME_CHARS))
 
 
 def _validate_kind(kind: object, arg: object, ignore_case: object) -> None:
     """The kind, its argument and its /i flag, as the user can fix them."""
     _validate_kind_name(kind)
     if not isinstance(ignore_case, bool):
-        raise BadInputError(f"{kind}: ignore_case must be true or false, not {ignore_case!r}.")
+        raise BadInputError(Message("check.bad_ignore_case", kind=kind, value=repr(ignore_case)))
     if ignore_case and kind not in CASE_KINDS:
-        raise BadInputError(f"{kind}: /i (ignore case) applies only to {', '.join(CASE_KINDS)}.")
+        raise BadInputError(Message("check.case_kinds", kind=kind, kinds=", ".join(CASE_KINDS)))
     if kind in NO_ARG:
         if arg is not None:
-            raise BadInputError(f"{kind} takes no argument (got {arg!r}); write just {kind}.")
+            raise BadInputError(Message("check.no_arg", kind=kind, arg=repr(arg)))
         return
     if arg is not None and not isinstance(arg, str):
-        raise BadInputError(f"The argument of {kind} must be text, not {type(arg).__name__}.")
+        raise BadInputError(Message("check.arg_not_text", kind=kind, type=type(arg).__name__))
     if arg is None or not arg.strip():
-        raise BadInputError(f"{kind} needs an argument after a colon, like {EXAMPLES[kind]}.")
+        raise BadInputError(Message("check.needs_arg", kind=kind, example=EXAMPLES[kind]))
     if len(arg) > MAX_ARG_CHARS:
         raise BadInputError(
-            f"The argument of {kind} has {len(arg):,} characters; the limit is {MAX_ARG_CHARS:,}."
+            Message("check.arg_too_long", kind=kind, n=len(arg), limit=MAX_ARG_CHARS)
         )
     if "\n" in arg or "\r" in arg or arg != arg.strip():
-        raise BadInputError(f"The argument of {kind} must be one line without surrounding spaces.")
+        raise BadInputError(Message("check.arg_one_line", kind=kind))
     if kind == "regex":
         _compiled(arg, ignore_case)
     elif kind == "json-schema":
@@ -253,8 +256,9 @@ def _count(kind: str, arg: str) -> int:
     if re.fullmatch(r"[0-9]{1,10}", arg) and 1 <= int(arg) <= MAX_COUNT:
         return int(arg)
     raise BadInputError(
-        f"{kind} needs a whole number from 1 to {MAX_COUNT:,}, like {EXAMPLES[kind]}; "
-        f"got {_show(arg)}."
+        Message(
+            "check.bad_count", kind=kind, limit=MAX_COUNT, example=EXAMPLES[kind], arg=_show(arg)
+        )
     )
 
 
@@ -263,17 +267,13 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
     try:
         compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
     except re.error as err:
-        where = f" at position {err.pos}" if err.pos is not None else ""
-        raise BadInputError(f"The regex {pattern!r} is not valid: {err.msg}{where}.") from None
+        where = Message("check.at_position", pos=err.pos) if err.pos is not None else ""
+        said = Message("check.bad_regex", pattern=repr(pattern), error=err.msg, where=where)
+        raise BadInputError(said) from None  # err.msg: re's own English
     except RecursionError:
-        raise BadInputError(f"The regex {_show(pattern)} is nested too deeply.") from None
+        raise BadInputError(Message("check.regex_deep", pattern=_show(pattern))) from None
     if nested_repeat(pattern):
-        raise BadInputError(
-            f"The regex {pattern!r} repeats a repeat, like (a+)+ or (\\w+\\s*)*, which can "
-            "take exponential time on an output it almost matches. Write it so each repeat "
-            "can match in only one way, or make the inner one possessive (a++) or atomic "
-            "((?>a+))."
-        )
+        raise BadInputError(Message("check.nested_repeat", pattern=repr(pattern)))
     return compiled
 
 
@@ -284,18 +284,17 @@ def _schema_validator(text: str):
     try:
         schema = json.loads(text)
         if not isinstance(schema, (dict, bool)):
-            raise BadInputError(
-                f'A JSON Schema is an object like {{"type": "object"}}, not {text}.'
-            )
+            raise BadInputError(Message("check.schema_not_object", text=text))
         cls = validators.validator_for(schema, default=Draft202012Validator)
         cls.check_schema(schema)
     except json.JSONDecodeError as err:
-        raise BadInputError(f"The JSON Schema is not JSON: {_json_error(err)}.") from None
-    except SchemaError as err:
-        where = f" at {err.json_path}" if err.path else ""
-        raise BadInputError(f"The JSON Schema is not valid{where}: {err.message}.") from None
+        raise BadInputError(Message("check.schema_not_json", error=_json_error(err))) from None
+    except SchemaError as err:  # err.message: jsonschema's own English
+        where = Message("check.at_path", path=err.json_path) if err.path else ""
+        said = Message("check.schema_invalid", where=where, error=err.message)
+        raise BadInputError(said) from None
     except RecursionError:
-        raise BadInputError("The JSON Schema is nested too deeply.") from None
+        raise BadInputError(Message("check.schema_deep")) from None
     return cls(schema)
 
 
@@ -326,46 +325,44 @@ def _contains(check: Check, output: str, _reason, _expected) -> Verdict:
     if check.ignore_case:
         needle, text = needle.casefold(), text.casefold()
     found = needle in text
-    word = "contains" if found else "does not contain"
-    return Verdict(found == (check.kind == "contains"), f"{word} {_show(check.arg)}")
+    said = Message("judged.contains" if found else "judged.lacks", text=_show(check.arg))
+    return Verdict(found == (check.kind == "contains"), said)
 
 
 def _regex(check: Check, output: str, _reason, _expected) -> Verdict:
     match = _compiled(check.arg, check.ignore_case).search(output)
     if match is None:
-        return Verdict(False, f"no match for {_show(check.arg, 60)}")
-    return Verdict(True, f"matched {_show(match.group(0))} at character {match.start()}")
+        return Verdict(False, Message("judged.no_match", pattern=_show(check.arg, 60)))
+    return Verdict(True, Message("judged.matched", text=_show(match.group(0)), pos=match.start()))
 
 
 def _equals(check: Check, output: str, _reason, expected: str | None) -> Verdict:
     if expected is None or not expected.strip():
-        return Verdict(None, "no expected value for this input")
+        return Verdict(None, Message("judged.no_expected"))
     got, want = output.strip(), expected.strip()
     same = got.casefold() == want.casefold() if check.ignore_case else got == want
     if same:
-        return Verdict(True, "equals the expected value")
-    return Verdict(False, f"got {_show(got)}, expected {_show(want)}")
+        return Verdict(True, Message("judged.equals"))
+    return Verdict(False, Message("judged.differs", got=_show(got), want=_show(want)))
 
 
 def _json(check: Check, output: str, _reason, _expected) -> Verdict:
     try:
         value, fenced = _parse_json(output)
     except ValueError as err:
-        return Verdict(False, f"not JSON: {err}")
-    where = " (in a fenced block)" if fenced else ""
+        return Verdict(False, Message("judged.not_json", error=err.args[0]))
+    where = Message("judged.fenced") if fenced else ""
     if check.kind == "json":
-        return Verdict(True, f"valid JSON{where}")
+        return Verdict(True, Message("judged.valid_json", where=where))
     try:
         error = best_match(_schema_validator(check.arg).iter_errors(value))
     except Unresolvable as err:
         ref = _show(err.ref)
-        return Verdict(
-            None, f"cannot check: the schema's $ref {ref} is not in it (none are fetched)"
-        )
+        return Verdict(None, Message("judged.unresolvable", ref=ref))
     except RecursionError:
-        return Verdict(None, "cannot check: the JSON is nested too deeply")
+        return Verdict(None, Message("judged.json_deep"))
     if error is None:
-        return Verdict(True, f"matches the schema{where}")
+        return Verdict(True, Message("judged.matches_schema", where=where))
     at = f"{error.json_path}: " if error.path else ""
     return Verdict(False, _shorten(at + error.message, 200))
 
@@ -378,38 +375,40 @@ def _parse_json(output: str) -> tuple[object, bool]:
     if fence:
         text = fence.group(1).strip()
     if not text:
-        raise ValueError("the output is empty")
+        raise ValueError(Message("judged.empty_output"))
     try:
         return json.loads(text, parse_constant=_refuse_constant), bool(fence)
     except json.JSONDecodeError as err:
         raise ValueError(_json_error(err)) from None
     except RecursionError:
-        raise ValueError("nested too deeply") from None
+        raise ValueError(Message("judged.nested")) from None
 
 
 def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not allowed in JSON")  # Python reads NaN; JSON has none
+    raise ValueError(Message("judged.constant", constant=name))  # Python reads NaN; JSON has none
 
 
-def _json_error(err: json.JSONDecodeError) -> str:
-    return f"{err.msg} at line {err.lineno} column {err.colno}"
+def _json_error(err: json.JSONDecodeError) -> Message:
+    """json's own English message, and where (in the reader's language)."""
+    return Message("check.json_error", error=err.msg, line=err.lineno, column=err.colno)
 
 
 def _max_count(check: Check, output: str, _reason, _expected) -> Verdict:
     limit = _count(check.kind, check.arg)
     text = output.strip()
-    n, unit = (word_count(text), "word") if check.kind == "max-words" else (len(text), "character")
-    plural = "" if n == 1 else "s"
-    return Verdict(n <= limit, f"has {n:,} {unit}{plural} (at most {limit:,})")
+    n, unit = (word_count(text), "words") if check.kind == "max-words" else (len(text), "chars")
+    key = f"judged.{unit}_one" if n == 1 else f"judged.{unit}"
+    return Verdict(n <= limit, Message(key, n=n, limit=limit))
 
 
 def _stop(check: Check, _output, finish_reason: str | None, _expected) -> Verdict:
     if finish_reason == "stop":
-        return Verdict(True, "finished with stop")
+        return Verdict(True, Message("judged.stopped"))
     if finish_reason is None:
-        return Verdict(False, "no finish reason (the run did not finish)")
-    hint = ": it hit max_tokens" if finish_reason == "length" else ""
-    return Verdict(False, f"finished with {finish_reason}, not stop{hint}")
+        return Verdict(False, Message("judged.unfinished"))
+    if finish_reason == "length":
+        return Verdict(False, Message("judged.hit_limit"))
+    return Verdict(False, Message("judged.not_stopped", reason=said_state(finish_reason)))
 
 
 _EVALUATE = {

@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 from itertools import combinations
 
 from yilab.experiment.words import units
+from yilab.i18n import Message
 
-SIMILARITY_METHOD = "normalised edit distance over words (CJK: characters)"
+SIMILARITY_METHOD = Message("scores.similarity_method")  # reads as its English
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float | None:

@@ -26,6 +26,7 @@ from yilab.errors import BadInputError
 from yilab.experiment.checks import Check
 from yilab.experiment.token_log import DEFAULT_TOP_K, MAX_TOP_K
 from yilab.experiment.variables import EXPECTED, Inputs, check_inputs, fill
+from yilab.i18n import Message
 
 MAX_CELLS = 64
 ENGINES = ("single", "batch")
@@ -224,11 +225,14 @@ def validate_spec(spec: SweepSpec) -> None:
     check_inputs(spec.inputs, spec.prompt, spec.system)
     cells = grid_size(spec)
     if cells > MAX_CELLS:
+        per_input = cells // len(spec.inputs) if spec.inputs else 0
         across = (
-            f" ({len(spec.inputs)} inputs × {cells // len(spec.inputs)})" if spec.inputs else ""
+            Message("errors.cells_across", inputs=len(spec.inputs), cells=per_input)
+            if spec.inputs
+            else ""
         )
         raise BadInputError(
-            f"That sweep has {cells} cells{across}; the limit is {MAX_CELLS}. Use fewer values."
+            Message("errors.too_many_cells", cells=cells, across=across, limit=MAX_CELLS)
         )
     _check_checks(spec)
     for t in spec.temperatures:
@@ -253,14 +257,11 @@ def _check_checks(spec: SweepSpec) -> None:
     names = [c.name for c in spec.checks]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise BadInputError(f"Two checks are named {twice[0]!r}: give each its own name.")
+        raise BadInputError(Message("errors.checks_twice", check=repr(twice[0])))
     if any(c.kind == "equals" for c in spec.checks) and not any(
         EXPECTED in row for row in spec.inputs
     ):
-        raise BadInputError(
-            "An equals check compares each output with its input row's expected value: add an "
-            f"{EXPECTED!r} column to the inputs."
-        )
+        raise BadInputError(Message("errors.equals_needs_expected", column=repr(EXPECTED)))
 
 
 def _check_prompt(prompt: str) -> None:
@@ -290,17 +291,20 @@ def _check_text(name: str, text: str) -> None:
 
 def _check_range(name: str, value: float, low: float, high: float, *, low_open=False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadInputError(f"{name} must be a number, not {value!r}.")
+        raise BadInputError(Message("errors.must_be_number", name=name, value=repr(value)))
     if value < low or value > high or (low_open and value == low):
         bracket = "(" if low_open else "["
-        raise BadInputError(f"{name} must be in {bracket}{low:g}, {high:g}], not {value!r}.")
+        span = f"{bracket}{low:g}, {high:g}]"
+        raise BadInputError(Message("errors.out_of_range", name=name, span=span, value=repr(value)))
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInputError(f"{name} must be a whole number, not {value!r}.")
+        raise BadInputError(Message("errors.must_be_whole", name=name, value=repr(value)))
     if not low <= value <= high:
-        raise BadInputError(f"{name} must be between {low:,} and {high:,}, not {value:,}.")
+        raise BadInputError(
+            Message("errors.not_between", name=name, low=low, high=high, value=value)
+        )
 
 
 def parse_floats(text: str | Iterable, name: str) -> tuple[float, ...]:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from yilab.errors import BadInputError
+from yilab.i18n import Message
 
 EXPECTED = "expected"
 MAX_INPUT_ROWS = 64  # one grid section each; the cell limit applies to the whole
@@ -46,7 +47,7 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     that itself contains ``{{...}}`` is not filled again)."""
     missing = [n for n in placeholders(text) if n not in values]
     if missing:
-        raise BadInputError(f"No value for {_braced(missing)}.")
+        raise BadInputError(Message("inputs.no_value", names=_braced(missing)))
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
@@ -57,39 +58,37 @@ def check_inputs(inputs: Inputs, *texts: str | None) -> None:
     if not inputs:
         if names:
             raise BadInputError(
-                f"The prompt uses {_braced(names)}: give values (an inputs table, or "
-                f"--var {names[0]}=...)."
+                Message("inputs.needs_values", names=_braced(names), first=names[0])
             )
         return
     if len(inputs) > MAX_INPUT_ROWS:
-        raise BadInputError(f"{len(inputs)} input rows; the limit is {MAX_INPUT_ROWS}.")
+        raise BadInputError(Message("inputs.too_many", n=len(inputs), limit=MAX_INPUT_ROWS))
     for n, row in enumerate(inputs, 1):
         _check_row(n, row)
         missing = [name for name in names if name not in row]
         if missing:
-            raise BadInputError(f"Input row {n} has no value for {_braced(missing)}.")
+            raise BadInputError(Message("inputs.row_missing", n=n, names=_braced(missing)))
     if not names and any(set(row) - {EXPECTED} for row in inputs):
-        raise BadInputError(
-            "The inputs table has columns, but the prompt names none of them: write "
-            "{{column}} where each value goes."
-        )
+        raise BadInputError(Message("inputs.unused_columns"))
 
 
 def _check_row(n: int, row: Mapping) -> None:
     if not isinstance(row, Mapping):
-        raise BadInputError(f"Input row {n} must map column names to values.")
+        raise BadInputError(Message("inputs.row_not_mapping", n=n))
     for name, value in row.items():
         if not isinstance(name, str) or not _NAME.match(name):
-            raise BadInputError(
-                f"Input row {n}: {name!r} is not a usable column name (letters, digits and _, "
-                "not starting with a digit)."
-            )
+            raise BadInputError(Message("inputs.bad_column", n=n, column=repr(name)))
         if not isinstance(value, str):
-            raise BadInputError(f"Input row {n}: the value of {name!r} must be text.")
+            raise BadInputError(Message("inputs.value_not_text", n=n, column=repr(name)))
         if len(value) > MAX_VALUE_CHARS:
             raise BadInputError(
-                f"Input row {n}: the value of {name!r} has {len(value):,} characters; "
-                f"the limit is {MAX_VALUE_CHARS:,}."
+                Message(
+                    "inputs.value_too_long",
+                    n=n,
+                    column=repr(name),
+                    chars=len(value),
+                    limit=MAX_VALUE_CHARS,
+                )
             )
 
 
@@ -129,11 +128,13 @@ def read_inputs(text: str, name: str = "inputs.csv") -> Inputs:
         rows = _csv_rows(text)
     inputs = tuple(r for r in rows if any(v.strip() for v in r.values()))
     if not inputs:
-        raise BadInputError(f"{name} has no input rows.")
+        raise BadInputError(Message("inputs.no_rows", file=name))
     for n, row in enumerate(inputs, 1):
         _check_row(n, row)
     if len(inputs) > MAX_INPUT_ROWS:
-        raise BadInputError(f"{name} has {len(inputs)} rows; the limit is {MAX_INPUT_ROWS}.")
+        raise BadInputError(
+            Message("inputs.file_too_many", file=name, n=len(inputs), limit=MAX_INPUT_ROWS)
+        )
     return inputs
 
 
@@ -157,12 +158,12 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise BadInputError("The inputs file is empty.") from None
-    except csv.Error as err:
-        raise BadInputError(f"The inputs file is not valid CSV: {err}.") from None
+        raise BadInputError(Message("inputs.empty_file")) from None
+    except csv.Error as err:  # csv's own English
+        raise BadInputError(Message("inputs.bad_csv", error=str(err))) from None
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
-        raise BadInputError(f"The inputs file names a column twice: {', '.join(duplicated)}.")
+        raise BadInputError(Message("inputs.column_twice", columns=", ".join(duplicated)))
     rows = []
     try:
         for n, record in enumerate(reader, 2):
@@ -170,12 +171,11 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
                 continue
             if len(record) != len(header):
                 raise BadInputError(
-                    f"Line {n} of the inputs file has {len(record)} values for "
-                    f"{len(header)} columns."
+                    Message("inputs.line_width", n=n, values=len(record), columns=len(header))
                 )
             rows.append(dict(zip(header, record, strict=True)))
     except csv.Error as err:
-        raise BadInputError(f"The inputs file is not valid CSV: {err}.") from None
+        raise BadInputError(Message("inputs.bad_csv", error=str(err))) from None
     return rows
 
 
@@ -183,9 +183,9 @@ def _json_rows(text: str) -> list[dict[str, str]]:
     try:
         data = json.loads(text)
     except ValueError as err:
-        raise BadInputError(f"The inputs file is not valid JSON: {err}.") from None
+        raise BadInputError(Message("inputs.bad_json", error=str(err))) from None  # json's
     if not isinstance(data, list):
-        raise BadInputError("A JSON inputs file holds a list of objects, one per input row.")
+        raise BadInputError(Message("inputs.json_not_list"))
     return [_as_row(item, n) for n, item in enumerate(data, 1)]
 
 
@@ -193,13 +193,13 @@ def _json_row(line: str, n: int) -> dict[str, str]:
     try:
         item = json.loads(line)
     except ValueError as err:
-        raise BadInputError(f"Line {n} of the inputs file is not valid JSON: {err}.") from None
+        raise BadInputError(Message("inputs.bad_json_line", n=n, error=str(err))) from None
     return _as_row(item, n)
 
 
 def _as_row(item, n: int) -> dict[str, str]:
     if not isinstance(item, dict):
-        raise BadInputError(f"Input row {n} must be an object of column: value.")
+        raise BadInputError(Message("inputs.row_not_object", n=n))
     row = {}
     for key, value in item.items():
         if isinstance(value, bool):
@@ -210,8 +210,7 @@ def _as_row(item, n: int) -> dict[str, str]:
             value = ""
         elif not isinstance(value, str):
             raise BadInputError(
-                f"Input row {n}: the value of {key!r} is a {type(value).__name__}; give text "
-                "or a number."
+                Message("inputs.value_type", n=n, column=repr(key), type=type(value).__name__)
             )
         row[key] = value
     return row

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from yilab.errors import BadInputError, ModelLoadError
 from yilab.generation.mlx_thread import on_mlx_thread
+from yilab.i18n import Message
 
 HEADROOM = 0.9  # leave a tenth for the OS, the app and activations
 GB = 1e9
@@ -72,8 +73,7 @@ def check_model_fits(model_dir: Path) -> None:
     need, free = weights_bytes(model_dir), free_bytes()
     if free is not None and need > free * HEADROOM:
         raise ModelLoadError(
-            f"{Path(model_dir).name} needs about {need / GB:.1f} GB for its weights but only "
-            f"{free / GB:.1f} GB is free: close other programs or use a smaller/quantized model."
+            Message("memory.weights", model=Path(model_dir).name, need=need / GB, free=free / GB)
         )
 
 
@@ -83,8 +83,11 @@ def check_sweep_fits(model_dir: Path, *, rows: int, tokens: int, max_tokens: int
     need = per_token * (rows * (tokens + max_tokens) + tokens)  # + the shared prompt prefix
     if free is not None and need > free * HEADROOM:
         raise BadInputError(
-            f"This sweep needs about {need / GB:.1f} GB for its KV caches ({rows} cell(s) × "
-            f"{tokens + max_tokens:,} tokens) but only {free / GB:.1f} GB is free: use fewer "
-            "cells at once (the single engine runs one at a time), a lower max_tokens or a "
-            "shorter prompt."
+            Message(
+                "memory.kv_caches",
+                need=need / GB,
+                rows=rows,
+                tokens=tokens + max_tokens,
+                free=free / GB,
+            )
         )

@@ -46,6 +46,7 @@ from yilab.generation.memory import check_model_fits, check_sweep_fits
 from yilab.generation.mlx_thread import compute_device, on_mlx_thread
 from yilab.generation.prefill import PrefixCache
 from yilab.generation.single import CellRun, stream_cell
+from yilab.i18n import Message
 
 DEFAULT_MAX_LOADED_MODELS = 1
 # files transformers can build a tokenizer from (fast, sentencepiece, BPE, WordPiece, tiktoken)
@@ -109,7 +110,7 @@ class GenerationWorker:
             try:
                 results = on_mlx_thread(self._run_group, job, group, prefixes)
             except YilabError as err:
-                results = {cell: RunResult.failed(str(err)) for cell, _ in group}
+                results = {cell: RunResult.failed(err.message) for cell, _ in group}
             except Exception as err:  # a bug or an MLX failure: report it, keep serving
                 results = {
                     cell: RunResult.failed(f"{type(err).__name__}: {err}") for cell, _ in group
@@ -261,12 +262,8 @@ def load_error_message(model_dir: Path, err: Exception) -> str:
     """Why a model folder failed to load. Without any tokenizer file transformers blames
     missing packages (sentencepiece, tiktoken), so name the missing file instead."""
     if not any(any(model_dir.glob(pattern)) for pattern in TOKENIZER_FILES):
-        return (
-            f"Could not load the model at {model_dir}: it has no tokenizer file "
-            "(tokenizer.json, tokenizer.model or vocab.json). Copy the tokenizer files "
-            "from where the model came from."
-        )
-    return f"Could not load the model at {model_dir}: {err}"
+        return Message("load.no_tokenizer_file", path=model_dir)
+    return Message("load.failed", path=model_dir, error=str(err))  # the library's English
 
 
 def read_context_length(model_dir: Path) -> int | None:

@@ -70,6 +70,17 @@ def _message(key: str, values: dict) -> Message:
     return Message(key, **values)
 
 
+def said_state(value: str) -> str:
+    """A stored state (``stop``, ``length``, ``chat``…) as a :class:`Message` that reads
+    the same in English and is translated in the dashboard; an unknown one as it is.
+
+    >>> said_state("length"), Translator("zh-CN").say(said_state("length")), said_state("?")
+    ('length', '达到上限', '?')
+    """
+    key = f"state.{value}"
+    return Message(key) if isinstance(value, str) and key in EN else value
+
+
 def translator(lang: str | None) -> Translator:
     """The translator for a language tag (anything unknown: English)."""
     return Translator(normalize(lang) or DEFAULT_LANGUAGE)

@@ -7,6 +7,7 @@ EN = {
     # -- the page ------------------------------------------------------------------
     "app.tagline": "prompt experiments on MLX models",
     "app.language": "Language / 语言",
+    "app.error": "Error",
     "tab.compare": "Compare",
     "tab.history": "History",
     "tab.plots": "Plots",
@@ -170,6 +171,10 @@ EN = {
     "state.error": "error",
     "state.interrupted": "interrupted",
     "state.done": "done",
+    "state.chat": "chat",
+    "state.raw": "raw",
+    "state.batch": "batch",
+    "state.single": "single",
     # -- scores (a grid row's header, the scores table) -------------------------------
     "scores.pass": "pass {rate}",
     "scores.distinct": "{distinct}/{outputs} distinct",
@@ -184,6 +189,7 @@ EN = {
     "scores.col_distinct": "distinct",
     "scores.col_sim": "sim",
     "scores.col_len": "len",
+    "scores.similarity_method": "normalised edit distance over words (CJK: characters)",
     "scores.legend": (
         "pass: share of the row's finished runs passing the check · all: passing every "
         "check · @k: at least one of the k seeds passes all · ^k: all k do · distinct: "
@@ -244,6 +250,10 @@ EN = {
     # -- Share (History's foot) ----------------------------------------------------------
     "share.title": "Share: export, HTML report, import",
     "share.format": "Format",
+    "share.format_bundle": "bundle",
+    "share.format_jsonl": "jsonl",
+    "share.format_csv": "csv",
+    "share.format_html": "html",
     "share.scope": "Export",
     "share.scope_experiment": "this experiment",
     "share.scope_search": "search results",
@@ -329,6 +339,7 @@ EN = {
     "plots.history": "Tokens/s by model over time",
     "plots.finish": "finish",
     "plots.model": "model",
+    "plots.time": "time",
     "plots.input": "input",
     "plots.input_n": "in {n}",
     "plots.all": "all",
@@ -528,4 +539,221 @@ EN = {
     "tok.fixed": "Fixed: {files}",
     "tok.undone": "Undone: {files}",
     "tok.nothing_to_compare": "Nothing to compare: {summary} (Undo a fix to see the difference.)",
+    # -- the checks' errors (checks.py): a kind, a pattern or a schema stays as typed ----
+    "check.none": "none",
+    "check.not_object": "A check must be a JSON object, not {type}.",
+    "check.fields": "A check has the fields {fields} (name and kind required); got {got}.",
+    "check.not_text": "A check must be text, not {type}.",
+    "check.empty": "The check is empty: write one like contains:Paris.",
+    "check.bad_flag": "{kind}: only /i (ignore case) may follow a kind, not /{flag}.",
+    "check.too_many": "There are {n} checks; the limit is {limit}.",
+    "check.on_line": "Check on line {n}: {error}",
+    "check.twice": (
+        "Two checks are named {check} (lines {first} and {n}): give one its own name, "
+        "like 'other={spec}'."
+    ),
+    "check.unknown_kind": "Unknown check kind {kind}; the kinds are {kinds}.{hint}",
+    "check.did_you_mean": " Did you mean {kind}?",
+    "check.name_not_text": "A check's name must be text, not {type}.",
+    "check.name_empty": "A check's name is empty: write name=kind, like capital=regex:^Paris.",
+    "check.bad_name": (
+        "The check name {check} cannot be used: a name has at most {n} characters, no '=', "
+        "':' or line break, no surrounding spaces and no leading '#'."
+    ),
+    "check.bad_ignore_case": "{kind}: ignore_case must be true or false, not {value}.",
+    "check.case_kinds": "{kind}: /i (ignore case) applies only to {kinds}.",
+    "check.no_arg": "{kind} takes no argument (got {arg}); write just {kind}.",
+    "check.arg_not_text": "The argument of {kind} must be text, not {type}.",
+    "check.needs_arg": "{kind} needs an argument after a colon, like {example}.",
+    "check.arg_too_long": "The argument of {kind} has {n:,} characters; the limit is {limit:,}.",
+    "check.arg_one_line": "The argument of {kind} must be one line without surrounding spaces.",
+    "check.bad_count": "{kind} needs a whole number from 1 to {limit:,}, like {example}; got {arg}.",
+    "check.bad_regex": "The regex {pattern} is not valid: {error}{where}.",
+    "check.at_position": " at position {pos}",
+    "check.regex_deep": "The regex {pattern} is nested too deeply.",
+    "check.nested_repeat": (
+        "The regex {pattern} repeats a repeat, like (a+)+ or (\\w+\\s*)*, which can take "
+        "exponential time on an output it almost matches. Write it so each repeat can match "
+        "in only one way, or make the inner one possessive (a++) or atomic ((?>a+))."
+    ),
+    "check.schema_not_object": 'A JSON Schema is an object like {{"type": "object"}}, not {text}.',
+    "check.schema_not_json": "The JSON Schema is not JSON: {error}.",
+    "check.json_error": "{error} at line {line} column {column}",
+    "check.schema_invalid": "The JSON Schema is not valid{where}: {error}.",
+    "check.at_path": " at {path}",
+    "check.schema_deep": "The JSON Schema is nested too deeply.",
+    # -- the checks' reasons (a card's ✓/✗ on hover) ------------------------------------
+    "judged.contains": "contains {text}",
+    "judged.lacks": "does not contain {text}",
+    "judged.no_match": "no match for {pattern}",
+    "judged.matched": "matched {text} at character {pos}",
+    "judged.no_expected": "no expected value for this input",
+    "judged.equals": "equals the expected value",
+    "judged.differs": "got {got}, expected {want}",
+    "judged.not_json": "not JSON: {error}",
+    "judged.fenced": " (in a fenced block)",
+    "judged.valid_json": "valid JSON{where}",
+    "judged.unresolvable": "cannot check: the schema's $ref {ref} is not in it (none are fetched)",
+    "judged.json_deep": "cannot check: the JSON is nested too deeply",
+    "judged.matches_schema": "matches the schema{where}",
+    "judged.empty_output": "the output is empty",
+    "judged.nested": "nested too deeply",
+    "judged.constant": "{constant} is not allowed in JSON",
+    "judged.words_one": "has {n:,} word (at most {limit:,})",
+    "judged.words": "has {n:,} words (at most {limit:,})",
+    "judged.chars_one": "has {n:,} character (at most {limit:,})",
+    "judged.chars": "has {n:,} characters (at most {limit:,})",
+    "judged.stopped": "finished with stop",
+    "judged.unfinished": "no finish reason (the run did not finish)",
+    "judged.hit_limit": "finished with length, not stop: it hit max_tokens",
+    "judged.not_stopped": "finished with {reason}, not stop",
+    # -- a sweep's settings and its inputs table (sweep.py, variables.py) ---------------
+    "errors.too_many_cells": "That sweep has {cells} cells{across}; the limit is {limit}. Use fewer values.",
+    "errors.cells_across": " ({inputs} inputs × {cells})",
+    "errors.checks_twice": "Two checks are named {check}: give each its own name.",
+    "errors.equals_needs_expected": (
+        "An equals check compares each output with its input row's expected value: add an "
+        "{column} column to the inputs."
+    ),
+    "errors.must_be_number": "{name} must be a number, not {value}.",
+    "errors.out_of_range": "{name} must be in {span}, not {value}.",
+    "errors.must_be_whole": "{name} must be a whole number, not {value}.",
+    "errors.not_between": "{name} must be between {low:,} and {high:,}, not {value:,}.",
+    "param.temperature": "temperature",
+    "param.seed": "seed",
+    "inputs.no_value": "No value for {names}.",
+    "inputs.needs_values": (
+        "The prompt uses {names}: give values (an inputs table, or --var {first}=...)."
+    ),
+    "inputs.too_many": "{n} input rows; the limit is {limit}.",
+    "inputs.row_missing": "Input row {n} has no value for {names}.",
+    "inputs.unused_columns": (
+        "The inputs table has columns, but the prompt names none of them: write "
+        "{{column}} where each value goes."
+    ),
+    "inputs.row_not_mapping": "Input row {n} must map column names to values.",
+    "inputs.bad_column": (
+        "Input row {n}: {column} is not a usable column name (letters, digits and _, "
+        "not starting with a digit)."
+    ),
+    "inputs.value_not_text": "Input row {n}: the value of {column} must be text.",
+    "inputs.value_too_long": (
+        "Input row {n}: the value of {column} has {chars:,} characters; the limit is {limit:,}."
+    ),
+    "inputs.no_rows": "{file} has no input rows.",
+    "inputs.file_too_many": "{file} has {n} rows; the limit is {limit}.",
+    "inputs.empty_file": "The inputs file is empty.",
+    "inputs.bad_csv": "The inputs file is not valid CSV: {error}.",
+    "inputs.column_twice": "The inputs file names a column twice: {columns}.",
+    "inputs.line_width": "Line {n} of the inputs file has {values} values for {columns} columns.",
+    "inputs.bad_json": "The inputs file is not valid JSON: {error}.",
+    "inputs.json_not_list": "A JSON inputs file holds a list of objects, one per input row.",
+    "inputs.bad_json_line": "Line {n} of the inputs file is not valid JSON: {error}.",
+    "inputs.row_not_object": "Input row {n} must be an object of column: value.",
+    "inputs.value_type": (
+        "Input row {n}: the value of {column} is a {type}; give text or a number."
+    ),
+    # -- runs not found, models that do not load, memory -------------------------------
+    "store.run": "run",
+    "store.runs": "runs",
+    "store.experiment": "experiment",
+    "store.experiments": "experiments",
+    "store.id_too_short": "The {kind} id {ident} is too short: give at least {n} characters",
+    "store.not_found": "No {kind} with id {ident} in {path}",
+    "store.ambiguous": "The {kind} id {ident} matches several {table}: give more characters",
+    "memory.weights": (
+        "{model} needs about {need:.1f} GB for its weights but only {free:.1f} GB is free: "
+        "close other programs or use a smaller/quantized model."
+    ),
+    "memory.kv_caches": (
+        "This sweep needs about {need:.1f} GB for its KV caches ({rows} cell(s) × {tokens:,} "
+        "tokens) but only {free:.1f} GB is free: use fewer cells at once (the single engine "
+        "runs one at a time), a lower max_tokens or a shorter prompt."
+    ),
+    "load.no_tokenizer_file": (
+        "Could not load the model at {path}: it has no tokenizer file (tokenizer.json, "
+        "tokenizer.model or vocab.json). Copy the tokenizer files from where the model came "
+        "from."
+    ),
+    "load.failed": "Could not load the model at {path}: {error}",
+    "load.no_usable_tokenizer": "{path} has no usable tokenizer (no tokenizer.json?)",
+    "load.tokenizer_failed": "cannot load a tokenizer from {path}: {error}",
+    "load.cannot_load": "cannot load {path}: {error}",
+    "load.not_model_dir": "{path} is not a model directory",
+    "load.offline": (
+        "cannot download {repo}: no connection to huggingface.co (offline). Download it "
+        "elsewhere and pass its folder, or copy it into the Hugging Face cache and retry."
+    ),
+    "convert.architecture": "unsupported GGUF architecture {arch} (supported: {supported})",
+    "convert.not_gguf": "{path} is not a GGUF file (it does not start with 'GGUF')",
+    "convert.too_old": "{path}: GGUF version {version} is too old; re-export the file",
+    "convert.unfinished": "{path} holds an unfinished conversion: delete it and retry",
+    "convert.ollama": "Ollama model {name} cannot be converted: {problem}",
+    # -- bundles refused on import (share/bundle.py, share/validate.py) -----------------
+    "bundle.cannot_read": "cannot read {path}: {error}",
+    "bundle.not_a_file": "{path} is not a regular file",
+    "bundle.too_large": "{path} is larger than {mib} MiB",
+    "bundle.sqlite": "{path} is a SQLite database, not a bundle (export with --format bundle)",
+    "bundle.not_utf8": "{path} is not UTF-8 text: a bundle is a JSON document",
+    "bundle.bad_json": "{path} is not valid JSON: {error}",
+    "bundle.not_bundle": 'not a yilab bundle: it has no "format": "{format}"',
+    "bundle.bad_version": "bad bundle version {version}: expected a whole number",
+    "bundle.newer": (
+        "this bundle is version {version}, newer than this yilab reads ({reads}): "
+        "upgrade yilab to import it"
+    ),
+    "bundle.no_list": 'the bundle has no "{key}" list',
+    "bundle.no_experiment": "{where}: no experiment with that id in the bundle",
+    "bundle.no_run": "{where}: no run with that id in the bundle",
+    "bundle.not_object": "{where}: expected an object, got {type}",
+    "bundle.unknown_columns": "{where}: unknown column(s) {names} (from a newer yilab?)",
+    "bundle.missing": "{where}: missing",
+    "bundle.not_whole": "{where}: expected a whole number, got {value}",
+    "bundle.not_number": "{where}: expected a number, got {value}",
+    "bundle.not_text": "{where}: expected text, got {value}",
+    "bundle.too_long": "{where}: {n:,} characters, more than the {limit:,} allowed",
+    "bundle.nul": "{where}: contains a NUL character",
+    "bundle.not_base64_text": "{where}: expected base64 text, got {value}",
+    "bundle.blob_too_long": "{where}: {n:,} characters, more than the limit",
+    "bundle.not_base64": "{where}: not base64 text",
+    "bundle.data": "{where}: {error}",
+    "bundle.disagrees": "{where}: {value}, but its token log has {logged}",
+    "bundle.not_uuid": "{where}: not a UUID: {value}",
+    "bundle.not_time": "{where}: not an ISO-8601 time: {value}",
+    "bundle.not_one_of": "{where}: {value} is not one of {choices}",
+    "bundle.not_finish": "{where}: not a finish reason: {value}",
+    "bundle.not_flag": "{where}: expected 0 or 1, got {value}",
+    "bundle.negative": "{where}: expected 0 or more, got {value}",
+    "bundle.control_chars": "{where}: control characters in a path",
+    "bundle.not_local": "{where}: not a local path: {value}",
+    "bundle.not_absolute": "{where}: not an absolute path: {value}",
+    "bundle.dotdot": "{where}: '..' in a path: {value}",
+    "bundle.not_json": "{where}: not valid JSON",
+    "bundle.json_shape": "{where}: expected JSON {shape}",
+    "share.nothing_to_export": "Nothing to export: no experiment matches{matching}",
+    # -- remote servers (remote/stream.py, remote/config.py): the server's words kept ---
+    "remote.at": "{url}: {message}",
+    "remote.connect_timeout": "could not connect within {s:g} s (connect_timeout_s)",
+    "remote.http": "{endpoint} answered HTTP {status} {reason}: {error}",
+    "remote.bad_chunk": "the server sent a chunk that is not JSON: {payload}",
+    "remote.cut_short": (
+        "the stream stopped after {n} chunk(s), before the run finished (did the server stop "
+        "or crash?)"
+    ),
+    "remote.mid_stream": "the server reported an error mid-stream: {error}",
+    "remote.read_timeout": (
+        "sent nothing for {s:g} s (read_timeout_s): the server may be stuck or overloaded"
+    ),
+    "remote.refused": "could not connect: connection refused (is the server running?)",
+    "remote.unknown_host": "could not connect: unknown host ({error})",
+    "remote.broke": "the connection broke after {n} chunk(s): {error}",
+    "remote.closed": "the server closed the connection without answering (did it stop or crash?)",
+    "remote.needs_key": (
+        "remote model {name} needs an API key: set the environment variable {env} (named by "
+        "api_key_env in {path})"
+    ),
+    "remote.no_model": (
+        "remote spec {spec} names no model: add it after '#', e.g. "
+        "openai+http://127.0.0.1:8080/v1#default_model"
+    ),
 }

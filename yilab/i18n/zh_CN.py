@@ -8,6 +8,7 @@ ZH_CN = {
     # -- 页面 ------------------------------------------------------------------------
     "app.tagline": "在 MLX 模型上做提示词实验",
     "app.language": "Language / 语言",
+    "app.error": "错误",
     "tab.compare": "对比",
     "tab.history": "运行记录",
     "tab.plots": "图表",
@@ -166,6 +167,10 @@ ZH_CN = {
     "state.error": "出错",
     "state.interrupted": "已中断",
     "state.done": "完成",
+    "state.chat": "对话",
+    "state.raw": "原始文本",
+    "state.batch": "batch（批量）",
+    "state.single": "single（逐个）",
     # -- 评分（网格行标题、评分表） -----------------------------------------------------------
     "scores.pass": "通过 {rate}",
     "scores.distinct": "{distinct}/{outputs} 不同",
@@ -180,6 +185,7 @@ ZH_CN = {
     "scores.col_distinct": "不同",
     "scores.col_sim": "相似度",
     "scores.col_len": "长度",
+    "scores.similarity_method": "按词计算的归一化编辑距离，中日韩文按字计",
     "scores.legend": (
         "通过：该行已完成的运行中通过该检查的比例 · 全部：通过所有检查 · "
         "@k：k 个种子中至少一个全部通过 · ^k：k 个都全部通过 · 不同：互不相同的输出 · "
@@ -240,6 +246,10 @@ ZH_CN = {
     # -- 分享（运行记录页底部） ------------------------------------------------------------
     "share.title": "分享：导出、HTML 报告、导入",
     "share.format": "格式",
+    "share.format_bundle": "bundle（数据包，可导入）",
+    "share.format_jsonl": "jsonl（每行一次运行）",
+    "share.format_csv": "csv（表格）",
+    "share.format_html": "html（报告）",
     "share.scope": "导出范围",
     "share.scope_experiment": "当前实验",
     "share.scope_search": "搜索结果",
@@ -322,6 +332,7 @@ ZH_CN = {
     "plots.history": "各模型的 token/s 随时间变化",
     "plots.finish": "停止原因",
     "plots.model": "模型",
+    "plots.time": "时间",
     "plots.input": "输入",
     "plots.input_n": "输入 {n}",
     "plots.all": "全部",
@@ -498,4 +509,198 @@ ZH_CN = {
     "tok.fixed": "已修复：{files}",
     "tok.undone": "已撤销：{files}",
     "tok.nothing_to_compare": "没有可对比的：{summary}（撤销修复后可看到差别。）",
+    # -- 检查项的错误（checks.py）：类型、正则和 schema 照原样显示 ------------------------
+    "check.none": "无",
+    "check.not_object": "检查项必须是 JSON 对象，而不是 {type}。",
+    "check.fields": "检查项的字段是 {fields}（name 和 kind 必填）；收到的是 {got}。",
+    "check.not_text": "检查项必须是文本，而不是 {type}。",
+    "check.empty": "检查项是空的：请写成 contains:Paris 这样的形式。",
+    "check.bad_flag": "{kind}：类型后面只能跟 /i（忽略大小写），不能跟 /{flag}。",
+    "check.too_many": "共有 {n} 个检查项，上限是 {limit} 个。",
+    "check.on_line": "第 {n} 行的检查项：{error}",
+    "check.twice": (
+        "有两个检查项都叫 {check}（第 {first} 行和第 {n} 行）：请给其中一个另起名字，"
+        "例如 'other={spec}'。"
+    ),
+    "check.unknown_kind": "未知的检查类型 {kind}；可用的类型有 {kinds}。{hint}",
+    "check.did_you_mean": "你是不是想写 {kind}？",
+    "check.name_not_text": "检查项的名字必须是文本，而不是 {type}。",
+    "check.name_empty": "检查项的名字是空的：请写成 名字=类型，例如 capital=regex:^Paris。",
+    "check.bad_name": (
+        "检查项名字 {check} 不能用：名字最多 {n} 个字符，不能含 '='、':' 或换行，"
+        "首尾不能有空格，也不能以 '#' 开头。"
+    ),
+    "check.bad_ignore_case": "{kind}：ignore_case 必须是 true 或 false，而不是 {value}。",
+    "check.case_kinds": "{kind}：/i（忽略大小写）只适用于 {kinds}。",
+    "check.no_arg": "{kind} 不带参数（收到了 {arg}）；只写 {kind} 即可。",
+    "check.arg_not_text": "{kind} 的参数必须是文本，而不是 {type}。",
+    "check.needs_arg": "{kind} 需要在冒号后面给出参数，例如 {example}。",
+    "check.arg_too_long": "{kind} 的参数有 {n:,} 个字符，上限是 {limit:,}。",
+    "check.arg_one_line": "{kind} 的参数必须只有一行，首尾不能有空格。",
+    "check.bad_count": "{kind} 需要 1 到 {limit:,} 之间的整数，例如 {example}；收到的是 {arg}。",
+    "check.bad_regex": "正则表达式 {pattern} 无效：{error}{where}。",
+    "check.at_position": "（位置 {pos}）",
+    "check.regex_deep": "正则表达式 {pattern} 嵌套太深。",
+    "check.nested_repeat": (
+        "正则表达式 {pattern} 在重复里又套了重复，例如 (a+)+ 或 (\\w+\\s*)*，遇到几乎能匹配的"
+        "输出时可能耗费指数级的时间。请改写成每个重复只有一种匹配方式，或者把内层改成"
+        "占有型 (a++) 或原子组 ((?>a+))。"
+    ),
+    "check.schema_not_object": 'JSON Schema 应是像 {{"type": "object"}} 这样的对象，而不是 {text}。',
+    "check.schema_not_json": "JSON Schema 不是合法的 JSON：{error}。",
+    "check.json_error": "{error}（第 {line} 行第 {column} 列）",
+    "check.schema_invalid": "JSON Schema 无效{where}：{error}。",
+    "check.at_path": "（位于 {path}）",
+    "check.schema_deep": "JSON Schema 嵌套太深。",
+    # -- 检查项的理由（卡片上 ✓/✗ 的悬停提示） -------------------------------------------
+    "judged.contains": "包含 {text}",
+    "judged.lacks": "不包含 {text}",
+    "judged.no_match": "没有匹配到 {pattern}",
+    "judged.matched": "在第 {pos} 个字符处匹配到 {text}（从 0 数起）",
+    "judged.no_expected": "这一行输入没有期望值",
+    "judged.equals": "与期望值相同",
+    "judged.differs": "得到 {got}，期望 {want}",
+    "judged.not_json": "不是 JSON：{error}",
+    "judged.fenced": "（在代码块中）",
+    "judged.valid_json": "是合法的 JSON{where}",
+    "judged.unresolvable": "无法检查：schema 的 $ref {ref} 不在 schema 里（不会从外部获取）",
+    "judged.json_deep": "无法检查：JSON 嵌套太深",
+    "judged.matches_schema": "符合 schema{where}",
+    "judged.empty_output": "输出是空的",
+    "judged.nested": "嵌套太深",
+    "judged.constant": "JSON 里不允许 {constant}",
+    "judged.words_one": "有 {n:,} 个词（最多 {limit:,} 个）",
+    "judged.words": "有 {n:,} 个词（最多 {limit:,} 个）",
+    "judged.chars_one": "有 {n:,} 个字符（最多 {limit:,} 个）",
+    "judged.chars": "有 {n:,} 个字符（最多 {limit:,} 个）",
+    "judged.stopped": "模型自己结束了回答（stop）",
+    "judged.unfinished": "没有结束原因（这次运行没有完成）",
+    "judged.hit_limit": "没有自己结束，而是达到了 max_tokens 上限（length）",
+    "judged.not_stopped": "以“{reason}”结束，而不是模型自己结束（stop）",
+    # -- 扫描的设置和输入表（sweep.py、variables.py） ------------------------------------
+    "errors.too_many_cells": "这次扫描有 {cells} 格{across}，上限是 {limit} 格。请少给一些值。",
+    "errors.cells_across": "（{inputs} 行输入 × {cells}）",
+    "errors.checks_twice": "有两个检查项都叫 {check}：请给每个检查项起不同的名字。",
+    "errors.equals_needs_expected": (
+        "equals 检查会把每个输出和该行输入的期望值比较：请在输入表里加一列 {column}。"
+    ),
+    "errors.must_be_number": "{name}：必须是数字，而不是 {value}。",
+    "errors.out_of_range": "{name}：必须在 {span} 范围内，而不是 {value}。",
+    "errors.must_be_whole": "{name}：必须是整数，而不是 {value}。",
+    "errors.not_between": "{name}：必须在 {low:,} 到 {high:,} 之间，而不是 {value:,}。",
+    "param.temperature": "温度",
+    "param.seed": "种子",
+    "inputs.no_value": "{names} 没有值。",
+    "inputs.needs_values": "提示词用到了 {names}：请给出它们的值（一张输入表，或 --var {first}=...）。",
+    "inputs.too_many": "输入表有 {n} 行，上限是 {limit} 行。",
+    "inputs.row_missing": "第 {n} 行输入没有 {names} 的值。",
+    "inputs.unused_columns": (
+        "输入表有列，但提示词一列都没用到：请在每个值该出现的地方写上 {{列名}}。"
+    ),
+    "inputs.row_not_mapping": "第 {n} 行输入必须是列名到值的映射。",
+    "inputs.bad_column": "第 {n} 行输入：{column} 不能用作列名（只能用字母、数字和 _，且不能以数字开头）。",
+    "inputs.value_not_text": "第 {n} 行输入：{column} 的值必须是文本。",
+    "inputs.value_too_long": "第 {n} 行输入：{column} 的值有 {chars:,} 个字符，上限是 {limit:,}。",
+    "inputs.no_rows": "{file} 里没有输入行。",
+    "inputs.file_too_many": "{file} 有 {n} 行，上限是 {limit} 行。",
+    "inputs.empty_file": "输入文件是空的。",
+    "inputs.bad_csv": "输入文件不是合法的 CSV：{error}。",
+    "inputs.column_twice": "输入文件里有重复的列名：{columns}。",
+    "inputs.line_width": "输入文件第 {n} 行有 {values} 个值，但表头有 {columns} 列。",
+    "inputs.bad_json": "输入文件不是合法的 JSON：{error}。",
+    "inputs.json_not_list": "JSON 输入文件应是一个对象列表，每个对象是一行输入。",
+    "inputs.bad_json_line": "输入文件第 {n} 行不是合法的 JSON：{error}。",
+    "inputs.row_not_object": "第 {n} 行输入必须是“列名: 值”形式的对象。",
+    "inputs.value_type": "第 {n} 行输入：{column} 的值是 {type}；请给文本或数字。",
+    # -- 找不到的运行、加载不了的模型、内存 ------------------------------------------------
+    "store.run": "运行",
+    "store.runs": "运行",
+    "store.experiment": "实验",
+    "store.experiments": "实验",
+    "store.id_too_short": "{kind} ID {ident} 太短：请至少给 {n} 个字符",
+    "store.not_found": "{path} 里没有 ID 为 {ident} 的{kind}",
+    "store.ambiguous": "{kind} ID {ident} 匹配到多条{table}：请多给几个字符",
+    "memory.weights": (
+        "{model} 的权重大约需要 {need:.1f} GB 内存，但只剩 {free:.1f} GB 可用："
+        "请关闭其他程序，或换一个更小的或量化过的模型。"
+    ),
+    "memory.kv_caches": (
+        "这次扫描的 KV 缓存大约需要 {need:.1f} GB（{rows} 格 × {tokens:,} 个 token），"
+        "但只剩 {free:.1f} GB 可用：请减少同时运行的格数（single 引擎一次只跑一格）、"
+        "调低 max_tokens 或缩短提示词。"
+    ),
+    "load.no_tokenizer_file": (
+        "无法加载 {path} 的模型：它没有分词器文件（tokenizer.json、tokenizer.model 或 "
+        "vocab.json）。请从模型的来源处把分词器文件复制过来。"
+    ),
+    "load.failed": "无法加载 {path} 的模型：{error}",
+    "load.no_usable_tokenizer": "{path} 没有可用的分词器（缺少 tokenizer.json？）",
+    "load.tokenizer_failed": "无法从 {path} 加载分词器：{error}",
+    "load.cannot_load": "无法加载 {path}：{error}",
+    "load.not_model_dir": "{path} 不是模型目录",
+    "load.offline": (
+        "无法下载 {repo}：连不上 huggingface.co（离线）。请在别处下载后传入它的目录，"
+        "或把它复制到 Hugging Face 缓存里再重试。"
+    ),
+    "convert.architecture": "不支持的 GGUF 架构 {arch}（支持的有：{supported}）",
+    "convert.not_gguf": "{path} 不是 GGUF 文件（开头不是 'GGUF'）",
+    "convert.too_old": "{path}：GGUF 版本 {version} 太旧；请重新导出这个文件",
+    "convert.unfinished": "{path} 里有一次没完成的转换：请删掉它再重试",
+    "convert.ollama": "Ollama 模型 {name} 无法转换：{problem}",
+    # -- 导入时被拒绝的数据包（share/bundle.py、share/validate.py） -----------------------
+    "bundle.cannot_read": "无法读取 {path}：{error}",
+    "bundle.not_a_file": "{path} 不是普通文件",
+    "bundle.too_large": "{path} 超过了 {mib} MiB",
+    "bundle.sqlite": "{path} 是 SQLite 数据库，不是数据包（请用 --format bundle 导出）",
+    "bundle.not_utf8": "{path} 不是 UTF-8 文本：数据包是一个 JSON 文档",
+    "bundle.bad_json": "{path} 不是合法的 JSON：{error}",
+    "bundle.not_bundle": '这不是 yilab 数据包：里面没有 "format": "{format}"',
+    "bundle.bad_version": "数据包版本 {version} 无效：应为整数",
+    "bundle.newer": "这个数据包是第 {version} 版，比当前 yilab 能读的（第 {reads} 版）新：请升级 yilab 再导入",
+    "bundle.no_list": '数据包里没有 "{key}" 列表',
+    "bundle.no_experiment": "{where}：数据包里没有这个 ID 的实验",
+    "bundle.no_run": "{where}：数据包里没有这个 ID 的运行",
+    "bundle.not_object": "{where}：应为对象，实际是 {type}",
+    "bundle.unknown_columns": "{where}：未知的列 {names}（来自更新版本的 yilab？）",
+    "bundle.missing": "{where}：缺失",
+    "bundle.not_whole": "{where}：应为整数，实际是 {value}",
+    "bundle.not_number": "{where}：应为数字，实际是 {value}",
+    "bundle.not_text": "{where}：应为文本，实际是 {value}",
+    "bundle.too_long": "{where}：有 {n:,} 个字符，超过了允许的 {limit:,} 个",
+    "bundle.nul": "{where}：含有 NUL 字符",
+    "bundle.not_base64_text": "{where}：应为 base64 文本，实际是 {value}",
+    "bundle.blob_too_long": "{where}：有 {n:,} 个字符，超过了上限",
+    "bundle.not_base64": "{where}：不是 base64 文本",
+    "bundle.data": "{where}：{error}",
+    "bundle.disagrees": "{where}：值为 {value}，但它的 token 记录里是 {logged}",
+    "bundle.not_uuid": "{where}：不是 UUID：{value}",
+    "bundle.not_time": "{where}：不是 ISO-8601 时间：{value}",
+    "bundle.not_one_of": "{where}：{value} 不是 {choices} 之一",
+    "bundle.not_finish": "{where}：不是结束原因：{value}",
+    "bundle.not_flag": "{where}：应为 0 或 1，实际是 {value}",
+    "bundle.negative": "{where}：应为 0 或更大，实际是 {value}",
+    "bundle.control_chars": "{where}：路径里有控制字符",
+    "bundle.not_local": "{where}：不是本地路径：{value}",
+    "bundle.not_absolute": "{where}：不是绝对路径：{value}",
+    "bundle.dotdot": "{where}：路径里有 '..'：{value}",
+    "bundle.not_json": "{where}：不是合法的 JSON",
+    "bundle.json_shape": "{where}：应为 JSON {shape}",
+    "share.nothing_to_export": "没有可导出的内容：没有实验匹配{matching}",
+    # -- 远程服务器（remote/stream.py、remote/config.py）：服务器自己的话照原样 ------------
+    "remote.at": "{url}：{message}",
+    "remote.connect_timeout": "{s:g} 秒内没能连上（connect_timeout_s）",
+    "remote.http": "{endpoint} 返回了 HTTP {status} {reason}：{error}",
+    "remote.bad_chunk": "服务器发来的数据块不是 JSON：{payload}",
+    "remote.cut_short": "数据流在 {n} 个数据块之后就断了，运行还没结束（服务器是不是停了或崩溃了？）",
+    "remote.mid_stream": "服务器在数据流中途报告了错误：{error}",
+    "remote.read_timeout": "{s:g} 秒内没有收到任何数据（read_timeout_s）：服务器可能卡住了或负载过高",
+    "remote.refused": "连接失败：连接被拒绝（服务器在运行吗？）",
+    "remote.unknown_host": "连接失败：未知的主机（{error}）",
+    "remote.broke": "连接在 {n} 个数据块之后断开了：{error}",
+    "remote.closed": "服务器没有应答就关闭了连接（是不是停了或崩溃了？）",
+    "remote.needs_key": "远程模型 {name} 需要 API 密钥：请设置环境变量 {env}（由 {path} 里的 api_key_env 指定）",
+    "remote.no_model": (
+        "远程模型写法 {spec} 没有指定模型名：请在 '#' 后面加上，例如 "
+        "openai+http://127.0.0.1:8080/v1#default_model"
+    ),
 }

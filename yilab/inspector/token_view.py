@@ -81,20 +81,21 @@ def _load(model_dir: str, stamp: tuple) -> _Backend:
     except Exception as err:  # any failure: try tokenizer.json directly
         path = Path(model_dir) / "tokenizer.json"
         if not path.is_file():
-            raise ModelLoadError(f"cannot load a tokenizer from {model_dir}: {err}") from err
+            said = Message("load.tokenizer_failed", path=model_dir, error=str(err))
+            raise ModelLoadError(said) from err
     try:
         from tokenizers import Tokenizer
 
         return _Backend(Tokenizer.from_file(str(path)), fast=True)
     except Exception as err:
-        raise ModelLoadError(f"cannot load {path}: {err}") from err
+        raise ModelLoadError(Message("load.cannot_load", path=path, error=str(err))) from err
 
 
 def load_tokenizer(model_dir: str | Path) -> _Backend:
     """The model directory's tokenizer, cached until its files change."""
     path = Path(model_dir).expanduser().resolve()
     if not path.is_dir():
-        raise ModelLoadError(f"{model_dir} is not a model directory")
+        raise ModelLoadError(Message("load.not_model_dir", path=model_dir))
     return _load(str(path), _stamp(path))
 
 

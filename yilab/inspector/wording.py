@@ -44,7 +44,7 @@ def token_view(path: str | Path, text: str, *, chat: bool = False) -> TokenView:
         return tokenize_chat(path, [{"role": "user", "content": text}])
     view = tokenize_text(path, text)
     if text and not view.ids:  # transformers "loads" a folder with no vocabulary at all
-        raise ModelLoadError(f"{path} has no usable tokenizer (no tokenizer.json?)")
+        raise ModelLoadError(Message("load.no_usable_tokenizer", path=path))
     if not spells(view, text):
         view.warnings.append(Message("warning.incomplete_tokenizer"))
     bos = inspect_model(path).bos

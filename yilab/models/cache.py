@@ -108,7 +108,7 @@ def convert_cached(
             return ready
         target = next((d for d in candidates(base, dequantize) if not d.exists()), None)
         if target is None:
-            raise ConversionError(f"{base} holds an unfinished conversion: delete it and retry")
+            raise ConversionError(Message("convert.unfinished", path=base))
         report(progress, 0.0, message)
         _convert_into(gguf, target, dequantize, sha256, progress)
         report(progress, 1.0, Message("progress.converted", target=str(target)))

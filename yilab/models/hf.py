@@ -99,10 +99,7 @@ def _download(
 
     if not allow_download:
         raise ModelNotFoundError(f"{repo_id} is not in the Hugging Face cache (downloads are off)")
-    offline = OfflineError(
-        f"cannot download {repo_id}: no connection to huggingface.co (offline). Download it "
-        "elsewhere and pass its folder, or copy it into the Hugging Face cache and retry."
-    )
+    offline = OfflineError(Message("load.offline", repo=repo_id))
     if _offline():
         raise offline
     if progress is not None:

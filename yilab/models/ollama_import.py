@@ -40,7 +40,8 @@ def import_ollama(model: OllamaModel, progress: Progress | None = None) -> Path:
     record = ollama_record(model)  # raises before any conversion
     problem = summarize_gguf(model.blob).problem
     if problem is not None:
-        raise ConversionError(f"Ollama model {model.name} cannot be converted: {problem}")
+        said = Message("convert.ollama", name=model.name, problem=problem)
+        raise ConversionError(said)
     message = Message("progress.converting_ollama", name=model.name)
     folder = convert_cached(model.blob, gguf_dir(model.digest), model.digest, progress, message)
     save_record(folder, record)

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from yilab.errors import BadInputError
 from yilab.files import yilab_home
+from yilab.i18n import Message
 
 SPEC_PREFIX = "openai+"
 CONFIG_NAME = "remotes.json"
@@ -72,8 +73,9 @@ class RemoteModel:
         key = os.environ.get(self.api_key_env, "")
         if not key:
             raise BadInputError(
-                f"remote model {self.name} needs an API key: set the environment variable "
-                f"{self.api_key_env} (named by api_key_env in {config_path()})"
+                Message(
+                    "remote.needs_key", name=self.name, env=self.api_key_env, path=config_path()
+                )
             )
         return key
 
@@ -104,10 +106,7 @@ def parse_remote_spec(spec: str) -> RemoteModel:
     url, _, model = spec[len(SPEC_PREFIX) :].partition("#")
     model = unquote(model).strip()
     if not model:
-        raise BadInputError(
-            f"remote spec {spec!r} names no model: add it after '#', "
-            "e.g. openai+http://127.0.0.1:8080/v1#default_model"
-        )
+        raise BadInputError(Message("remote.no_model", spec=repr(spec)))
     return RemoteModel(name=spec, url=clean_url(url, spec), model=model, spec=spec)
 
 

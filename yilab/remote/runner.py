@@ -95,7 +95,7 @@ class RemoteRunner:
         try:
             result = stream_remote_cell(job, cell, call.remote, call.request, sockets)
         except YilabError as err:
-            result = RunResult.failed(str(err))
+            result = RunResult.failed(err.message)
         except Exception as err:  # a bug: report it on the run, keep the sweep going
             result = RunResult.failed(f"{type(err).__name__}: {err}")
         finally:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from yilab.events import RunResult, Started, Token
+from yilab.i18n import Message
 from yilab.remote.logprobs import ServerLogprobs, logprob_fields
 
 MAX_LINE = 1 << 20
@@ -125,7 +126,7 @@ class CellStream:
     def on_chunk(self, chunk: dict) -> None:
         """Fold one parsed chunk in, emitting ``Started`` (first chunk) and ``Token`` events."""
         if chunk.get("error"):
-            raise RemoteFailure(f"the server reported an error mid-stream: {_message(chunk)}")
+            raise RemoteFailure(Message("remote.mid_stream", error=_message(chunk)))
         if not self.started:
             self._start(chunk)
         if isinstance(chunk.get("usage"), dict):
@@ -217,9 +218,8 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
         try:
             conn.connect()
         except TimeoutError:
-            raise RemoteFailure(
-                f"could not connect within {remote.connect_timeout_s:g} s (connect_timeout_s)"
-            ) from None
+            said = Message("remote.connect_timeout", s=remote.connect_timeout_s)
+            raise RemoteFailure(said) from None
         sock = conn.sock  # kept: http.client lets go of it once a response owns the stream
         sock.settimeout(remote.read_timeout_s)
         sockets.add(sock)
@@ -236,9 +236,14 @@ def _exchange(remote, request, key: str | None, state: CellStream, sockets: Open
         response = conn.getresponse()
         if response.status != 200:
             failure = Refused if response.status in REFUSED else RemoteFailure
-            raise failure(
-                f"{parts.scheme}://{parts.netloc}{path} answered HTTP {response.status} "
-                f"{response.reason}: {_error_text(response)}"
+            raise failure(  # the reason and the server's message: its own words
+                Message(
+                    "remote.http",
+                    endpoint=f"{parts.scheme}://{parts.netloc}{path}",
+                    status=response.status,
+                    reason=response.reason,
+                    error=_error_text(response),
+                )
             )
         _read_stream(response, state)
     finally:
@@ -272,16 +277,11 @@ def _read_stream(response, state: CellStream) -> None:
         try:
             chunk = json.loads(payload)
         except ValueError:
-            raise RemoteFailure(
-                f"the server sent a chunk that is not JSON: {payload[:200]!r}"
-            ) from None
+            raise RemoteFailure(Message("remote.bad_chunk", payload=repr(payload[:200]))) from None
         if isinstance(chunk, dict):
             state.on_chunk(chunk)
     if state.finish_reason is None:
-        raise RemoteFailure(
-            f"the stream stopped after {state.chunks} chunk(s), before the run "
-            "finished (did the server stop or crash?)"
-        )
+        raise RemoteFailure(Message("remote.cut_short", n=state.chunks))
 
 
 def sse_payloads(response, cancelled: threading.Event) -> Iterator[str]:
@@ -333,28 +333,36 @@ def _message(doc) -> str:
 def _describe(err: Exception, remote, state: CellStream) -> str:
     """A readable message for a failed cell, naming the server."""
     if isinstance(err, RemoteFailure):
-        message = str(err)
+        message = err.args[0] if err.args else str(err)
     elif isinstance(err, TimeoutError):
-        message = (
-            f"sent nothing for {remote.read_timeout_s:g} s (read_timeout_s): "
-            "the server may be stuck or overloaded"
-        )
+        message = Message("remote.read_timeout", s=remote.read_timeout_s)
     elif isinstance(err, ConnectionRefusedError):
-        message = "could not connect: connection refused (is the server running?)"
+        message = Message("remote.refused")
     elif isinstance(err, socket.gaierror):
-        message = f"could not connect: unknown host ({err.strerror})"
+        message = Message("remote.unknown_host", error=str(err.strerror))
     elif state.chunks:
-        message = f"the connection broke after {state.chunks} chunk(s): {type(err).__name__}: {err}"
+        error = f"{type(err).__name__}: {err}"  # the library's own words
+        message = Message("remote.broke", n=state.chunks, error=error)
     elif isinstance(err, http.client.RemoteDisconnected):
-        message = "the server closed the connection without answering (did it stop or crash?)"
+        message = Message("remote.closed")
     else:
         message = f"{type(err).__name__}: {err}"
-    return message if remote.url in message else f"{remote.url}: {message}"
+    return (
+        message if remote.url in message else Message("remote.at", url=remote.url, message=message)
+    )
 
 
 def _redact(message: str, key: str | None) -> str:
-    """The message with the API key (if any) replaced, whatever the server echoed."""
-    return message.replace(key, "***") if key else message
+    """The message with the API key (if any) replaced, whatever the server echoed (in a
+    :class:`Message`, in each of its values)."""
+    if not key:
+        return message
+    if isinstance(message, Message):
+        values = {
+            k: _redact(v, key) if isinstance(v, str) else v for k, v in message.values.items()
+        }
+        return Message(message.key, **values)
+    return message.replace(key, "***")
 
 
 def _int(value) -> int | None:

@@ -19,7 +19,7 @@ from yilab.experiment.sweep import CellSettings
 from yilab.experiment.token_log import TokenLog
 from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
 from yilab.experiment.variables import section_label
-from yilab.i18n import ENGLISH, Translator
+from yilab.i18n import ENGLISH, Translator, said_state
 from yilab.render.scores import row_summary
 from yilab.render.tokens import (
     fork_marked_text,
@@ -247,7 +247,7 @@ def render_grid(view: GridView, *, actions: bool = False, report: bool = False) 
     columns = max(1, min(len(seeds), 4))
     cards = _rows_html(view, actions, report)
     engine = (
-        f'<span class="yl-engine">{escape(view.tr("grid.engine", engine=view.engine))}</span>'
+        f'<span class="yl-engine">{escape(view.tr("grid.engine", engine=view.tr.say(said_state(view.engine))))}</span>'
         if view.cells
         else ""
     )
@@ -307,14 +307,14 @@ def _model_name(model: str, tr: Translator = ENGLISH) -> str:
     return model.rstrip("/").rsplit("/", 1)[-1] or tr("grid.default_model")
 
 
-def _checks_html(cell: CellView, checks: tuple[Check, ...]) -> str:
+def _checks_html(cell: CellView, checks: tuple[Check, ...], tr: Translator = ENGLISH) -> str:
     """A finished card's verdict per check: ✓ / ✗ / – with the reason on hover."""
     found: dict[str, Verdict] = verdicts(checks, cell.as_run()) if checks else {}
     if not found:
         return ""
     marks = {True: ("✓", "pass"), False: ("✗", "fail"), None: ("–", "na")}
     badges = "".join(
-        f'<span class="yl-check yl-check-{marks[v.passed][1]}" title="{escape(v.detail)}">'
+        f'<span class="yl-check yl-check-{marks[v.passed][1]}" title="{escape(tr.say(v.detail))}">'
         f"{marks[v.passed][0]} {escape(name)}</span>"
         for name, v in found.items()
     )
@@ -380,7 +380,7 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
         + _token_parts(
             cell, view.settled, missed, branch=actions and not report, link=not report, tr=tr
         )
-        + (_checks_html(cell, view.checks) if view.settled else "")
+        + (_checks_html(cell, view.checks, view.tr) if view.settled else "")
         + f'<div class="yl-metrics">{escape(_metrics(cell, tr))}</div>'
         + "".join(f'<div class="yl-note">{escape(n)}</div>' for n in notes)
         + _buttons(cell, view, actions, report)
@@ -391,8 +391,10 @@ def _card(index: int, cell: CellView, view: GridView, actions: bool, report: boo
 def _body(index: int, cell: CellView, view: GridView) -> str:
     """The plain output, escaped; with its fork from the row marked when it has one."""
     fork = view.forks.get(index)
-    if cell.error or fork is None:
-        return escape(cell.error or cell.text)
+    if cell.error:
+        return escape(view.tr.say(cell.error))
+    if fork is None:
+        return escape(cell.text)
     labels = {str(j): view.tr("grid.seed", seed=c.settings.seed) for j, c in enumerate(view.cells)}
     return fork_marked_text(cell.text, fork, labels, view.tr)
 

@@ -8,7 +8,7 @@ from html import escape
 
 from yilab.errors import BadInputError
 from yilab.experiment.variables import inputs_csv, parse_var
-from yilab.i18n import ENGLISH, Translator
+from yilab.i18n import ENGLISH, Translator, said_state
 from yilab.render.grid import state_counts
 from yilab.render.text import short_time, snippet
 
@@ -32,8 +32,9 @@ def experiment_headers(tr: Translator = ENGLISH) -> list[str]:
     return _headers(EXPERIMENT_HEADERS, tr)
 
 
-def runs_table(runs: list[dict]) -> list[list]:
-    """One compact row per run, in the order given (see ``RUN_HEADERS``)."""
+def runs_table(runs: list[dict], tr: Translator = ENGLISH) -> list[list]:
+    """One compact row per run, in the order given (see ``RUN_HEADERS``); the finish
+    reason in the reader's words (``length`` → 达到上限), as stored in English."""
     return [
         [
             "★" if run.get("starred") else "",
@@ -41,7 +42,7 @@ def runs_table(runs: list[dict]) -> list[list]:
             run.get("model") or "",
             run.get("temperature"),
             run.get("seed"),
-            run.get("finish_reason") or run.get("status") or "",
+            tr.say(said_state(run.get("finish_reason") or run.get("status") or "")),
             run.get("generation_tokens"),
             round(run["generation_tps"], 1) if run.get("generation_tps") is not None else None,
             snippet(run.get("error") or run.get("output")),
@@ -123,7 +124,7 @@ def experiment_html(experiment: dict, tr: Translator = ENGLISH) -> str:
     head = [
         short_time(experiment.get("created_at")),
         experiment.get("model") or "",
-        experiment.get("mode") or "",
+        tr.say(said_state(experiment.get("mode") or "")),
         tr("history.n_runs", n=len(experiment.get("runs") or [])),
     ]
     parts = [

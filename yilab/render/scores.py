@@ -105,7 +105,7 @@ def scores_html(
         "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells(s, scores, checks, tr)) + "</tr>"
         for s in scores
     )
-    legend = tr("scores.legend", method=SIMILARITY_METHOD)
+    legend = tr("scores.legend", method=tr.say(SIMILARITY_METHOD))
     return (
         f'<table class="yl-scores"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         f'<p class="yl-legend">{escape(legend)}</p>'

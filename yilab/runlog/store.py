@@ -292,17 +292,18 @@ class Store:
         ident = ident.strip().lower()
         if len(ident) < MIN_PREFIX:
             raise RunNotFoundError(
-                f"The {kind} id {ident!r} is too short: give at least {MIN_PREFIX} characters"
+                Message("store.id_too_short", kind=_kind(kind), ident=repr(ident), n=MIN_PREFIX)
             )
         sql = f"select id from {table} where id >= ? and id < ? order by id limit 2"
         ids = [r["id"] for r in self._rows(sql, (ident, ident + "\U0010ffff"))]
         if ident in ids:
             return ident
         if not ids:
-            raise RunNotFoundError(f"No {kind} with id {ident!r} in {self.path}")
+            said = Message("store.not_found", kind=_kind(kind), ident=repr(ident), path=self.path)
+            raise RunNotFoundError(said)
         if len(ids) > 1:
             raise RunNotFoundError(
-                f"The {kind} id {ident!r} matches several {table}: give more characters"
+                Message("store.ambiguous", kind=_kind(kind), ident=repr(ident), table=_kind(table))
             )
         return ids[0]
 
@@ -344,7 +345,8 @@ class Store:
     def write_finish(self, run_id: str, values: dict[str, Any]) -> None:
         """Set the columns :func:`finish_values` made on a run that must exist."""
         if not self._update_run(run_id, values):
-            raise RunNotFoundError(f"No run with id {run_id!r} in {self.path}")
+            said = Message("store.not_found", kind=_kind("run"), ident=repr(run_id), path=self.path)
+            raise RunNotFoundError(said)
 
     def mark_interrupted(self) -> int:
         """Mark ``running`` runs whose process on this host has ended as ``interrupted``.
@@ -545,3 +547,8 @@ def exit_cleanly_on_sigterm() -> None:
 
 def _exit_on_signal(signum: int, frame) -> None:
     raise SystemExit(128 + signum)
+
+
+def _kind(name: str) -> str:
+    """``run``, ``experiments``…: a table's word in the reader's language."""
+    return Message(f"store.{name}")

@@ -33,6 +33,7 @@ from typing import Any
 from yilab import __version__
 from yilab.errors import BundleError, YilabError
 from yilab.files import model_fingerprint
+from yilab.i18n import Message
 from yilab.inspector.diagnose import inspect_model
 from yilab.runlog.store import MergeOutcome, Store
 from yilab.share.validate import FORMAT, TABLES, VERSION, validate_bundle
@@ -168,23 +169,22 @@ def read_bundle_file(path: str | Path) -> Any:
     try:
         info = path.stat()
     except OSError as err:
-        raise BundleError(f"cannot read {path}: {err.strerror or err}") from None
+        said = Message("bundle.cannot_read", path=path, error=str(err.strerror or err))
+        raise BundleError(said) from None  # the system's own English
     if not stat.S_ISREG(info.st_mode):
-        raise BundleError(f"{path} is not a regular file")
+        raise BundleError(Message("bundle.not_a_file", path=path))
     with path.open("rb") as f:
         data = f.read(MAX_BUNDLE_BYTES + 1)
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"{path} is larger than {MAX_BUNDLE_BYTES // 2**20} MiB")
+        raise BundleError(Message("bundle.too_large", path=path, mib=MAX_BUNDLE_BYTES // 2**20))
     if data.startswith(b"SQLite format 3"):
-        raise BundleError(
-            f"{path} is a SQLite database, not a bundle (export with --format bundle)"
-        )
+        raise BundleError(Message("bundle.sqlite", path=path))
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
-        raise BundleError(f"{path} is not UTF-8 text: a bundle is a JSON document") from None
-    except (ValueError, RecursionError) as err:
-        raise BundleError(f"{path} is not valid JSON: {str(err)[:200]}") from None
+        raise BundleError(Message("bundle.not_utf8", path=path)) from None
+    except (ValueError, RecursionError) as err:  # json's own English
+        raise BundleError(Message("bundle.bad_json", path=path, error=str(err)[:200])) from None
 
 
 def _no_constant(name: str) -> None:

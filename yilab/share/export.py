@@ -29,6 +29,7 @@ from yilab.errors import BadInputError
 from yilab.experiment.scoring import RowScore, judged_runs
 from yilab.experiment.token_log import TokenLog
 from yilab.files import write_atomic
+from yilab.i18n import Message
 from yilab.runlog.rows import utc_now
 from yilab.runlog.store import Store
 from yilab.share.bundle import (
@@ -114,9 +115,8 @@ def select_experiments(
             found = set(matching)
             chosen = [i for i in chosen if i in found]
     if not chosen:
-        raise BadInputError(
-            "Nothing to export: no experiment matches" + (f" {search!r}" if search else "")
-        )
+        matching = f" {search!r}" if search else ""
+        raise BadInputError(Message("share.nothing_to_export", matching=matching))
     return [store.get_experiment(i) for i in chosen]
 
 

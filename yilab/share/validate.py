@@ -30,6 +30,7 @@ from yilab.errors import BadInputError, BundleError
 from yilab.experiment.checks import Check
 from yilab.experiment.token_log import FORMAT as TOKEN_LOG_FORMAT
 from yilab.experiment.token_log import TokenLog
+from yilab.i18n import Message
 from yilab.runlog.rows import MODES, STATUSES
 
 FORMAT = "yilab-bundle"
@@ -87,7 +88,7 @@ def validate_bundle(doc: Any, columns: dict[str, dict[str, str]]) -> CheckedBund
     experiment_ids = {row["id"] for row in rows["experiments"]}
     for i, run in enumerate(rows["runs"]):
         if run["experiment_id"] not in experiment_ids:
-            raise BundleError(f"runs[{i}].experiment_id: no experiment with that id in the bundle")
+            raise BundleError(Message("bundle.no_experiment", where=f"runs[{i}].experiment_id"))
     _check_token_logs(rows["run_tokens"], {row["id"] for row in rows["runs"]})
     redaction = doc.get("redaction")
     return CheckedBundle(
@@ -102,15 +103,12 @@ def validate_bundle(doc: Any, columns: dict[str, dict[str, str]]) -> CheckedBund
 def _check_header(doc: Any) -> None:
     """The format tag and version."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise BundleError(f'not a yilab bundle: it has no "format": "{FORMAT}"')
+        raise BundleError(Message("bundle.not_bundle", format=FORMAT))
     version = doc.get("version")
     if type(version) is not int or version < 1:
-        raise BundleError(f"bad bundle version {_short(version)}: expected a whole number")
+        raise BundleError(Message("bundle.bad_version", version=_short(version)))
     if version > VERSION:
-        raise BundleError(
-            f"this bundle is version {version}, newer than this yilab reads ({VERSION}): "
-            "upgrade yilab to import it"
-        )
+        raise BundleError(Message("bundle.newer", version=version, reads=VERSION))
 
 
 def _list(doc: dict, key: str) -> list:
@@ -119,7 +117,7 @@ def _list(doc: dict, key: str) -> list:
         return []
     value = doc.get(key)
     if not isinstance(value, list):
-        raise BundleError(f'the bundle has no "{key}" list')
+        raise BundleError(Message("bundle.no_list", key=key))
     return value
 
 
@@ -130,11 +128,11 @@ def check_row(table: str, index: int, row: Any, columns: dict[str, str]) -> dict
     """
     where = f"{table}[{index}]"
     if not isinstance(row, dict):
-        raise BundleError(f"{where}: expected an object, got {type(row).__name__}")
+        raise BundleError(Message("bundle.not_object", where=where, type=type(row).__name__))
     unknown = [name for name in row if name not in columns]
     if unknown:
         names = ", ".join(_short(n) for n in unknown[:5])
-        raise BundleError(f"{where}: unknown column(s) {names} (from a newer yilab?)")
+        raise BundleError(Message("bundle.unknown_columns", where=where, names=names))
     full = {name: row.get(name) for name in columns}
     if "starred" in full and full["starred"] is None:
         full["starred"] = 0
@@ -142,7 +140,7 @@ def check_row(table: str, index: int, row: Any, columns: dict[str, str]) -> dict
         full[name] = check_value(f"{where}.{name}", name, full[name], sql_type)
     for name in REQUIRED[table]:
         if full.get(name) is None:
-            raise BundleError(f"{where}.{name}: missing")
+            raise BundleError(Message("bundle.missing", where=f"{where}.{name}"))
     return full
 
 
@@ -154,10 +152,10 @@ def check_value(where: str, column: str, value: Any, sql_type: str) -> Any:
         _check_text(where, column, value)
     elif sql_type == "INTEGER":
         if type(value) is not int or not -INT64 <= value < INT64:
-            raise BundleError(f"{where}: expected a whole number, got {_short(value)}")
+            raise BundleError(Message("bundle.not_whole", where=where, value=_short(value)))
     elif sql_type in ("FLOAT", "REAL"):
         if type(value) not in (int, float) or not math.isfinite(value):
-            raise BundleError(f"{where}: expected a number, got {_short(value)}")
+            raise BundleError(Message("bundle.not_number", where=where, value=_short(value)))
         value = float(value)
     elif sql_type == "BLOB":
         value = _blob(where, value)
@@ -169,24 +167,24 @@ def check_value(where: str, column: str, value: Any, sql_type: str) -> Any:
 
 def _check_text(where: str, column: str, value: Any) -> None:
     if not isinstance(value, str):
-        raise BundleError(f"{where}: expected text, got {_short(value)}")
+        raise BundleError(Message("bundle.not_text", where=where, value=_short(value)))
     limit = MAX_LONG_TEXT if column in LONG_TEXT else MAX_SHORT_TEXT
     if len(value) > limit:
-        raise BundleError(f"{where}: {len(value):,} characters, more than the {limit:,} allowed")
+        raise BundleError(Message("bundle.too_long", where=where, n=len(value), limit=limit))
     if column not in LONG_TEXT and "\x00" in value:
-        raise BundleError(f"{where}: contains a NUL character")
+        raise BundleError(Message("bundle.nul", where=where))
 
 
 def _blob(where: str, value: Any) -> bytes:
     """A blob, which a bundle carries as base64 text."""
     if not isinstance(value, str):
-        raise BundleError(f"{where}: expected base64 text, got {_short(value)}")
+        raise BundleError(Message("bundle.not_base64_text", where=where, value=_short(value)))
     if len(value) > MAX_TOKEN_LOG_BYTES:
-        raise BundleError(f"{where}: {len(value):,} characters, more than the limit")
+        raise BundleError(Message("bundle.blob_too_long", where=where, n=len(value)))
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise BundleError(f"{where}: not base64 text") from None
+        raise BundleError(Message("bundle.not_base64", where=where)) from None
 
 
 def _check_token_logs(rows: list[dict], run_ids: set[str]) -> None:
@@ -194,11 +192,12 @@ def _check_token_logs(rows: list[dict], run_ids: set[str]) -> None:
     for i, row in enumerate(rows):
         where = f"run_tokens[{i}]"
         if row["id"] not in run_ids:
-            raise BundleError(f"{where}.id: no run with that id in the bundle")
+            raise BundleError(Message("bundle.no_run", where=f"{where}.id"))
         try:
             log = TokenLog.from_blob(row["data"], max_body=MAX_TOKEN_LOG_BYTES)
         except BadInputError as err:
-            raise BundleError(f"{where}.data: {err}") from None
+            said = Message("bundle.data", where=f"{where}.data", error=err.message)
+            raise BundleError(said) from None
         for name, value in (
             ("steps", len(log.steps)),
             ("top_k", log.top_k),
@@ -206,7 +205,12 @@ def _check_token_logs(rows: list[dict], run_ids: set[str]) -> None:
         ):
             if row[name] != value:
                 raise BundleError(
-                    f"{where}.{name}: {_short(row[name])}, but its token log has {_short(value)}"
+                    Message(
+                        "bundle.disagrees",
+                        where=f"{where}.{name}",
+                        value=_short(row[name]),
+                        logged=_short(value),
+                    )
                 )
 
 
@@ -225,37 +229,40 @@ def _uuid(where: str, value: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise BundleError(f"{where}: not a UUID: {_short(value)}")
+        raise BundleError(Message("bundle.not_uuid", where=where, value=_short(value)))
 
 
 def _timestamp(where: str, value: str) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise BundleError(f"{where}: not an ISO-8601 time: {_short(value)}") from None
+        raise BundleError(Message("bundle.not_time", where=where, value=_short(value))) from None
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], None]:
     def check(where: str, value: str) -> None:
         if value not in choices:
-            raise BundleError(f"{where}: {_short(value)} is not one of {', '.join(choices)}")
+            said = Message(
+                "bundle.not_one_of", where=where, value=_short(value), choices=", ".join(choices)
+            )
+            raise BundleError(said)
 
     return check
 
 
 def _finish_reason(where: str, value: str) -> None:
     if not _FINISH_REASON.fullmatch(value):
-        raise BundleError(f"{where}: not a finish reason: {_short(value)}")
+        raise BundleError(Message("bundle.not_finish", where=where, value=_short(value)))
 
 
 def _flag(where: str, value: int) -> None:
     if value not in (0, 1):
-        raise BundleError(f"{where}: expected 0 or 1, got {_short(value)}")
+        raise BundleError(Message("bundle.not_flag", where=where, value=_short(value)))
 
 
 def _not_negative(where: str, value: int) -> None:
     if value < 0:
-        raise BundleError(f"{where}: expected 0 or more, got {value}")
+        raise BundleError(Message("bundle.negative", where=where, value=value))
 
 
 _REMOTE_URL = re.compile(r"^https?://[^/@\s]+(/[^@\s]*)?$")  # no user:password@
@@ -265,15 +272,15 @@ def _model_path(where: str, value: str) -> None:
     """A model as logged: an absolute local folder, or a remote endpoint's http(s) URL
     without credentials (import never opens either)."""
     if any(ord(c) < 32 for c in value):
-        raise BundleError(f"{where}: control characters in a path")
+        raise BundleError(Message("bundle.control_chars", where=where))
     if _REMOTE_URL.match(value):
         return
     if "://" in value or value.startswith(("//", "\\\\")):
-        raise BundleError(f"{where}: not a local path: {_short(value)}")
+        raise BundleError(Message("bundle.not_local", where=where, value=_short(value)))
     if not (value.startswith("/") or _DRIVE.match(value)):
-        raise BundleError(f"{where}: not an absolute path: {_short(value)}")
+        raise BundleError(Message("bundle.not_absolute", where=where, value=_short(value)))
     if ".." in re.split(r"[\\/]", value):
-        raise BundleError(f"{where}: '..' in a path: {_short(value)}")
+        raise BundleError(Message("bundle.dotdot", where=where, value=_short(value)))
 
 
 def _json_of(shape: str, ok: Callable[[Any], bool]) -> Callable[[str, str], None]:
@@ -283,9 +290,9 @@ def _json_of(shape: str, ok: Callable[[Any], bool]) -> Callable[[str, str], None
         try:
             data = json.loads(value, parse_constant=_no_constant)
         except (ValueError, RecursionError):
-            raise BundleError(f"{where}: not valid JSON") from None
+            raise BundleError(Message("bundle.not_json", where=where)) from None
         if not ok(data):
-            raise BundleError(f"{where}: expected JSON {shape}")
+            raise BundleError(Message("bundle.json_shape", where=where, shape=shape))
 
     return check
 

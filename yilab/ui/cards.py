@@ -17,7 +17,7 @@ from yilab.errors import YilabError
 from yilab.render.grid import CellView, cell_label, render_grid, view_from_runs
 from yilab.render.textdiff import render_diff_html
 from yilab.ui.common import follow_sweep
-from yilab.ui.i18n import current, error_text, t, tr
+from yilab.ui.i18n import current, error_text, refusal, t, tr
 
 
 @dataclass
@@ -52,7 +52,7 @@ def parse_branch(value: str) -> tuple[str, int, int]:
     try:
         return parts[1], int(parts[2]), int(parts[3])
     except (IndexError, ValueError):
-        raise gr.Error(tr("cards.not_branch", value=repr(value))) from None
+        raise refusal(tr("cards.not_branch", value=repr(value))) from None
 
 
 def branch_panel(service, value: str, state: dict):
@@ -119,7 +119,7 @@ def open_in_history(service, value: str) -> tuple:
     try:
         experiment_id = service.get_run(run_id)["experiment_id"]
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
     return gr.Tabs(selected="history"), experiment_id
 
 
@@ -131,7 +131,7 @@ def open_in_tokenizer(service, value: str) -> tuple:
     try:
         run = service.get_run(run_id)
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
     return gr.Tabs(selected="tokenizer"), run.get("model_path") or run["model"]
 
 

@@ -9,13 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import wraps
 
-import gradio as gr
-
 from yilab.errors import YilabError
 from yilab.events import JobDone
 from yilab.render.grid import GridView
 from yilab.service import DEFAULT_MODEL, Service
-from yilab.ui.i18n import current, error_text
+from yilab.ui.i18n import current, error_text, refusal
 
 REFRESH_S = 0.1  # at most ten page updates a second, however fast tokens come
 
@@ -37,7 +35,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
 
 
 def model_choices(service: Service, default_model: str | None) -> list[str]:

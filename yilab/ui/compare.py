@@ -23,7 +23,7 @@ from yilab.render.inspector import verdict_summary
 from yilab.service import DEFAULT_MODEL
 from yilab.ui import cards
 from yilab.ui.common import follow_sweep, model_choices
-from yilab.ui.i18n import current, error_text, marked, said_by, t, tr
+from yilab.ui.i18n import current, error_text, marked, refusal, said_by, t, tr
 
 # The worker runs one sweep at a time and tells the others they are queued; this only
 # bounds how many browser tabs may wait on it at once.
@@ -142,7 +142,7 @@ def build_compare_tab(service, default_model: str | None) -> CompareTab:
                     min_width=120,
                 )
             engine = gr.Radio(
-                list(ENGINES),
+                [(t(f"state.{name}"), name) for name in ENGINES],
                 value=DEFAULT_ENGINE,
                 label=t("compare.engine"),
                 elem_id="yl-engine",
@@ -239,7 +239,7 @@ def _wire(tab: CompareTab, service) -> None:
         try:
             sweep = service.start_sweep(spec, progress=said_by(progress))
         except YilabError as err:
-            raise gr.Error(error_text(err)) from None
+            raise refusal(error_text(err)) from None
         state["sweep"] = sweep
         yield from stream_grid(sweep, state)
 
@@ -307,7 +307,7 @@ def _spec(model, mode, system, prompt, temps, seeds, top_p, max_tokens, engine) 
             engine=engine or DEFAULT_ENGINE,
         )
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
 
 
 def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
@@ -316,7 +316,7 @@ def _judged(spec: SweepSpec, inputs: str, checks: str) -> SweepSpec:
         rows = read_inputs(inputs, "inputs.csv") if (inputs or "").strip() else ()
         return replace(spec, inputs=rows, checks=parse_checks(checks or ""))
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
 
 
 def _inputs_text(file) -> str:
@@ -325,9 +325,9 @@ def _inputs_text(file) -> str:
     try:
         rows = read_inputs(path.read_text(encoding="utf-8"), path.name)
     except (OSError, UnicodeDecodeError) as err:
-        raise gr.Error(tr("compare.cannot_read", name=path.name, error=err)) from None
+        raise refusal(tr("compare.cannot_read", name=path.name, error=err)) from None
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
     return inputs_csv(rows)
 
 
@@ -336,11 +336,11 @@ def rejudge(service, checks: str, state: dict) -> str:
     nothing is generated again."""
     sweep, view = state.get("sweep"), state.get("view")
     if sweep is None or view is None or not view.settled:
-        raise gr.Error(tr("compare.rejudge_first"))
+        raise refusal(tr("compare.rejudge_first"))
     try:
         view.checks = service.set_checks(sweep.experiment_id, parse_checks(checks or ""))
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
     return render_grid(view, actions=True)
 
 

@@ -42,7 +42,7 @@ from yilab.render.textdiff import render_diff_html
 from yilab.service import FINISH_REASONS, STATUSES
 from yilab.ui.common import readable_errors
 from yilab.ui.compare import GENERATION, stream_grid
-from yilab.ui.i18n import current, error_text, marked, said_by, t, tr
+from yilab.ui.i18n import current, error_text, marked, refusal, said_by, t, tr
 from yilab.ui.share_panel import build_share_panel
 
 TABLE_LIMIT = 200
@@ -293,7 +293,7 @@ def load_tables(service, search, model, temperature, finish, status, variable=""
     return (
         experiments_table(experiments),
         [e["id"] for e in experiments],
-        runs_table(runs),
+        runs_table(runs, current()),
         run_keys,
     )
 
@@ -413,11 +413,11 @@ def rerun_experiment(service, experiment_id: str | None, progress) -> Iterator[t
     """Stream the re-run's grid; the last yield puts its new experiment id in the box."""
     experiment_id = (experiment_id or "").strip()
     if not experiment_id:
-        raise gr.Error(tr("history.rerun_first"))
+        raise refusal(tr("history.rerun_first"))
     try:
         sweep = service.rerun(experiment_id, progress=said_by(progress))
     except YilabError as err:
-        raise gr.Error(error_text(err)) from None
+        raise refusal(error_text(err)) from None
     for html in stream_grid(sweep):
         yield html, gr.skip()
     yield gr.skip(), sweep.experiment_id

@@ -82,6 +82,12 @@ def error_text(err) -> str:
     return reader(key, **{name: reader.say(value) for name, value in values.items()})
 
 
+def refusal(message: str) -> gr.Error:
+    """The toast a handler raises, its title ("Error") in the reader's language too:
+    ``raise refusal(error_text(err))``."""
+    return gr.Error(message, title=tr("app.error"))
+
+
 def language_switch() -> gr.Dropdown:
     """The visible switch in the header: picking a language stores it in the browser
     (``localStorage`` and the cookie) and reloads the page in it (``assets/i18n.js``)."""

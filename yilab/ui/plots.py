@@ -24,8 +24,10 @@ from gradio.context import get_render_context
 
 from yilab.errors import YilabError
 from yilab.experiment.scoring import RowScore
+from yilab.i18n import ENGLISH, Translator, said_state
 from yilab.render.text import short_time, snippet
-from yilab.ui.i18n import error_text, t, tr
+from yilab.ui.i18n import current as reader_language
+from yilab.ui.i18n import error_text, refusal, t, tr
 
 EXPERIMENT_LIMIT = 50
 HISTORY_LIMIT = 1000
@@ -69,8 +71,9 @@ class TimeAxis:
     format: str
 
 
-def experiment_frame(runs: list[dict]) -> pd.DataFrame:
-    """One row per cell: its label, temperature, seed, finish, tokens and tokens/s.
+def experiment_frame(runs: list[dict], tr: Translator = ENGLISH) -> pd.DataFrame:
+    """One row per cell: its label, temperature, seed, finish (in the reader's words),
+    tokens and tokens/s.
 
     ``experiment_frame([{"temperature": 0.7, "seed": 1, "finish_reason": "stop",
     "generation_tokens": 12, "generation_tps": 30.5}])`` has one row
@@ -82,7 +85,7 @@ def experiment_frame(runs: list[dict]) -> pd.DataFrame:
             label,
             f"{run['temperature']:g}",
             run["seed"],
-            run.get("finish_reason") or run.get("status") or "?",
+            tr.say(said_state(run.get("finish_reason") or run.get("status") or "?")),
             run.get("generation_tokens") or 0,
             run.get("generation_tps"),
         ]
@@ -143,7 +146,7 @@ def unique_labels(labels: list[str]) -> list[str]:
     return out
 
 
-def history_frame(runs: list[dict]) -> pd.DataFrame:
+def history_frame(runs: list[dict], tr: Translator = ENGLISH) -> pd.DataFrame:
     """Finished runs with a speed, oldest first: time (UTC), model, tokens/s, tokens, finish.
 
     The time must stay a true instant: the browser turns it into its local time, so a
@@ -155,7 +158,7 @@ def history_frame(runs: list[dict]) -> pd.DataFrame:
             run.get("model") or "?",
             run["generation_tps"],
             run.get("generation_tokens") or 0,
-            run.get("finish_reason") or run.get("status") or "?",
+            tr.say(said_state(run.get("finish_reason") or run.get("status") or "?")),
         ]
         for run in runs
         if run.get("generation_tps") is not None and run.get("created_at")
@@ -206,13 +209,23 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
             runs = service.get_experiment(experiment_id)["runs"]
             checks, scores = service.scores(experiment_id)
         except YilabError as err:
-            raise gr.Error(error_text(err)) from None
-    frame = experiment_frame(runs)
-    length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])])
+            raise refusal(error_text(err)) from None
+    reader = reader_language()
+    frame, colors = experiment_frame(runs, reader), finish_colors(reader)
+    # the legends' title said here too: an update that re-colours a plot can leave the
+    # build's marker untranslated in the browser
+    legend = {"color_map": colors, "color_title": tr("plots.finish")}
+    length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])], **legend)
     judged = scores_frame(scores)
     title = tr("plots.passing" if checks else "plots.passing_none")
     passing = gr.LinePlot(value=judged.dropna(subset=["pass %"]), title=title)
-    return length, frame.dropna(subset=["tok/s"]), passing, judged.dropna(subset=["distinct-2"])
+    speed = gr.BarPlot(value=frame.dropna(subset=["tok/s"]), **legend)
+    return length, speed, passing, judged.dropna(subset=["distinct-2"])
+
+
+def finish_colors(tr: Translator = ENGLISH) -> dict[str, str]:
+    """:data:`FINISH_COLORS` keyed by the finish reasons as the plots show them."""
+    return {tr.say(said_state(reason)): color for reason, color in FINISH_COLORS.items()}
 
 
 def all_plots(service, current: str | None) -> tuple:
@@ -220,12 +233,13 @@ def all_plots(service, current: str | None) -> tuple:
     experiments = service.list_experiments(limit=EXPERIMENT_LIMIT)
     ids = [e["id"] for e in experiments]
     picked = current if current in ids else (ids[0] if ids else None)
-    frame = history_frame(service.list_runs(limit=HISTORY_LIMIT))
+    frame = history_frame(service.list_runs(limit=HISTORY_LIMIT), reader_language())
     axis = time_axis(frame["time"])
     history = gr.ScatterPlot(
         value=frame,
         x_lim=axis.lim,
         x_axis_format=axis.format,
+        x_title=tr("plots.time"),  # said here too, like the legends' titles
         y_lim=[0, headroom(frame["tok/s"])],
     )
     picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
@@ -296,8 +310,7 @@ def build_plots_tab(service) -> PlotsTab:
         x_axis_format=MINUTE_FORMAT,
         title=t("plots.history"),
         color_title=t("plots.model"),
-        # no x_title: with one, the hover on a point that tests/test_browser_plots.py makes
-        # times out (not investigated further); the axis keeps the column's name, "time"
+        x_title=t("plots.time"),
         height=240,
         tooltip="all",
         elem_id="yl-plot-history",

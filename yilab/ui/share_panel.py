@@ -27,7 +27,7 @@ import gradio as gr
 from yilab.errors import BadInputError, YilabError
 from yilab.service import EXPORT_FORMATS, Service
 from yilab.ui.common import readable_errors
-from yilab.ui.i18n import current, marked, t, tr
+from yilab.ui.i18n import current, error_text, marked, refusal, t, tr
 
 SCOPES = ("this experiment", "search results", "all")
 SCOPE_KEYS = ("share.scope_experiment", "share.scope_search", "share.scope_all")
@@ -129,7 +129,7 @@ def import_message(result, name: str) -> str:
 
 def upload_error(err: YilabError, path: str) -> str:
     """The error's message naming the upload by its file name, not Gradio's cache path."""
-    return str(err).replace(str(path), Path(path).name)
+    return error_text(err).replace(str(path), Path(path).name)
 
 
 # -- handlers (service in, component values out) ----------------------------------
@@ -190,7 +190,7 @@ def import_upload(service, path: str | None) -> str:
     try:
         result = service.import_bundle(path)
     except YilabError as err:
-        raise gr.Error(upload_error(err, path)) from None
+        raise refusal(upload_error(err, path)) from None
     return status_html(import_message(result, Path(path).name))
 
 
@@ -218,7 +218,7 @@ def build_share_panel(
     with gr.Accordion(t("share.title"), open=True, elem_id="yl-share"):
         with gr.Row(elem_classes="yl-hrow"):
             fmt = gr.Dropdown(
-                list(EXPORT_FORMATS),
+                [(t(f"share.format_{name}"), name) for name in EXPORT_FORMATS],
                 value="bundle",
                 label=t("share.format"),
                 min_width=120,

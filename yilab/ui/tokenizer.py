@@ -32,7 +32,7 @@ from yilab.render.inspector import (
 from yilab.service import DEFAULT_MODEL, Service
 from yilab.ui.common import follow_sweep, model_choices, user_errors
 from yilab.ui.compare import GENERATION
-from yilab.ui.i18n import current, marked, said_by, t, tr
+from yilab.ui.i18n import current, marked, refusal, said_by, t, tr
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
@@ -197,7 +197,7 @@ def _wire(ui: TokenizerTab, service: Service, tab) -> None:
 
 def _path(state: dict) -> Path:
     if not state.get("path"):
-        raise gr.Error(tr("tok.inspect_first"))
+        raise refusal(tr("tok.inspect_first"))
     return Path(state["path"])
 
 

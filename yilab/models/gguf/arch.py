@@ -17,6 +17,7 @@ from typing import Any
 
 from yilab.errors import ConversionError
 from yilab.generation.mlx_thread import on_mlx_thread
+from yilab.i18n import Message
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def architecture(meta: dict[str, Any]) -> tuple[str, Architecture]:
     name = meta.get("general.architecture")
     if name not in ARCHITECTURES:
         supported = ", ".join(ARCHITECTURES)
-        raise ConversionError(f"unsupported GGUF architecture '{name}' (supported: {supported})")
+        raise ConversionError(
+            Message("convert.architecture", arch=f"'{name}'", supported=supported)
+        )
     return name, ARCHITECTURES[name]
 
 

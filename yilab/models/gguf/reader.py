@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from yilab.errors import ConversionError
+from yilab.i18n import Message
 
 GGUF_MAGIC = b"GGUF"
 # ggml tensor type ids, in order (ids 4, 5 and 31-33 are retired types)
@@ -103,11 +104,11 @@ def _short_float32(value: float) -> float:
 
 def _parse(buf: mmap.mmap, path: Path) -> GGUFHeader:
     if buf[:4] != GGUF_MAGIC:
-        raise ConversionError(f"{path} is not a GGUF file (it does not start with 'GGUF')")
+        raise ConversionError(Message("convert.not_gguf", path=path))
     r = _Reader(buf, pos=4)
     version = r.unpack("I")
     if version < 2:
-        raise ConversionError(f"{path}: GGUF version {version} is too old; re-export the file")
+        raise ConversionError(Message("convert.too_old", path=path, version=version))
     n_tensors, n_kv = r.unpack("Q"), r.unpack("Q")
     metadata = {}
     for _ in range(n_kv):

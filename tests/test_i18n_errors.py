@@ -1,0 +1,403 @@
+"""yilab's errors read in Chinese in a zh-CN dashboard, through the path the UI takes
+(a handler's ``gr.Error``, or :func:`yilab.ui.i18n.error_text`), while their English (the
+CLI, ``--json``, the MCP tools) stays exactly as it was."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+from gradio.context import LocalContext
+
+from yilab.errors import YilabError
+from yilab.i18n import Message, Translator
+from yilab.ui.i18n import error_text
+
+ZH = Translator("zh-CN")
+
+
+@contextmanager
+def chinese_request():
+    """What Gradio sets while a handler serves a zh-CN browser."""
+    token = LocalContext.request.set(SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={}))
+    try:
+        yield
+    finally:
+        LocalContext.request.reset(token)
+
+
+def raised(call, *args, **kwargs) -> YilabError:
+    with pytest.raises(YilabError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def in_chinese(err: YilabError) -> str:
+    with chinese_request():
+        return error_text(err)
+
+
+def toast(handler, *args) -> str:
+    """The message of the ``gr.Error`` a handler raises for a zh-CN reader."""
+    with chinese_request(), pytest.raises(gr.Error) as caught:
+        handler(*args)
+    return caught.value.message
+
+
+# -- the checks ------------------------------------------------------------------------
+
+CHECKS = [
+    (
+        "regex:(",
+        "Check on line 1: The regex '(' is not valid: missing ), unterminated subpattern "
+        "at position 0.",
+        "第 1 行的检查项：正则表达式 '(' 无效：missing ), unterminated subpattern（位置 0）。",
+    ),
+    (
+        "stop\nregx:^a",
+        "Check on line 2: Unknown check kind 'regx'; the kinds are contains, not-contains, "
+        "regex, equals, json, json-schema, max-words, max-chars, stop. Did you mean regex?",
+        "第 2 行的检查项：未知的检查类型 'regx'；可用的类型有 contains, not-contains, regex, "
+        "equals, json, json-schema, max-words, max-chars, stop。你是不是想写 regex？",
+    ),
+    (
+        "max-words:0",
+        "Check on line 1: max-words needs a whole number from 1 to 1,000,000,000, like "
+        "max-words:50; got '0'.",
+        "第 1 行的检查项：max-words 需要 1 到 1,000,000,000 之间的整数，例如 max-words:50；"
+        "收到的是 '0'。",
+    ),
+    (
+        "stop\n\nstop",
+        "Two checks are named 'stop' (lines 1 and 3): give one its own name, like 'other=stop'.",
+        "有两个检查项都叫 'stop'（第 1 行和第 3 行）：请给其中一个另起名字，例如 'other=stop'。",
+    ),
+    (
+        "json-schema:{",
+        "Check on line 1: The JSON Schema is not JSON: Expecting property name enclosed in "
+        "double quotes at line 1 column 2.",
+        "第 1 行的检查项：JSON Schema 不是合法的 JSON：Expecting property name enclosed in "
+        "double quotes（第 1 行第 2 列）。",
+    ),
+    ("json:x", "Check on line 1: json takes no argument (got 'x'); write just json.", "不带参数"),
+    ("regex:(a+)+", "Check on line 1: The regex '(a+)+' repeats a repeat", "在重复里又套了重复"),
+]
+
+
+@pytest.mark.parametrize(("checks", "english", "chinese"), CHECKS)
+def test_a_bad_check_is_a_chinese_toast_and_the_same_english(checks, english, chinese):
+    from yilab.experiment.checks import parse_checks
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.ui.compare import _judged
+
+    assert str(raised(parse_checks, checks)).startswith(english)
+    said = toast(_judged, SweepSpec(prompt="hi"), "", checks)
+    assert said.startswith(chinese) or chinese in said
+
+
+def test_the_checks_reasons_are_worded_for_the_reader_and_stay_english():
+    from yilab.experiment.checks import evaluate, parse_check
+
+    cases = [
+        ("regex:b", "abc", "stop", "matched 'b' at character 1", "在第 1 个字符处匹配到 'b'"),
+        ("contains:z", "abc", "stop", "does not contain 'z'", "不包含 'z'"),
+        ("json", "{", "stop", "not JSON: Expecting property name enclosed in double quotes"),
+        ("max-words:3", "one two three four", "stop", "has 4 words (at most 3)", "有 4 个词"),
+        (
+            "stop",
+            "x",
+            "length",
+            "finished with length, not stop: it hit max_tokens",
+            "没有自己结束",
+        ),
+        ("stop", "x", "error", "finished with error, not stop", "以“出错”结束"),
+    ]
+    for spec, output, reason, english, *chinese in cases:
+        detail = evaluate(parse_check(spec), output, reason).detail
+        assert detail.startswith(english) and json.loads(json.dumps(detail)) == detail
+        assert ZH.say(detail).startswith(chinese[0] if chinese else "不是 JSON：Expecting")
+
+
+def test_a_cards_hover_and_the_scores_legend_are_chinese():
+    from yilab.events import Finished, RunResult
+    from yilab.experiment.checks import parse_checks
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+    from yilab.render.scores import LEGEND
+
+    cells = expand_sweep(SweepSpec(prompt="你好", seeds=(1,)))
+    view = GridView.for_cells(cells, tr=ZH)
+    view.checks = parse_checks("stop")
+    view.apply(Finished(0, RunResult(text="从前", finish_reason="length", generation_tokens=5)))
+    view.done()
+    html = render_grid(view, actions=True)
+    assert 'title="没有自己结束，而是达到了 max_tokens 上限（length）"' in html
+    assert "normalised edit distance over words (CJK: characters)" in LEGEND
+    assert isinstance(Message("scores.similarity_method"), str)
+
+
+# -- the inputs table and the sweep's settings ------------------------------------------
+
+INPUTS = [
+    ("a,a\n1,2", "The inputs file names a column twice: a.", "输入文件里有重复的列名：a。"),
+    (
+        "a,b\n1,2\n3",
+        "Line 3 of the inputs file has 1 values for 2 columns.",
+        "输入文件第 3 行有 1 个值，但表头有 2 列。",
+    ),
+    ("1a\nx", "Input row 1: '1a' is not a usable column name", "第 1 行输入：'1a' 不能用作列名"),
+]
+
+
+@pytest.mark.parametrize(("table", "english", "chinese"), INPUTS)
+def test_a_bad_inputs_table_is_a_chinese_toast(table, english, chinese):
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.experiment.variables import read_inputs
+    from yilab.ui.compare import _judged
+
+    assert str(raised(read_inputs, table, "inputs.csv")).startswith(english)
+    assert toast(_judged, SweepSpec(prompt="{{a}}"), table, "").startswith(chinese)
+
+
+def test_a_bad_jsonl_file_keeps_jsons_own_english_inside_chinese(tmp_path):
+    from yilab.ui.compare import _inputs_text
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": "1"}\n{oops\n', encoding="utf-8")
+    english = (
+        "Line 2 of the inputs file is not valid JSON: Expecting property name enclosed in "
+        "double quotes: line 1 column 2 (char 1)."
+    )
+    with pytest.raises(gr.Error) as caught:
+        _inputs_text(str(path))
+    assert caught.value.message == english
+    assert toast(_inputs_text, str(path)) == (
+        "输入文件第 2 行不是合法的 JSON：Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)。"
+    )
+
+
+def test_the_sweeps_limits_are_chinese_with_the_parameters_name():
+    from yilab.experiment.sweep import SweepSpec, validate_spec
+
+    too_many = SweepSpec(prompt="{{a}}", seeds=tuple(range(50)), inputs=({"a": "1"}, {"a": "2"}))
+    err = raised(validate_spec, too_many)
+    assert (
+        str(err) == "That sweep has 100 cells (2 inputs × 50); the limit is 64. Use fewer values."
+    )
+    assert in_chinese(err) == "这次扫描有 100 格（2 行输入 × 50），上限是 64 格。请少给一些值。"
+    err = raised(validate_spec, SweepSpec(prompt="hi", seeds=(-1,)))
+    assert str(err) == "seed must be between 0 and 4,294,967,295, not -1."
+    assert in_chinese(err) == "种子：必须在 0 到 4,294,967,295 之间，而不是 -1。"
+    err = raised(validate_spec, SweepSpec(prompt="hi", inputs=({"a": "1"},)))
+    assert in_chinese(err) == (
+        "输入表有列，但提示词一列都没用到：请在每个值该出现的地方写上 {{列名}}。"
+    )
+    assert "write {{column}} where each value goes" in str(err)
+
+
+# -- runs not found, models that do not load, memory -------------------------------------
+
+
+def test_a_run_not_found_is_a_chinese_toast_and_the_same_english(service):
+    from yilab.ui.cards import open_in_history
+
+    err = raised(service.get_run, "abcdef1234")
+    assert str(err) == f"No run with id 'abcdef1234' in {service.store.path}"
+    said = toast(open_in_history, service, "history:abcdef1234:1700000000")
+    assert said == f"{service.store.path} 里没有 ID 为 'abcdef1234' 的运行"
+    short = raised(service.get_run, "abc")
+    assert str(short) == "The run id 'abc' is too short: give at least 6 characters"
+    assert in_chinese(short) == "运行 ID 'abc' 太短：请至少给 6 个字符"
+
+
+def test_a_memory_refusal_is_chinese_and_the_same_english(tmp_path, monkeypatch):
+    from yilab.generation import memory
+
+    (tmp_path / "config.json").write_text(
+        json.dumps({"num_attention_heads": 4, "num_hidden_layers": 2, "hidden_size": 64})
+    )
+    (tmp_path / "model.safetensors").write_bytes(b"x" * 4096)
+    monkeypatch.setattr(memory, "free_bytes", lambda: 1_000_000)
+    monkeypatch.setattr(memory, "weights_bytes", lambda _: 3_000_000_000)
+    err = raised(memory.check_model_fits, tmp_path)
+    assert str(err) == (
+        f"{tmp_path.name} needs about 3.0 GB for its weights but only 0.0 GB is free: close "
+        "other programs or use a smaller/quantized model."
+    )
+    assert in_chinese(err).startswith(f"{tmp_path.name} 的权重大约需要 3.0 GB 内存，但只剩 0.0 GB")
+    err = raised(memory.check_sweep_fits, tmp_path, rows=4, tokens=1000, max_tokens=1000)
+    assert str(err).startswith("This sweep needs about 0.0 GB for its KV caches (4 cell(s) × 2,000")
+    assert "（4 格 × 2,000 个 token）" in in_chinese(err)
+
+
+def test_a_model_that_does_not_load_says_so_in_chinese_on_its_card(tmp_path):
+    from yilab.events import Finished, RunResult
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.generation.worker import load_error_message
+    from yilab.render.grid import GridView, render_grid
+
+    said = load_error_message(tmp_path, ValueError("boom"))
+    assert said == (
+        f"Could not load the model at {tmp_path}: it has no tokenizer file (tokenizer.json, "
+        "tokenizer.model or vocab.json). Copy the tokenizer files from where the model came from."
+    )
+    view = GridView.for_cells(expand_sweep(SweepSpec(prompt="hi", seeds=(1,))), tr=ZH)
+    view.apply(Finished(0, RunResult.failed(said)))
+    assert f"无法加载 {tmp_path} 的模型：它没有分词器文件" in render_grid(view)
+    (tmp_path / "tokenizer.json").write_text("{}")
+    failed = load_error_message(tmp_path, ValueError("boom"))
+    assert failed == f"Could not load the model at {tmp_path}: boom"
+    assert ZH.say(failed) == f"无法加载 {tmp_path} 的模型：boom"
+
+
+def test_conversion_refusals_are_chinese_and_the_same_english(tmp_path):
+    from yilab.models.gguf.arch import architecture
+    from yilab.models.gguf.reader import read_gguf_header
+
+    err = raised(architecture, {"general.architecture": "mamba"})
+    assert str(err).startswith("unsupported GGUF architecture 'mamba' (supported: llama")
+    assert in_chinese(err).startswith("不支持的 GGUF 架构 'mamba'（支持的有：llama")
+    path = tmp_path / "x.gguf"
+    path.write_bytes(b"NOPE" + b"\0" * 64)
+    err = raised(read_gguf_header, path)
+    assert str(err) == f"{path} is not a GGUF file (it does not start with 'GGUF')"
+    assert in_chinese(err) == f"{path} 不是 GGUF 文件（开头不是 'GGUF'）"
+
+
+# -- bundles refused on import ------------------------------------------------------------
+
+
+def test_a_refused_bundle_is_a_chinese_toast_and_the_same_english(service, tmp_path):
+    from yilab.ui.share_panel import import_upload
+
+    path = tmp_path / "upload" / "runs.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"format": "zip"}))
+    english = 'not a yilab bundle: it has no "format": "yilab-bundle"'
+    assert str(raised(service.import_bundle, path)) == english
+    assert (
+        toast(import_upload, service, str(path))
+        == '这不是 yilab 数据包：里面没有 "format": "yilab-bundle"'
+    )
+    path.write_text(json.dumps({"format": "yilab-bundle", "version": 99}))
+    newer = raised(service.import_bundle, path)
+    assert str(newer).startswith("this bundle is version 99, newer than this yilab reads (")
+    assert "请升级 yilab 再导入" in toast(import_upload, service, str(path))
+    path.write_text("{oops")
+    assert toast(import_upload, service, str(path)) == (
+        "runs.json 不是合法的 JSON：Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    )
+
+
+def test_a_bad_row_in_a_bundle_names_its_place_in_chinese():
+    from yilab.share.validate import check_value
+
+    err = raised(check_value, "runs[0].temperature", "temperature", "hot", "REAL")
+    assert str(err) == "runs[0].temperature: expected a number, got 'hot'"
+    assert in_chinese(err) == "runs[0].temperature：应为数字，实际是 'hot'"
+
+
+# -- remote servers ------------------------------------------------------------------------
+
+
+def test_an_unreachable_server_is_explained_in_chinese_on_its_card(service):
+    import socket
+
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+
+    with socket.socket() as probe:  # a port that nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    spec = SweepSpec(prompt="hi", models=(f"openai+{url}#m",), temperatures=(0.0,), seeds=(1,))
+    sweep = service.start_sweep(spec)
+    view = GridView.for_cells(expand_sweep(spec), tr=ZH)
+    for event in sweep.events():
+        view.apply(event)
+    view.done()
+    english = f"{url}: could not connect: connection refused (is the server running?)"
+    assert view.cells[0].error == english
+    assert service.store.get_experiment(sweep.experiment_id)["runs"][0]["error"] == english
+    assert f"{url}：连接失败：连接被拒绝（服务器在运行吗？）" in render_grid(view)
+
+
+def test_a_remote_error_keeps_the_servers_words_and_never_its_key():
+    from yilab.remote.stream import _redact
+
+    said = Message(
+        "remote.at",
+        url="http://gpu/v1",
+        message=Message(
+            "remote.http",
+            endpoint="http://gpu/v1/x",
+            status=401,
+            reason="Unauthorized",
+            error="bad key sk-123",
+        ),
+    )
+    hidden = _redact(said, "sk-123")
+    assert hidden == "http://gpu/v1: http://gpu/v1/x answered HTTP 401 Unauthorized: bad key ***"
+    assert (
+        ZH.say(hidden) == "http://gpu/v1：http://gpu/v1/x 返回了 HTTP 401 Unauthorized：bad key ***"
+    )
+
+
+# -- stored values, shown in the reader's words -------------------------------------------
+
+
+def test_stored_finish_reasons_and_modes_are_shown_translated_and_stay_english():
+    from yilab.render.history import experiment_html, runs_table
+    from yilab.ui.plots import experiment_frame, finish_colors, history_frame
+
+    run = {
+        "id": "r1",
+        "temperature": 0.7,
+        "seed": 1,
+        "finish_reason": "length",
+        "created_at": "2026-01-01T12:00:00+00:00",
+        "generation_tps": 30.0,
+        "generation_tokens": 12,
+        "model": "tiny",
+        "output": "x",
+    }
+    assert runs_table([run])[0][5] == "length"
+    assert runs_table([run], ZH)[0][5] == "达到上限"
+    assert experiment_frame([run])["finish"].tolist() == ["length"]
+    assert experiment_frame([run], ZH)["finish"].tolist() == ["达到上限"]
+    assert history_frame([run], ZH)["finish"].tolist() == ["达到上限"]
+    assert finish_colors(ZH)["达到上限"] == finish_colors()["length"]
+    experiment = {"id": "e1", "mode": "chat", "runs": [run], "prompt": "hi"}
+    assert "</code> 对话 · 1 次运行" in experiment_html(experiment, ZH)
+    assert "</code> chat · 1 run" in experiment_html(experiment)
+
+
+def test_the_engine_and_the_export_formats_are_named_for_the_reader():
+    from yilab.events import Finished, RunResult
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+
+    view = GridView.for_cells(
+        expand_sweep(SweepSpec(prompt="hi", seeds=(1,))), engine="single", tr=ZH
+    )
+    view.apply(Finished(0, RunResult(text="x", finish_reason="stop", generation_tokens=1)))
+    view.done()
+    assert "引擎：single（逐个）" in render_grid(view)
+    assert ZH("share.format_bundle") == "bundle（数据包，可导入）"
+
+
+def test_the_toasts_title_is_in_the_readers_language_too():
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.ui.compare import _judged
+
+    with chinese_request(), pytest.raises(gr.Error) as caught:
+        _judged(SweepSpec(prompt="hi"), "", "regex:(")
+    assert caught.value.title == "错误"
+    with pytest.raises(gr.Error) as caught:
+        _judged(SweepSpec(prompt="hi"), "", "regex:(")
+    assert caught.value.title == "Error"
