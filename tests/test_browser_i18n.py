@@ -123,16 +123,21 @@ def test_a_chinese_browser_gets_the_dashboard_in_chinese_and_a_chinese_grid(app_
     shot(page, "i18n-zh-history")
 
 
+def switch_to(page, language: str, tabs) -> None:
+    """Pick ``language`` in the header's switch; wait for the page to come back in it."""
+    page.click("#yl-lang input")
+    page.get_by_role("option", name=language).click()
+    page.wait_for_load_state("load")
+    page.wait_for_selector("#yl-run")
+    wait_for_tabs(page, tabs)
+
+
 def test_the_switch_changes_the_language_and_keeps_it(app_url, page_in):
     page = page_in("zh-CN")
     page.goto(app_url, wait_until="load")
     page.wait_for_selector("#yl-run")
     wait_for_tabs(page, TABS_ZH)
-    page.click("#yl-lang input")
-    page.get_by_role("option", name="English").click()
-    page.wait_for_load_state("load")
-    page.wait_for_selector("#yl-run")
-    wait_for_tabs(page, TABS_EN)
+    switch_to(page, "English", TABS_EN)
     assert page.locator("#yl-run").inner_text().strip() == "Run"
     assert "Ready." in page.locator("#yl-grid").inner_text()
     # the server writes in the chosen language too, though the browser still says zh-CN
@@ -153,10 +158,7 @@ def test_the_switch_changes_the_language_and_keeps_it(app_url, page_in):
     english.goto(app_url, wait_until="load")
     english.wait_for_selector("#yl-run")
     wait_for_tabs(english, TABS_EN)
-    english.click("#yl-lang input")
-    english.get_by_role("option", name="简体中文").click()
-    english.wait_for_selector("#yl-run")
-    wait_for_tabs(english, TABS_ZH)
+    switch_to(english, "简体中文", TABS_ZH)
     assert "就绪。" in english.locator("#yl-grid").inner_text()
 
 

@@ -22,6 +22,7 @@ from functools import cache
 import mlx.core as mx
 import mlx.nn as nn
 
+from yilab.generation.invariance import swap_classes
 from yilab.generation.mlx_thread import compute_device
 
 
@@ -65,12 +66,4 @@ def fuse_cpu_ops(model: nn.Module) -> int:
 
     Swaps each layer's class in place (its weights stay), as :mod:`invariance` does.
     """
-    if compute_device() != "cpu":
-        return 0
-    changed = 0
-    for _, module in model.named_modules():
-        new = _SWAPS.get(type(module))
-        if new is not None:
-            module.__class__ = new
-            changed += 1
-    return changed
+    return swap_classes(model, _SWAPS) if compute_device() == "cpu" else 0

@@ -72,10 +72,15 @@ def set_numerics(model: nn.Module, numerics: str) -> int:
     """
     if numerics not in NUMERICS:
         raise ValueError(f"numerics must be one of {', '.join(NUMERICS)}, not {numerics!r}")
-    wanted = _SWAPS if numerics == ROW_INVARIANT and padding_needed() else _BACK
+    return swap_classes(model, _SWAPS if numerics == ROW_INVARIANT and padding_needed() else _BACK)
+
+
+def swap_classes(model: nn.Module, swaps: dict[type, type]) -> int:
+    """Give each of ``model``'s modules whose exact class is a key of ``swaps`` the class it
+    maps to, in place (its weights stay where they are); how many modules changed."""
     changed = 0
     for _, module in model.named_modules():
-        new = wanted.get(type(module))
+        new = swaps.get(type(module))
         if new is not None:
             module.__class__ = new
             changed += 1
