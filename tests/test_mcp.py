@@ -4,6 +4,7 @@ call returns the CLI's JSON document, a sweep's runs land in the SQLite log, bad
 an error result, and without ``--mcp`` there is no MCP endpoint."""
 
 import asyncio
+import concurrent.futures
 import json
 import sqlite3
 import urllib.error
@@ -46,7 +47,9 @@ def session_run(url: str, work, *, sse: bool = False):
                 await session.initialize()
                 return await work(session)
 
-    return asyncio.run(go())
+    # on a thread of its own: a browser test's Playwright may hold this thread's event loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def call(url: str, tool: str, **arguments):
