@@ -113,9 +113,18 @@ def shot(page, name: str) -> Path:
 
 
 def start_sweep(
-    page, url, *, prompt: str, temps: str, seeds: str, max_tokens: str, goto: bool = True
+    page,
+    url,
+    *,
+    prompt: str,
+    temps: str,
+    seeds: str,
+    max_tokens: str,
+    goto: bool = True,
+    engine: str | None = None,
 ) -> None:
-    """Open the page (unless ``goto`` is false: it is open), fill the sweep form, click Run."""
+    """Open the page (unless ``goto`` is false: it is open), fill the sweep form (``engine``:
+    pick that engine, else the default), click Run."""
     if goto:
         page.goto(url, wait_until="load")
     page.wait_for_selector("#yl-run")
@@ -123,4 +132,6 @@ def start_sweep(
     page.fill("#yl-temps textarea", temps)
     page.fill("#yl-seeds textarea", seeds)
     page.fill("#yl-max-tokens textarea", max_tokens)
+    if engine is not None:
+        page.locator(f"#yl-engine label:has-text('{engine}')").click()
     page.click("#yl-run")

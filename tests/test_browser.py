@@ -75,7 +75,8 @@ def test_two_tabs_queue_and_never_see_each_others_outputs(app_url, browser):
     pages = [
         browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in range(2)
     ]
-    # eight long cells keep the worker busy while the second tab starts its sweep
+    # eight long cells, one at a time, keep the worker busy while the second tab starts its
+    # sweep (batched, the tiny model's eight rows could all end before Stop is clicked)
     start_sweep(
         pages[0],
         url,
@@ -83,6 +84,7 @@ def test_two_tabs_queue_and_never_see_each_others_outputs(app_url, browser):
         temps="0.7",
         seeds="1,3,5,7,9,11,13,15",
         max_tokens="1500",
+        engine="single",
     )
     pages[0].wait_for_selector(".yl-badge-running", timeout=30_000)
     start_sweep(pages[1], url, prompt="second tab prompt", temps="0.7", seeds="2", max_tokens="8")
