@@ -215,7 +215,12 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
     # the legends' title said here too: an update that re-colours a plot can leave the
     # build's marker untranslated in the browser
     legend = {"color_map": colors, "color_title": tr("plots.finish")}
-    length = gr.ScatterPlot(value=frame, y_lim=[0, headroom(frame["tokens"])], **legend)
+    length = gr.ScatterPlot(
+        value=frame,
+        y_lim=[0, headroom(frame["tokens"])],
+        y_title=tr("plots.length_y"),  # the axis too: CI saw its marker left, now and then
+        **legend,
+    )
     judged = scores_frame(scores)
     title = tr("plots.passing" if checks else "plots.passing_none")
     passing = gr.LinePlot(value=judged.dropna(subset=["pass %"]), title=title)
