@@ -50,6 +50,7 @@ from yilab.service.sweeps import (
     collect_versions,
     replay_spec,
     request_for,
+    run_numerics,
 )
 from yilab.share.bundle import ImportResult, import_bundle
 from yilab.share.export import ExportResult, Redaction
@@ -302,8 +303,7 @@ class Service:
         original = self.store.get_run(run_id)
         experiment = self.store.get_experiment(original["experiment_id"])
         note = f"replay of run {original['id']}"
-        numerics = json.loads(original.get("versions_json") or "{}").get("numerics")
-        if original.get("engine_mode") == "batch" and numerics != ROW_INVARIANT:
+        if original.get("engine_mode") == "batch" and run_numerics(original) != ROW_INVARIANT:
             # a batched row of plain numerics depends on its batch: replay the whole batch
             spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
             _, runs = self.run_sweep(spec, progress=progress, note=note)

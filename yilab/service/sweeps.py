@@ -133,6 +133,11 @@ def check_backends(models: dict) -> bool:
     return bool(remote)
 
 
+def run_numerics(run: dict) -> str:
+    """The numerics a logged run was made with (runs from before they were recorded: plain)."""
+    return json.loads(run.get("versions_json") or "{}").get("numerics") or OLD_NUMERICS
+
+
 def replay_spec(run: dict, experiment: dict) -> SweepSpec:
     """The one-cell sweep that reproduces ``run`` (with its input row's values, when the
     experiment had inputs: the same prompt template, filled the same way)."""
@@ -158,7 +163,7 @@ def replay_spec(run: dict, experiment: dict) -> SweepSpec:
         repetition_penalty=run.get("repetition_penalty"),
         extra_eos_ids=tuple(sweep.get("extra_eos_ids") or ()),
         engine=run["engine_mode"] if run.get("engine_mode") in ENGINES else DEFAULT_ENGINE,
-        numerics=json.loads(run.get("versions_json") or "{}").get("numerics") or OLD_NUMERICS,
+        numerics=run_numerics(run),
         top_logprobs=sweep.get("top_logprobs", DEFAULT_TOP_K),
         branch_of=sweep.get("branch_of"),
         prefix_ids=tuple(sweep.get("prefix_ids") or ()),
