@@ -7,8 +7,9 @@ function yilabCard(button) {
     const text = card.querySelector(".yl-out").innerText;
     navigator.clipboard.writeText(text).then(
       () => {
-        button.textContent = button.dataset.done;  // "copied", in the page's language
-        setTimeout(() => (button.textContent = "copy"), 1200);
+        const name = button.textContent;  // "copy", in the page's language
+        button.textContent = button.dataset.done;  // "copied", likewise
+        setTimeout(() => (button.textContent = name), 1200);
       },
       () => { button.textContent = button.dataset.failed; }
     );

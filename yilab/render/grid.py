@@ -327,8 +327,8 @@ def cell_label(settings: CellSettings, tr: Translator = ENGLISH) -> str:
 
 
 # Buttons call yilabCard() (assets/cards.js): it reads the card's data-run itself, so no
-# data is ever interpolated into JavaScript. Their names stay as they are (copy, replay…:
-# short, and what the docs call them); their tips are translated.
+# data is ever interpolated into JavaScript. Names and tips are in the reader's language;
+# data-act (what the button does) is not.
 _ACTIONS = ("copy", "replay", "history", "diff")
 
 
@@ -344,7 +344,7 @@ def _buttons(cell: CellView, view: GridView, actions: bool, report: bool) -> str
     buttons = "".join(
         f'<button type="button" class="yl-act" data-act="{kind}"'
         f' title="{escape(view.tr(f"grid.act_{kind}"))}"{copy if kind == "copy" else ""}'
-        f"{handler}>{kind}</button>"
+        f'{handler}>{escape(view.tr(f"grid.btn_{kind}"))}</button>'
         for kind in kinds
     )
     return f'<div class="yl-actions">{buttons}</div>' if buttons else ""
