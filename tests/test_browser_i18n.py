@@ -204,6 +204,13 @@ def test_the_plots_in_chinese_name_their_axis_and_finish_reasons(app_url, page_i
         ".some(t => t.textContent === '达到上限')",
         timeout=15_000,
     )
+    page.wait_for_function(  # the speed plot's cells along 格, its axis named by its column
+        "() => [...document.querySelectorAll('#yl-plot-speed svg text')]"
+        ".some(t => t.textContent === '格')",
+        timeout=15_000,
+    )
     legends = page.locator("#yl-plot-speed svg, #yl-plot-length svg").all_text_contents()
-    assert "__i18n__" not in "".join(legends) and "停止原因" in legends[0]
+    assert "停止原因" in legends[0]
+    every = "".join(page.locator("[id^=yl-plot] svg").all_text_contents())
+    assert "__i18n__" not in every and "cell" not in every
     shot(page, "i18n-zh-plots")

@@ -13,7 +13,7 @@ import pytest
 from gradio.context import LocalContext
 
 from yilab.errors import YilabError
-from yilab.i18n import Message, Translator
+from yilab.i18n import ENGLISH, Message, Translator
 from yilab.ui.i18n import error_text
 
 ZH = Translator("zh-CN")
@@ -375,6 +375,20 @@ def test_stored_finish_reasons_and_modes_are_shown_translated_and_stay_english()
     experiment = {"id": "e1", "mode": "chat", "runs": [run], "prompt": "hi"}
     assert "</code> 对话 · 1 次运行" in experiment_html(experiment, ZH)
     assert "</code> chat · 1 run" in experiment_html(experiment)
+
+
+def test_the_plots_name_their_columns_axes_and_legends_in_the_readers_words():
+    """Tooltips show column names, axes and legends their titles: all said per update, in
+    the reader's language, with no column left under its English name."""
+    from yilab.ui.plots import COLUMN_KEYS, experiment_frame, fields, shown
+
+    assert set(shown(experiment_frame([]), ZH).columns) == {
+        "格", "T", "种子", "停止原因", "token 数", "tok/s"
+    }  # fmt: skip
+    assert fields(ZH, x="cell", y="tok/s", color="finish") == {
+        "x": "格", "y": "tok/s", "color": "停止原因"
+    }  # fmt: skip
+    assert all(ENGLISH(key) == name for name, key in COLUMN_KEYS.items())
 
 
 def test_the_engine_and_the_export_formats_are_named_for_the_reader():

@@ -10,10 +10,13 @@ import pytest
 
 from yilab.errors import BadInputError
 from yilab.experiment.sweep import SweepSpec
+from yilab.i18n import ENGLISH, Translator
 from yilab.render.text import short_time, snippet
 from yilab.service import Service
 from yilab.ui import history as h
 from yilab.ui.plots import (
+    DAY_FORMAT,
+    MINUTE_FORMAT,
     SCORE_COLUMNS,
     all_plots,
     experiment_choices,
@@ -293,13 +296,27 @@ def test_time_axis_spans_at_least_two_hours_labelled_to_the_minute():
     assert days.format == "%b %-d %H:%M"
     assert time_axis(pd.Series([t0, t0 + pd.Timedelta(days=90)])).format == "%b %-d, %Y"
     assert time_axis(history_frame([])["time"]).lim is None
+    assert time_axis(pd.Series([t0]), Translator("zh-CN")).format == "%-m月%-d日 %H:%M"
+    assert time_axis(pd.Series([t0, t0 + pd.Timedelta(days=90)]), Translator("zh-CN")).format == (
+        "%Y年%-m月%-d日"
+    )
+    assert (
+        ENGLISH("plots.minute_format") == MINUTE_FORMAT
+        and ENGLISH("plots.day_format") == DAY_FORMAT
+    )
 
 
 def test_all_plots_default_to_the_newest_experiment(logged):
     picker, length, speed, passing, diversity, history = all_plots(logged.service, None)
     assert picker.value == logged.hostile and len(speed.value["data"]) == 2
     assert passing.title == "Passing (no checks yet)" and passing.value["data"] == []
-    assert list(diversity.columns) == list(SCORE_COLUMNS)
+    assert diversity.value["columns"] == list(SCORE_COLUMNS)
+    assert (speed.x, speed.y, speed.color, speed.color_title) == (
+        "cell",
+        "tok/s",
+        "finish",
+        "finish",
+    )
     assert history.y_lim[0] == 0 and history.y_lim[1] >= max(r[2] for r in history.value["data"])
     assert len(history.value["data"]) == 6 and history.value["datatypes"]["time"] == "temporal"
     assert history.x_axis_format == "%b %-d %H:%M" and len(history.x_lim) == 2

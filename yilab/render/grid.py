@@ -344,7 +344,7 @@ def _buttons(cell: CellView, view: GridView, actions: bool, report: bool) -> str
     buttons = "".join(
         f'<button type="button" class="yl-act" data-act="{kind}"'
         f' title="{escape(view.tr(f"grid.act_{kind}"))}"{copy if kind == "copy" else ""}'
-        f'{handler}>{escape(view.tr(f"grid.btn_{kind}"))}</button>'
+        f"{handler}>{escape(view.tr(f'grid.btn_{kind}'))}</button>"
         for kind in kinds
     )
     return f'<div class="yl-actions">{buttons}</div>' if buttons else ""

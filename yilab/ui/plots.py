@@ -34,6 +34,24 @@ HISTORY_LIMIT = 1000
 EXPERIMENT_COLUMNS = ["cell", "T", "seed", "finish", "tokens", "tok/s"]
 HISTORY_COLUMNS = ["time", "model", "tok/s", "tokens", "finish"]
 SCORE_COLUMNS = ["T", "input", "pass %", "distinct-2", "similarity", "runs"]
+# A column's name where the reader sees it (axis titles, legends, tooltips): the frames keep
+# these English names, and each plot update renames them (``shown``) and says which
+# column goes where (``fields``), in the reader's words.
+COLUMN_KEYS = {
+    "cell": "plots.col_cell",
+    "T": "plots.col_t",
+    "seed": "plots.col_seed",
+    "finish": "plots.col_finish",
+    "tokens": "plots.col_tokens",
+    "tok/s": "plots.col_tps",
+    "time": "plots.col_time",
+    "model": "plots.col_model",
+    "input": "plots.col_input",
+    "pass %": "plots.col_pass",
+    "distinct-2": "plots.col_distinct_2",
+    "similarity": "plots.col_similarity",
+    "runs": "plots.col_runs",
+}
 FINISH_COLORS = {
     "stop": "#16a34a",
     "length": "#d97706",
@@ -43,6 +61,7 @@ FINISH_COLORS = {
     "running": "#2563eb",
 }
 # d3 time formats (Vega-Lite reads the axis format of a datetime column as one)
+# (English; each catalog has its own: plots.minute_format, plots.day_format)
 MINUTE_FORMAT = "%b %-d %H:%M"  # Dec 1 14:05
 DAY_FORMAT = "%b %-d, %Y"  # Dec 1, 2026
 MIN_TIME_SPAN_S = 2 * 3600.0  # ticks 5 or 10 minutes apart, labels with room between
@@ -166,20 +185,33 @@ def history_frame(runs: list[dict], tr: Translator = ENGLISH) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values("time", ignore_index=True)
 
 
-def time_axis(times: pd.Series) -> TimeAxis:
+def time_axis(times: pd.Series, reader: Translator = ENGLISH) -> TimeAxis:
     """Limits around ``times`` at least two hours wide, labelled to the minute, or to the
     day once the span is long.
 
     Two runs a second apart at 14:05:00 UTC get ``lim`` 13:05:00.5 to 15:05:00.5 (as
-    epoch seconds) and ``format`` ``"%b %-d %H:%M"``; no runs get ``lim`` None.
+    epoch seconds) and ``format`` ``"%b %-d %H:%M"`` (``"%-m月%-d日 %H:%M"`` for a Chinese
+    reader); no runs get ``lim`` None.
     """
+    minute, day = reader("plots.minute_format"), reader("plots.day_format")
     if times.empty:
-        return TimeAxis(None, MINUTE_FORMAT)
+        return TimeAxis(None, minute)
     start, end = times.min().timestamp(), times.max().timestamp()
     span = end - start
     margin = max((MIN_TIME_SPAN_S - span) / 2, span * TIME_MARGIN)
-    fmt = DAY_FORMAT if span >= DAY_FORMAT_SPAN_S else MINUTE_FORMAT
+    fmt = day if span >= DAY_FORMAT_SPAN_S else minute
     return TimeAxis([start - margin, end + margin], fmt)
+
+
+def shown(frame: pd.DataFrame, reader: Translator) -> pd.DataFrame:
+    """``frame`` with its columns named in ``reader``'s words (``seed`` → ``种子``)."""
+    return frame.rename(columns={name: reader(COLUMN_KEYS[name]) for name in frame.columns})
+
+
+def fields(reader: Translator, **roles: str) -> dict[str, str]:
+    """The plot's roles named as :func:`shown` names the columns:
+    ``fields(zh, x="cell", y="tok/s")`` → ``{"x": "格", "y": "tok/s"}``."""
+    return {role: reader(COLUMN_KEYS[name]) for role, name in roles.items()}
 
 
 def experiment_choices(experiments: list[dict]) -> list[tuple[str, str]]:
@@ -212,20 +244,36 @@ def experiment_plots(service, experiment_id: str | None) -> tuple:
             raise refusal(error_text(err)) from None
     reader = reader_language()
     frame, colors = experiment_frame(runs, reader), finish_colors(reader)
-    # the legends' title said here too: an update that re-colours a plot can leave the
-    # build's marker untranslated in the browser
-    legend = {"color_map": colors, "color_title": tr("plots.finish")}
+    # Every title is said here, in the reader's words, with the columns: an update that
+    # re-colours a plot can leave the build's gr.I18n marker untranslated in the browser.
+    legend = {"color_map": colors, "color_title": reader("plots.finish")}
     length = gr.ScatterPlot(
-        value=frame,
+        value=shown(frame, reader),
+        **fields(reader, x="T", y="tokens", color="finish"),
         y_lim=[0, headroom(frame["tokens"])],
-        y_title=tr("plots.length_y"),  # the axis too: CI saw its marker left, now and then
+        y_title=reader("plots.length_y"),
+        **legend,
+    )
+    speed = gr.BarPlot(
+        value=shown(frame.dropna(subset=["tok/s"]), reader),
+        **fields(reader, x="cell", y="tok/s", color="finish"),
         **legend,
     )
     judged = scores_frame(scores)
-    title = tr("plots.passing" if checks else "plots.passing_none")
-    passing = gr.LinePlot(value=judged.dropna(subset=["pass %"]), title=title)
-    speed = gr.BarPlot(value=frame.dropna(subset=["tok/s"]), **legend)
-    return length, speed, passing, judged.dropna(subset=["distinct-2"])
+    by_input = {"color_title": reader("plots.input")}
+    passing = gr.LinePlot(
+        value=shown(judged.dropna(subset=["pass %"]), reader),
+        **fields(reader, x="T", y="pass %", color="input"),
+        title=reader("plots.passing" if checks else "plots.passing_none"),
+        y_title=reader("plots.passing_y"),
+        **by_input,
+    )
+    diversity = gr.LinePlot(
+        value=shown(judged.dropna(subset=["distinct-2"]), reader),
+        **fields(reader, x="T", y="distinct-2", color="input"),
+        **by_input,
+    )
+    return length, speed, passing, diversity
 
 
 def finish_colors(tr: Translator = ENGLISH) -> dict[str, str]:
@@ -238,13 +286,16 @@ def all_plots(service, current: str | None) -> tuple:
     experiments = service.list_experiments(limit=EXPERIMENT_LIMIT)
     ids = [e["id"] for e in experiments]
     picked = current if current in ids else (ids[0] if ids else None)
-    frame = history_frame(service.list_runs(limit=HISTORY_LIMIT), reader_language())
-    axis = time_axis(frame["time"])
+    reader = reader_language()
+    frame = history_frame(service.list_runs(limit=HISTORY_LIMIT), reader)
+    axis = time_axis(frame["time"], reader)
     history = gr.ScatterPlot(
-        value=frame,
+        value=shown(frame, reader),
+        **fields(reader, x="time", y="tok/s", color="model"),
         x_lim=axis.lim,
         x_axis_format=axis.format,
-        x_title=tr("plots.time"),  # said here too, like the legends' titles
+        x_title=reader("plots.time"),  # titles said here too, like the columns
+        color_title=reader("plots.model"),
         y_lim=[0, headroom(frame["tok/s"])],
     )
     picker = gr.Dropdown(choices=experiment_choices(experiments), value=picked)
@@ -297,7 +348,6 @@ def build_plots_tab(service) -> PlotsTab:
             sort=None,
             title=t("plots.speed"),
             color_title=t("plots.finish"),
-            x_title="",
             x_label_angle=-30,
             height=260,
             tooltip="all",
