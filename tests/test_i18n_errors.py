@@ -199,6 +199,32 @@ def test_the_sweeps_limits_are_chinese_with_the_parameters_name():
     assert "write {{column}} where each value goes" in str(err)
 
 
+def test_a_failed_run_reopened_from_the_log_says_its_error_in_chinese(
+    service, tiny_model_dir, tmp_path
+):
+    """The log keeps the English; the grid and History's table, reopened in Chinese, say
+    it as the live card did (matched back to its catalog entry)."""
+    import shutil
+
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.render.grid import render_grid, view_from_runs
+    from yilab.render.history import runs_table
+
+    broken = tmp_path / "no-tokenizer"
+    shutil.copytree(tiny_model_dir, broken)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (broken / name).unlink(missing_ok=True)
+    _, (run,) = service.run_sweep(SweepSpec(prompt="hi", models=(str(broken),)))
+    assert run["status"] == "error"
+    assert run["error"].startswith(f"Could not load the model at {broken}: it has no tokenizer")
+    said = f"无法加载 {broken} 的模型：它没有分词器文件"
+    assert said in render_grid(view_from_runs([run], tr=ZH))
+    assert runs_table([run], ZH)[0][8].startswith(said[:20])
+    assert runs_table([run])[0][8].startswith("Could not load the model")
+    not_ours = {**run, "error": "Metal: out of memory"}  # a library's words stay as they are
+    assert "Metal: out of memory" in render_grid(view_from_runs([not_ours], tr=ZH))
+
+
 # -- runs not found, models that do not load, memory -------------------------------------
 
 

@@ -20,6 +20,7 @@ from yilab.experiment.token_log import TokenLog
 from yilab.experiment.turn_end import MissedTurnEnd, missed_turn_end
 from yilab.experiment.variables import section_label
 from yilab.i18n import ENGLISH, Translator, said_state
+from yilab.i18n.stored import recognize
 from yilab.render.scores import row_summary
 from yilab.render.tokens import (
     fork_marked_text,
@@ -177,7 +178,7 @@ def view_from_runs(
                 state=run.get("finish_reason") or run.get("status") or "waiting",
                 tps=run.get("generation_tps"),
                 ttft_s=run.get("ttft_s"),
-                error=run.get("error"),
+                error=recognize(run.get("error")),  # said again in the reader's words
                 run_id=run.get("id"),
                 token_log=logs.get(run.get("id") or ""),
                 stop_ids=_ids(run.get("stop_token_ids_json")),

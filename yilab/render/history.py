@@ -9,6 +9,7 @@ from html import escape
 from yilab.errors import BadInputError
 from yilab.experiment.variables import inputs_csv, parse_var
 from yilab.i18n import ENGLISH, Translator, said_state
+from yilab.i18n.stored import recognize
 from yilab.render.grid import state_counts
 from yilab.render.text import short_time, snippet
 
@@ -34,7 +35,8 @@ def experiment_headers(tr: Translator = ENGLISH) -> list[str]:
 
 def runs_table(runs: list[dict], tr: Translator = ENGLISH) -> list[list]:
     """One compact row per run, in the order given (see ``RUN_HEADERS``); the finish
-    reason in the reader's words (``length`` → 达到上限), as stored in English."""
+    reason and a failed run's error in the reader's words (``length`` → 达到上限), as
+    stored in English."""
     return [
         [
             "★" if run.get("starred") else "",
@@ -45,7 +47,7 @@ def runs_table(runs: list[dict], tr: Translator = ENGLISH) -> list[list]:
             tr.say(said_state(run.get("finish_reason") or run.get("status") or "")),
             run.get("generation_tokens"),
             round(run["generation_tps"], 1) if run.get("generation_tps") is not None else None,
-            snippet(run.get("error") or run.get("output")),
+            snippet(tr.say(recognize(run.get("error"))) or run.get("output")),
             snippet(run.get("note"), 30),
         ]
         for run in runs
