@@ -93,6 +93,10 @@ def test_a_chinese_browser_gets_the_dashboard_in_chinese_and_a_chinese_grid(app_
     grid = page.locator("#yl-grid").inner_text()
     assert "T=0 · 种子 1" in grid and "个 token" in grid and "T=0 是贪心解码" in grid
     assert "tokens" not in grid and "seed" not in grid
+    names = page.locator("#yl-grid .yl-card").first.locator(".yl-act").all_inner_texts()
+    assert names == ["概率", "复制", "重跑", "记录", "对比"]
+    # Gradio's run history (its English "Runs" link in the footer) is off: yilab logs runs
+    assert "Runs" not in page.locator("footer").inner_text()
     shot(page, "i18n-zh-grid")
     # an error the server raises comes in Chinese too
     page.fill("#yl-temps textarea", "热")

@@ -114,4 +114,7 @@ def launch_kwargs() -> dict:
         "css": (ASSETS / "style.css").read_text(),
         "head": f"<script>{scripts}</script>",
         "share": False,
+        # yilab keeps its own run log (History); Gradio's run history would keep a second
+        # copy of every prompt and output in the browser, behind an English "Runs" link
+        "run_history": False,
     }
