@@ -298,6 +298,34 @@ def test_the_inspector_verdict_in_chinese_keeps_the_english_report(tmp_path):
     assert "EOS mismatch" in render_verdict(report) and "不匹配" not in render_verdict(report)
 
 
+def test_the_template_example_is_a_conversation_in_the_readers_words(tiny_model_dir):
+    """The Tokenizer tab renders the chat template on a Chinese conversation for a Chinese
+    reader, tokenized as such; the report (``inspect --json``) keeps its English one."""
+    from yilab.inspector.chat_template import READABLE
+    from yilab.inspector.overview import inspect_folder
+    from yilab.render.inspector import render_template
+    from yilab.ui.tokenizer import SAMPLE_KEYS
+
+    assert [ENGLISH(key) for key in SAMPLE_KEYS] == list(READABLE.values())
+    zh = Translator("zh-CN")
+    seen = inspect_folder(tiny_model_dir, sample=[zh(key) for key in SAMPLE_KEYS])
+    assert "user\n你好！<|im_end|>" in seen.example and "Hello!" not in seen.example
+    assert "".join(seen.template_view.texts) == seen.example  # tokenized as shown
+    assert "你好！有什么可以帮你的？" in render_template(seen.report, None, zh, seen.example)
+    assert "Hello!" in seen.report.chat_template.example
+    assert inspect_folder(tiny_model_dir).example == seen.report.chat_template.example
+
+
+def test_chinese_split_into_byte_tokens_is_said_whole_by_the_token_that_ends_it(tiny_model_dir):
+    """A byte-level vocabulary spells 你 in three tokens, each "�" alone: the view gives
+    the character to the last of them, so the tokens spell the text."""
+    from yilab.inspector.token_view import tokenize_text
+
+    view = tokenize_text(tiny_model_dir, "你好 hi", add_special_tokens=False)
+    assert view.texts[:6] == ["", "", "你", "", "", "好"] and len(view.ids) > 6
+    assert "".join(view.texts) == "你好 hi" and "\ufffd" not in "".join(view.texts)
+
+
 def test_problems_keep_english_for_json_and_say_themselves_in_chinese(tmp_path):
     import json
 

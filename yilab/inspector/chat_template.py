@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -409,6 +410,18 @@ def find_turn_end(
     )
     result.rendered = prompt
     return result
+
+
+def reworded(example: str, sentences: Sequence[str]) -> str:
+    """A :func:`readable` example with its four sentences (system, user, assistant, user
+    again) replaced by ``sentences``: the same conversation in the reader's language.
+
+    >>> reworded("<|im_start|>user\\nHello!<|im_end|>", ["系统", "你好！", "嗨", "再问"])
+    '<|im_start|>user\\n你好！<|im_end|>'
+    """
+    for english, words in zip(READABLE.values(), sentences, strict=True):
+        example = example.replace(english, words)
+    return example
 
 
 def readable(rendered: str) -> str:

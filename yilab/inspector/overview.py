@@ -5,10 +5,12 @@ from Ollama, Ollama's stops beside mlx-lm's (whose missing stops the fix then ad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from yilab.errors import YilabError
+from yilab.inspector.chat_template import reworded
 from yilab.inspector.diagnose import InspectionReport, inspect_model
 from yilab.inspector.fix import FileEdit, backups, preview_fix
 from yilab.inspector.fix_plan import FixPlan
@@ -27,6 +29,7 @@ class Inspection:
     template_view: TokenView | None  # the template's example conversation, tokenized
     runtime_extra: list[int]  # stop ids to add at run time for the same effect as the fix
     ollama: OllamaStops | None = None  # a model imported from Ollama: its stops vs mlx-lm's
+    example: str | None = None  # the example conversation, in the words it was asked in
 
     @property
     def plan(self) -> FixPlan:
@@ -34,20 +37,28 @@ class Inspection:
         return self.ollama.fix if self.ollama is not None else self.report.fix
 
 
-def inspect_folder(path: Path, ollama_name: str | None = None) -> Inspection:
+def inspect_folder(
+    path: Path, ollama_name: str | None = None, sample: Sequence[str] | None = None
+) -> Inspection:
     """Inspect the model folder at ``path`` for display; ``ollama_name`` picks the Ollama
-    model when several were imported into this folder (default: the first)."""
+    model when several were imported into this folder (default: the first); ``sample``
+    words the example conversation in the reader's language (its four sentences, see
+    :func:`reworded`; default: the report's English)."""
     report = inspect_model(path)
     ollama = ollama_stops(path, report, ollama_name)
     plan = ollama.fix if ollama is not None else report.fix
+    example = report.chat_template.example
+    if example is not None and sample is not None:
+        example = reworded(example, sample)
     return Inspection(
         path=path,
         report=report,
         edits=preview_fix(path, plan) if plan.changes else [],
         backups=backups(path),
-        template_view=template_view(path, report),
+        template_view=template_view(path, example),
         runtime_extra=list(plan.extra_eos_ids),
         ollama=ollama,
+        example=example,
     )
 
 
@@ -68,10 +79,9 @@ def fix_plan(path: Path, ollama_name: str | None = None) -> FixPlan:
     return ollama.fix if ollama is not None else report.fix
 
 
-def template_view(path: Path, report: InspectionReport) -> TokenView | None:
+def template_view(path: Path, example: str | None) -> TokenView | None:
     """The example conversation tokenized, or None when no usable tokenizer is there
     (transformers "loads" a config-only folder: check the tokens spell the text)."""
-    example = report.chat_template.example
     if example is None:
         return None
     try:

@@ -18,12 +18,15 @@ from yilab.inspector.chat_template import render
 from yilab.inspector.diagnose import inspect_model
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+REPLACEMENT = "\ufffd"  # what a piece of a UTF-8 character decodes to on its own
+MAX_CHAR_TOKENS = 4  # a UTF-8 character has at most 4 bytes
 
 
 @dataclass
 class TokenView:
     """Token by token: ``pieces`` are vocabulary strings (``Ġthe``), ``texts`` what each
-    decodes to (`` the``), ``special`` marks added special tokens (to highlight)."""
+    adds to the text (`` the``; a character split over byte tokens on its last one),
+    ``special`` marks added special tokens (to highlight)."""
 
     text: str
     ids: list[int]
@@ -52,9 +55,9 @@ class _Backend:
             return self.tokenizer.id_to_token(token_id) or ""
         return str(self.tokenizer.convert_ids_to_tokens(token_id))
 
-    def decode(self, token_id: int) -> str:
-        """What one id decodes to, special tokens kept."""
-        return self.tokenizer.decode([token_id], skip_special_tokens=False)
+    def decode(self, ids: list[int]) -> str:
+        """What ids decode to, special tokens kept."""
+        return self.tokenizer.decode(ids, skip_special_tokens=False)
 
     def special_ids(self) -> set[int]:
         """Ids of the added tokens marked special."""
@@ -107,10 +110,30 @@ def _view(backend: _Backend, text: str, add_special_tokens: bool) -> TokenView:
         text=text,
         ids=ids,
         pieces=[backend.piece(i) for i in ids],
-        texts=[backend.decode(i) for i in ids],
+        texts=_texts(backend, ids),
         special=[i in special for i in ids],
         count=len(ids),
     )
+
+
+def _texts(backend: _Backend, ids: list[int]) -> list[str]:
+    """What each token adds to the text. A character that a byte-level vocabulary splits
+    (你 is three tokens in SmolLM2's) is said whole by the token that completes it, the
+    tokens before it adding nothing: each alone would decode to "�".
+    """
+    texts: list[str] = []
+    group: list[int] = []  # the tokens of a character not finished yet
+    for token_id in ids:
+        group.append(token_id)
+        whole = backend.decode(group)
+        if REPLACEMENT in whole and len(group) < MAX_CHAR_TOKENS:
+            continue
+        if REPLACEMENT in whole:  # not a split character after all: each as it decodes
+            texts += [backend.decode([t]) for t in group]
+        else:
+            texts += [""] * (len(group) - 1) + [whole]
+        group = []
+    return texts + [backend.decode([t]) for t in group]  # an unfinished one at the end
 
 
 def tokenize_text(

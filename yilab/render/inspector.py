@@ -168,19 +168,24 @@ def render_specials(report: InspectionReport, tr: Translator = ENGLISH) -> str:
 
 
 def render_template(
-    report: InspectionReport, view: TokenView | None, tr: Translator = ENGLISH
+    report: InspectionReport,
+    view: TokenView | None,
+    tr: Translator = ENGLISH,
+    example: str | None = None,
 ) -> str:
-    """The chat template rendered on a short conversation, token by token when a tokenizer
-    is there (else with special-token strings highlighted)."""
+    """The chat template rendered on a short conversation (``example``, the report's own
+    by default), token by token when a tokenizer is there (else with special-token strings
+    highlighted)."""
     head = f'<div class="yl-tk-h">{escape(tr("tok.template"))}</div>'
     t = report.chat_template
-    if t.example is None:
+    example = example or t.example
+    if example is None:
         return head + notice(tr("tok.no_template"))
     if view is not None:
         return head + render_tokens(
             view, turn_end_id=t.turn_end_id, stop_ids=report.stop_ids, tr=tr
         )
-    return head + _highlight_strings(t.example, t.turn_end, report.stop_tokens, tr)
+    return head + _highlight_strings(example, t.turn_end, report.stop_tokens, tr)
 
 
 def _highlight_strings(

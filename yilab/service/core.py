@@ -368,10 +368,13 @@ class Service:
             raise InspectorError(not_visible_message(model))
         return model.path
 
-    def inspection(self, path: Path, spec: str | None = None) -> Inspection:
+    def inspection(
+        self, path: Path, spec: str | None = None, sample: Sequence[str] | None = None
+    ) -> Inspection:
         """Everything the Tokenizer tab shows of a model folder; ``spec`` names the Ollama
-        model whose stops to compare when the folder was imported from Ollama."""
-        return inspect_folder(Path(path), self._ollama_name(spec))
+        model whose stops to compare when the folder was imported from Ollama; ``sample``
+        words the example conversation (system, user, assistant, user again)."""
+        return inspect_folder(Path(path), self._ollama_name(spec), sample)
 
     def inspect_folder(self, path: Path) -> InspectionReport:
         """The inspector's report on a model folder."""

@@ -36,6 +36,8 @@ from yilab.ui.i18n import current, marked, refusal, said_by, t, tr
 
 BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
+# the template's example conversation in the reader's words: system, user, assistant, user
+SAMPLE_KEYS = ("tok.sample_system", "tok.sample_user", "tok.sample_assistant", "tok.sample_again")
 
 
 @dataclass
@@ -232,13 +234,14 @@ def _tokenize(service: Service, path: Path, text: str, chat: bool) -> str:
 def inspect_panels(service: Service, path: Path, spec: str | None = None) -> Panels:
     """Inspect ``path`` (picked as ``spec``) and lay out what the tab shows; the fix shown
     is the one Apply makes (for an Ollama model, with Ollama's missing stops)."""
-    seen, tr_ = service.inspection(path, spec), current()
+    tr_ = current()
+    seen = service.inspection(path, spec, [tr_(key) for key in SAMPLE_KEYS])
     fixed = dataclasses.replace(seen.report, fix=seen.plan)
     return Panels(
         verdict=render_verdict(seen.report, tr_),
         ollama=render_ollama(seen.ollama, tr_),
         specials=render_specials(seen.report, tr_),
-        template=render_template(seen.report, seen.template_view, tr_),
+        template=render_template(seen.report, seen.template_view, tr_, seen.example),
         diff=render_fix(fixed, seen.edits, seen.backups, tr_),
         can_apply=bool(seen.edits),
         can_undo=bool(seen.backups),
