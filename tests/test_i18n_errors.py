@@ -268,6 +268,70 @@ def test_conversion_refusals_are_chinese_and_the_same_english(tmp_path):
     assert in_chinese(err) == f"{path} 不是 GGUF 文件（开头不是 'GGUF'）"
 
 
+# -- runs the generation worker refuses, on their cards ------------------------------------
+
+CHAT = [{"role": "user", "content": "hi"}]
+REFUSED_RUNS = [
+    (
+        {"model": "bare"},
+        "This model has no chat template: use raw mode and write the prompt.",
+        "这个模型没有对话模板：请改用原始文本模式，自己写好完整的提示词。",
+    ),
+    (
+        {"messages": None, "prompt": ""},
+        "The prompt has no tokens: type something for the model to read.",
+        "提示词里没有任何 token：请输入一些内容让模型读。",
+    ),
+    (
+        {"max_tokens": 3, "prefix_ids": (5, 5, 5)},
+        "A branch at token 3 leaves nothing to generate with max_tokens 3.",
+        "在第 3 个 token 处分支，max_tokens 为 3，已经没有可生成的余地了。",
+    ),
+    (
+        {"prefix_ids": (100_000,)},
+        "The branch's tokens are not in this model's vocabulary.",
+        "这个分支的 token 不在该模型的词表里。",
+    ),
+    (
+        {"messages": None, "prompt": "ab " * 2100},
+        "The prompt has 6300 tokens; this model's context length is 2048. Shorten the prompt.",
+        "提示词有 6300 个 token，而这个模型的上下文长度是 2048。请缩短提示词。",
+    ),
+    (
+        {"max_tokens": 5000},
+        "The prompt (21 tokens) plus max_tokens (5000) exceeds this model's context length "
+        "(2048). Lower max_tokens.",
+        "提示词（21 个 token）加上 max_tokens（5000）超过了这个模型的上下文长度（2048）。"
+        "请调低 max_tokens。",
+    ),
+]
+
+
+def test_runs_the_worker_refuses_say_why_in_chinese_on_their_cards(
+    worker, tiny_model_dir, tmp_path
+):
+    import shutil
+
+    from yilab.events import Finished, GenerationRequest, RunResult
+    from yilab.experiment.sweep import SweepSpec, expand_sweep
+    from yilab.render.grid import GridView, render_grid
+
+    bare = shutil.copytree(tiny_model_dir, tmp_path / "bare")
+    (bare / "tokenizer_config.json").unlink()  # no chat template
+    for change, english, chinese in REFUSED_RUNS:
+        change = dict(change)
+        model = bare if change.pop("model", None) else tiny_model_dir
+        request = GenerationRequest(
+            **{"model_path": str(model), "messages": CHAT, "max_tokens": 4, **change}
+        )
+        events = list(worker.submit([request]))
+        error = next(e.result.error for e in events if isinstance(e, Finished))
+        assert error == english
+        view = GridView.for_cells(expand_sweep(SweepSpec(prompt="hi", seeds=(1,))), tr=ZH)
+        view.apply(Finished(0, RunResult.failed(error)))
+        assert chinese in render_grid(view)
+
+
 # -- bundles refused on import ------------------------------------------------------------
 
 

@@ -675,6 +675,12 @@ EN = {
         "tokens) but only {free:.1f} GB is free: use fewer cells at once (the single engine "
         "runs one at a time), a lower max_tokens or a shorter prompt."
     ),
+    "generate.no_chat_template": "This model has no chat template: use raw mode and write the prompt.",
+    "generate.no_tokens": "The prompt has no tokens: type something for the model to read.",
+    "generate.branch_too_long": "A branch at token {at} leaves nothing to generate with max_tokens {max_tokens}.",
+    "generate.branch_not_in_vocab": "The branch's tokens are not in this model's vocabulary.",
+    "generate.prompt_too_long": "The prompt has {tokens} tokens; this model's context length is {context}. Shorten the prompt.",
+    "generate.exceeds_context": "The prompt ({tokens} tokens) plus max_tokens ({max_tokens}) exceeds this model's context length ({context}). Lower max_tokens.",
     "load.no_tokenizer_file": (
         "Could not load the model at {path}: it has no tokenizer file (tokenizer.json, "
         "tokenizer.model or vocab.json). Copy the tokenizer files from where the model came "

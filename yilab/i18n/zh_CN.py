@@ -634,6 +634,12 @@ ZH_CN = {
         "但只剩 {free:.1f} GB 可用：请减少同时运行的格数（single 引擎一次只跑一格）、"
         "调低 max_tokens 或缩短提示词。"
     ),
+    "generate.no_chat_template": "这个模型没有对话模板：请改用原始文本模式，自己写好完整的提示词。",
+    "generate.no_tokens": "提示词里没有任何 token：请输入一些内容让模型读。",
+    "generate.branch_too_long": "在第 {at} 个 token 处分支，max_tokens 为 {max_tokens}，已经没有可生成的余地了。",
+    "generate.branch_not_in_vocab": "这个分支的 token 不在该模型的词表里。",
+    "generate.prompt_too_long": "提示词有 {tokens} 个 token，而这个模型的上下文长度是 {context}。请缩短提示词。",
+    "generate.exceeds_context": "提示词（{tokens} 个 token）加上 max_tokens（{max_tokens}）超过了这个模型的上下文长度（{context}）。请调低 max_tokens。",
     "load.no_tokenizer_file": (
         "无法加载 {path} 的模型：它没有分词器文件（tokenizer.json、tokenizer.model 或 "
         "vocab.json）。请从模型的来源处把分词器文件复制过来。"
