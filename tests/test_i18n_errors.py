@@ -332,6 +332,63 @@ def test_runs_the_worker_refuses_say_why_in_chinese_on_their_cards(
         assert chinese in render_grid(view)
 
 
+# -- exports refused, the run log that cannot be used ----------------------------------------
+
+
+def test_a_refused_export_is_chinese_and_the_same_english(service, tmp_path):
+    from yilab.ui.share_panel import export_file
+
+    said = toast(export_file, service, "csv", "all", None, None, False, -1)
+    assert said == "--truncate 需要一个字符数，0 或更大"
+    err = raised(service.export, None, "csv", tmp_path / "x.csv", truncate=-1)
+    assert str(err) == "--truncate needs a number of characters, 0 or more"
+    err = raised(service.export, None, "xml", tmp_path / "x.xml")
+    assert str(err) == "Unknown format 'xml': use one of bundle, jsonl, csv, html"
+    assert in_chinese(err) == "未知的格式 'xml'：可选 bundle, jsonl, csv, html"
+    cases = [
+        (tmp_path, f"{tmp_path} is a folder: give a file name for --out", "是一个文件夹"),
+        (
+            tmp_path / "no" / "x.csv",
+            f"Cannot write {tmp_path / 'no' / 'x.csv'}: the folder {tmp_path / 'no'} does not "
+            "exist",
+            f"无法写入 {tmp_path / 'no' / 'x.csv'}：文件夹 {tmp_path / 'no'} 不存在",
+        ),
+        (
+            service.store.path,
+            f"{service.store.path} is the run log itself: choose another --out file",
+            f"{service.store.path} 就是运行记录本身：请给 --out 换一个文件",
+        ),
+    ]
+    for out, english, chinese in cases:
+        err = raised(service.export, None, "csv", out)
+        assert str(err) == english
+        assert chinese in in_chinese(err)
+    assert in_chinese(raised(service.export, None, "csv", tmp_path)) == (
+        f"{tmp_path} 是一个文件夹：请给 --out 一个文件名"
+    )
+
+
+def test_a_run_log_that_cannot_be_used_is_chinese_and_the_same_english(tmp_path):
+    from yilab.runlog.rows import experiment_row
+    from yilab.runlog.store import Store
+
+    folder = tmp_path / "missing"
+    err = raised(Store, folder / "runs.db")
+    assert str(err) == (
+        f"Cannot use the run log at {folder / 'runs.db'}: the folder {folder} does not exist"
+    )
+    assert in_chinese(err) == f"无法使用 {folder / 'runs.db'} 处的运行记录：文件夹 {folder} 不存在"
+    assert err.reason == f"the folder {folder} does not exist"
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    err = raised(Store, junk)
+    assert str(err).endswith(": the file is not a SQLite database (pick another --db path)")
+    assert in_chinese(err).endswith("：这个文件不是 SQLite 数据库（请换一个 --db 路径）")
+    err = raised(experiment_row, model="m", prompt="p", sweep={}, mode="poem")
+    assert str(err) == "Unknown mode 'poem': use one of chat, raw"
+    assert in_chinese(err) == "未知的模式 'poem'：可选 chat, raw"
+
+
 # -- bundles refused on import ------------------------------------------------------------
 
 

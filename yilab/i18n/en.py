@@ -666,6 +666,13 @@ EN = {
     "store.id_too_short": "The {kind} id {ident} is too short: give at least {n} characters",
     "store.not_found": "No {kind} with id {ident} in {path}",
     "store.ambiguous": "The {kind} id {ident} matches several {table}: give more characters",
+    "store.unknown_mode": "Unknown mode {mode}: use one of {modes}",
+    "store.cannot_use": "Cannot use the run log at {path}: {reason}",
+    "store.folder_missing": "the folder {folder} does not exist",
+    "store.disk_full": "the disk is full ({error})",
+    "store.not_sqlite": "the file is not a SQLite database (pick another --db path)",
+    "store.deleted": "it was deleted",
+    "store.replaced": "it was replaced by another file",
     "memory.weights": (
         "{model} needs about {need:.1f} GB for its weights but only {free:.1f} GB is free: "
         "close other programs or use a smaller/quantized model."
@@ -742,6 +749,11 @@ EN = {
     "bundle.not_json": "{where}: not valid JSON",
     "bundle.json_shape": "{where}: expected JSON {shape}",
     "share.nothing_to_export": "Nothing to export: no experiment matches{matching}",
+    "share.truncate_negative": "--truncate needs a number of characters, 0 or more",
+    "share.out_is_folder": "{out} is a folder: give a file name for --out",
+    "share.no_folder": "Cannot write {out}: the folder {folder} does not exist",
+    "share.out_is_log": "{out} is the run log itself: choose another --out file",
+    "share.cannot_write": "Cannot write {path}: {error}",
     # -- remote servers (remote/stream.py, remote/config.py): the server's words kept ---
     "remote.at": "{url}: {message}",
     "remote.connect_timeout": "could not connect within {s:g} s (connect_timeout_s)",

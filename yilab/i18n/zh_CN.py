@@ -625,6 +625,13 @@ ZH_CN = {
     "store.id_too_short": "{kind} ID {ident} 太短：请至少给 {n} 个字符",
     "store.not_found": "{path} 里没有 ID 为 {ident} 的{kind}",
     "store.ambiguous": "{kind} ID {ident} 匹配到多条{table}：请多给几个字符",
+    "store.unknown_mode": "未知的模式 {mode}：可选 {modes}",
+    "store.cannot_use": "无法使用 {path} 处的运行记录：{reason}",
+    "store.folder_missing": "文件夹 {folder} 不存在",
+    "store.disk_full": "磁盘已满（{error}）",
+    "store.not_sqlite": "这个文件不是 SQLite 数据库（请换一个 --db 路径）",
+    "store.deleted": "它已被删除",
+    "store.replaced": "它已被另一个文件替换",
     "memory.weights": (
         "{model} 的权重大约需要 {need:.1f} GB 内存，但只剩 {free:.1f} GB 可用："
         "请关闭其他程序，或换一个更小的或量化过的模型。"
@@ -697,6 +704,11 @@ ZH_CN = {
     "bundle.not_json": "{where}：不是合法的 JSON",
     "bundle.json_shape": "{where}：应为 JSON {shape}",
     "share.nothing_to_export": "没有可导出的内容：没有实验匹配{matching}",
+    "share.truncate_negative": "--truncate 需要一个字符数，0 或更大",
+    "share.out_is_folder": "{out} 是一个文件夹：请给 --out 一个文件名",
+    "share.no_folder": "无法写入 {out}：文件夹 {folder} 不存在",
+    "share.out_is_log": "{out} 就是运行记录本身：请给 --out 换一个文件",
+    "share.cannot_write": "无法写入 {path}：{error}",
     # -- 远程服务器（remote/stream.py、remote/config.py）：服务器自己的话照原样 ------------
     "remote.at": "{url}：{message}",
     "remote.connect_timeout": "{s:g} 秒内没能连上（connect_timeout_s）",
