@@ -469,6 +469,52 @@ def test_a_hugging_face_refusal_is_chinese_and_the_same_english(tmp_path, monkey
     )
 
 
+def test_a_broken_ollama_model_is_chinese_and_the_same_english(tmp_path):
+    from tests.test_ollama import write_ollama_model
+    from yilab.models.resolve import resolve_model
+
+    root = tmp_path / "ollama"  # OLLAMA_MODELS, set by the autouse fixture
+    err = raised(resolve_model, "yi:34b")
+    assert str(err) == f"no Ollama model 'yi:34b' in {root} (Ollama models there: none)"
+    assert in_chinese(err) == f"{root} 里没有 Ollama 模型 'yi:34b'（那里的 Ollama 模型：无）"
+    write_ollama_model(root, b"GGUF x", params=b'["<|im_end|>"]')
+    err = raised(resolve_model, "yi:6b-chat")
+    assert str(err).startswith("Ollama model yi:6b-chat: its params layer ")
+    assert str(err).endswith(" holds a JSON list, not an object")
+    assert in_chinese(err).startswith("Ollama 模型 yi:6b-chat 的 params 层 ")
+    assert in_chinese(err).endswith(" 里是一个 JSON list，而不是对象")
+    write_ollama_model(root, b"GGUF x", params={"stop": [7]})
+    assert in_chinese(raised(resolve_model, "yi:6b-chat")).endswith(
+        "：'stop' 是 [7]，应为字符串列表"
+    )
+    digest = write_ollama_model(root, b"GGUF gone", name="gone", tag="latest")
+    blob = root / "blobs" / f"sha256-{digest}"
+    blob.unlink()
+    err = raised(resolve_model, "gone")
+    english = (
+        f"Ollama model gone:latest: blob {blob} is missing: fetch it again with "
+        "`ollama pull gone:latest`"
+    )
+    assert str(err) == english
+    assert in_chinese(err) == (
+        f"Ollama 模型 gone:latest：blob {blob} 不见了：请用 `ollama pull gone:latest` 重新拉取"
+    )
+    broken = root / "manifests" / "registry.ollama.ai" / "library" / "broken" / "latest"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    err = raised(resolve_model, "broken")
+    assert str(err) == (
+        f"Ollama model broken:latest: its manifest {broken} is not JSON (Expecting property "
+        "name enclosed in double quotes: line 1 column 2 (char 1)): fetch it again with "
+        "`ollama pull broken:latest`"
+    )
+    assert in_chinese(err) == (
+        f"Ollama 模型 broken:latest 的清单 {broken} 不是 JSON（Expecting property name "
+        "enclosed in double quotes: line 1 column 2 (char 1)）：请用 `ollama pull broken:latest` "
+        "重新拉取"
+    )
+
+
 def test_a_folder_that_cannot_be_inspected_is_chinese_and_the_same_english(tmp_path, monkeypatch):
     from yilab.inspector import diagnose
 
