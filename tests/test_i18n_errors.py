@@ -531,6 +531,40 @@ def test_a_folder_that_cannot_be_inspected_is_chinese_and_the_same_english(tmp_p
     assert in_chinese(err) == f"无法检查 {tmp_path}：ZeroDivisionError：division by zero"
 
 
+def test_a_gguf_that_cannot_be_converted_says_why_in_chinese(tmp_path):
+    from tests.test_gguf import gguf_metadata, gguf_tensors, set_tensor_type, tiny_llama, write_gguf
+    from yilab.models.gguf.arch import model_config
+    from yilab.models.gguf.convert import convert_gguf
+    from yilab.models.gguf.reader import read_gguf_header
+    from yilab.models.gguf.summary import summarize_gguf
+    from yilab.models.gguf.tokenizer import check_tokenizer
+    from yilab.ui.models import _not_converted
+
+    model, config = tiny_llama()
+    path = write_gguf(tmp_path / "t.gguf", gguf_tensors(model, config), gguf_metadata(config))
+    set_tensor_type(path, "blk.0.ffn_up.weight", 9)  # Q8_1: never stored in a real file
+    err = raised(convert_gguf, path, tmp_path / "out", dequantize=True)
+    assert str(err).startswith("unsupported GGUF tensor type Q8_1 (supported: F32, F16, Q4_0")
+    assert in_chinese(err).startswith("不支持的 GGUF 张量类型 Q8_1（支持的有：F32, F16, Q4_0")
+    problem = summarize_gguf(path).problem
+    assert problem == str(err)
+    listed = {"convertible": False, "unsupported_reason": problem}
+    assert _not_converted(listed, ZH) == f"（无法转换：{in_chinese(err)}）"  # the Models table
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(b"GGUF\x03\x00")
+    err = raised(read_gguf_header, cut)
+    assert str(err).startswith(
+        f"{cut}: cannot read the GGUF header: the file is truncated or damaged ("
+    )
+    assert in_chinese(err).startswith(f"{cut}：无法读取 GGUF 文件头：文件被截断或已损坏（")
+    err = raised(check_tokenizer, {"tokenizer.ggml.tokens": ["a"], "tokenizer.ggml.model": "bert"})
+    assert str(err) == "unsupported GGUF tokenizer model 'bert' (supported: gpt2, llama)"
+    assert in_chinese(err) == "不支持的 GGUF 分词器模型 'bert'（支持的有：gpt2, llama）"
+    err = raised(model_config, {"general.architecture": "llama"}, True)
+    assert str(err) == "GGUF metadata lacks 'llama.block_count'"
+    assert in_chinese(err) == "GGUF 元数据里缺少 'llama.block_count'"
+
+
 # -- bundles refused on import ------------------------------------------------------------
 
 
