@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
@@ -599,6 +600,23 @@ def test_a_bad_row_in_a_bundle_names_its_place_in_chinese():
     assert in_chinese(err) == "runs[0].temperature：应为数字，实际是 'hot'"
 
 
+def test_a_bundle_with_an_id_twice_is_refused_in_chinese(service, tmp_path):
+    from tests.sharedata import add_experiment
+    from yilab.ui.share_panel import import_upload
+
+    add_experiment(service.store, ["Paris."], temperatures=(0.0,), seeds=(1,))
+    out = service.export(None, "bundle", tmp_path / "mine.yilab.json").path
+    doc = json.loads(Path(out).read_text())
+    doc["runs"].append(dict(doc["runs"][0]))
+    path = tmp_path / "upload" / "twice.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(doc))
+    assert str(raised(service.import_bundle, path)) == (
+        "runs[1].id: the same id appears twice in the bundle"
+    )
+    assert toast(import_upload, service, str(path)) == "runs[1].id：数据包里同一个 ID 出现了两次"
+
+
 # -- remote servers ------------------------------------------------------------------------
 
 
@@ -622,6 +640,77 @@ def test_an_unreachable_server_is_explained_in_chinese_on_its_card(service):
     assert view.cells[0].error == english
     assert service.store.get_experiment(sweep.experiment_id)["runs"][0]["error"] == english
     assert f"{url}：连接失败：连接被拒绝（服务器在运行吗？）" in render_grid(view)
+
+
+REMOTES = [
+    ("{not json", "is not valid JSON: Expecting property name", "不是合法的 JSON：Expecting"),
+    (
+        '["a"]',
+        ': expected an object like {"name": {"url": …, "model": …}}',
+        '：应为形如 {"name": {"url": …, "model": …}} 的对象',
+    ),
+    (
+        '{"x": {"url": "http://h/v1"}}',
+        ": 'x': url and model must both be given as strings",
+        "：'x'：url 和 model 都必须以字符串给出",
+    ),
+    (
+        '{"x": {"url": "ftp://h/v1", "model": "m"}}',
+        ": 'x': the URL must start with http:// or https:// and name a host",
+        "：'x'：URL 必须以 http:// 或 https:// 开头，并写明主机名",
+    ),
+    (
+        '{"x": {"url": "http://u:p@h/v1", "model": "m"}}',
+        ": 'x': no credentials in the URL; name an environment variable holding the key as "
+        "api_key_env in ",
+        "：'x'：URL 里不能带凭据；请在 ",
+    ),
+    (
+        '{"x": {"url": "http://h/v1", "model": "m", "max_concurrency": 0}}',
+        ": 'x': max_concurrency must be an integer from 1 to 64, got 0",
+        "：'x'：max_concurrency 必须是从 1 到 64 的整数，实际是 0",
+    ),
+    (
+        '{"x": {"url": "http://h/v1", "model": "m", "read_timeout_s": -1}}',
+        ": 'x': read_timeout_s must be above 0, got -1",
+        "：'x'：read_timeout_s 必须是大于 0 的数，实际是 -1",
+    ),
+    (
+        '{"x": {"url": "http://h/v1", "model": "m", "colour": "red"}}',
+        ": 'x': unknown field(s) colour; known: api_key_env, connect_timeout_s, hf_id, "
+        "max_concurrency, model, read_timeout_s, url",
+        "：'x'：未知的字段 colour；已知的字段：api_key_env",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "english", "chinese"), REMOTES)
+def test_a_malformed_remotes_file_is_chinese_and_the_same_english(content, english, chinese):
+    from yilab.remote.config import config_path, load_remotes
+
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text(content)
+    err = raised(load_remotes)
+    assert str(err).startswith(str(config_path())) and english in str(err)
+    assert in_chinese(err).startswith(str(config_path())) and chinese in in_chinese(err)
+
+
+def test_a_remote_models_hidden_files_are_explained_in_chinese(service):
+    from yilab.remote.config import config_path
+
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text(
+        json.dumps({"gpu": {"url": "http://gpu/v1", "model": "m", "hf_id": "org/M-8B"}})
+    )
+    err = raised(service.inspect, "gpu")
+    assert str(err) == (
+        "gpu is served by http://gpu/v1 (model m): its files are not visible from here. It is "
+        "the Hugging Face model org/M-8B: inspect org/M-8B to check its tokenizer."
+    )
+    assert in_chinese(err) == (
+        "gpu 由 http://gpu/v1 提供（模型 m）：从这里看不到它的文件。它是 Hugging Face 模型 "
+        "org/M-8B：请改为检查 org/M-8B，查看它的分词器。"
+    )
 
 
 def test_a_remote_error_keeps_the_servers_words_and_never_its_key():
