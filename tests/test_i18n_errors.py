@@ -200,6 +200,69 @@ def test_the_sweeps_limits_are_chinese_with_the_parameters_name():
     assert "write {{column}} where each value goes" in str(err)
 
 
+def test_a_sweeps_missing_values_and_unusable_text_are_chinese():
+    from yilab.experiment.sweep import MAX_PROMPT_CHARS, SweepSpec, validate_spec
+
+    cases = [
+        (
+            SweepSpec(prompt="hi", top_ps=()),
+            "No top_p values given: give at least one.",
+            "没有给出 top_p 值：请至少给一个。",
+        ),
+        (
+            SweepSpec(prompt="x" * (MAX_PROMPT_CHARS + 1)),
+            "The prompt has 1,000,001 characters; the limit is 1,000,000.",
+            "提示词有 1,000,001 个字符，上限是 1,000,000。",
+        ),
+        (
+            SweepSpec(prompt="hi", system="caf\udce9"),
+            "The system prompt is not valid UTF-8 text (an undecodable byte at position 3).",
+            "系统提示词不是合法的 UTF-8 文本（第 3 个位置有无法解码的字节）。",
+        ),
+        (
+            SweepSpec(prompt="hi", engine="turbo"),
+            "engine must be one of single, batch, not 'turbo'.",
+            "engine 必须是 single, batch 之一，而不是 'turbo'。",
+        ),
+    ]
+    for spec, english, chinese in cases:
+        err = raised(validate_spec, spec)
+        assert str(err) == english
+        assert in_chinese(err) == chinese
+
+
+def test_a_history_filter_and_a_mixed_sweep_are_refused_in_chinese(service, tiny_model_dir):
+    from yilab.experiment.sweep import SweepSpec
+    from yilab.ui.history import load_tables
+
+    said = toast(load_tables, service, "", "any", "warm", "any", "any")
+    assert said == "温度筛选：'warm' 不是数字"
+    remote = "openai+http://127.0.0.1:9/v1#m"
+    spec = SweepSpec(prompt="hi", models=(str(tiny_model_dir), remote), seeds=(1,))
+    err = raised(service.start_sweep, spec)
+    assert str(err) == (
+        f"This sweep mixes local and remote models (tiny, {remote}): run them as two sweeps."
+    )
+    assert (
+        in_chinese(err) == f"这次扫描混用了本地和远程模型（tiny, {remote}）：请分成两次扫描来运行。"
+    )
+
+
+def test_the_tokenizer_tabs_refusals_are_chinese(tmp_path, tiny_model_dir):
+    from yilab.inspector.token_view import render_chat
+
+    (tmp_path / "empty").mkdir()
+    err = raised(render_chat, tmp_path / "empty", [{"role": "user", "content": "hi"}])
+    assert str(err) == f"{tmp_path / 'empty'} has no chat template: tokenize a plain text instead"
+    assert in_chinese(err) == f"{tmp_path / 'empty'} 没有对话模板：请改为对纯文本分词"
+    err = raised(render_chat, tiny_model_dir, "not a list")
+    assert str(err) == "messages must be a list of {'role': ..., 'content': ...} dicts"
+    assert in_chinese(err) == "messages 必须是由 {'role': ..., 'content': ...} 字典组成的列表"
+    err = raised(render_chat, tiny_model_dir, [{"role": "user"}])
+    assert str(err).startswith("the chat template refused these messages: ")
+    assert in_chinese(err).startswith("对话模板拒绝了这些消息：")
+
+
 # -- runs not found, models that do not load, memory -------------------------------------
 
 
