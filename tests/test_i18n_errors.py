@@ -629,6 +629,25 @@ def test_a_gguf_that_cannot_be_converted_says_why_in_chinese(tmp_path):
     assert in_chinese(err) == "GGUF 元数据里缺少 'llama.block_count'"
 
 
+def test_a_fix_refused_is_chinese_and_the_same_english(service, tiny_model_dir, tmp_path):
+    from tests.test_fix import YI, copy_model
+    from yilab.inspector.diagnose import inspect_model
+    from yilab.inspector.fix import apply_fix
+
+    err = raised(service.apply_fix, tiny_model_dir)
+    assert str(err) == f"nothing to fix in {tiny_model_dir}"
+    assert in_chinese(err) == f"{tiny_model_dir} 里没有需要修复的地方"
+    err = raised(service.undo_fix, tiny_model_dir)
+    assert str(err) == f"no yilab backup in {tiny_model_dir}: nothing to undo"
+    assert in_chinese(err) == f"{tiny_model_dir} 里没有 yilab 的备份：没有可撤销的修复"
+    yi = copy_model(YI, tmp_path / "yi")
+    plan = inspect_model(yi).fix
+    service.apply_fix(yi)
+    err = raised(apply_fix, yi, plan)
+    assert str(err).endswith(" changed since it was inspected; inspect it again")
+    assert in_chinese(err).endswith(" 在检查之后被改动过；请重新检查")
+
+
 # -- bundles refused on import ------------------------------------------------------------
 
 
