@@ -648,6 +648,24 @@ def test_a_fix_refused_is_chinese_and_the_same_english(service, tiny_model_dir, 
     assert in_chinese(err).endswith(" 在检查之后被改动过；请重新检查")
 
 
+def test_a_damaged_token_log_and_an_unwritable_spill_are_chinese(tmp_path):
+    from yilab.experiment.token_log import TokenLog
+    from yilab.runlog.spill import Spill
+    from yilab.runlog.sweep_logger import LogFailure
+
+    err = raised(TokenLog.from_blob, b"hello")
+    assert str(err) == "damaged token log: not a yilab token log"
+    assert in_chinese(err) == "token 记录已损坏：not a yilab token log"
+    spill = Spill(tmp_path / "e.db")
+    spill.paths = [Path("/proc/no-such/x.spill.jsonl")]
+    err = raised(spill.append, [("runs", {"id": "r-1"})])
+    assert str(err).startswith("cannot write a spill file either (/proc/no-such/x.spill.jsonl: ")
+    assert in_chinese(err).startswith("也无法写入暂存文件（/proc/no-such/x.spill.jsonl: ")
+    failure = LogFailure(str(tmp_path / "e.db"), "is full", 4, None, spill_error=err.message)
+    assert failure.message.startswith(f"run log {tmp_path / 'e.db'} is full, and cannot write")
+    assert "，而且 也无法写入暂存文件（" in ZH.say(failure.message)
+
+
 # -- bundles refused on import ------------------------------------------------------------
 
 

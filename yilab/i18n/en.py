@@ -105,6 +105,12 @@ EN = {
     "log.cause_other": "cannot be written ({reason})",
     "log.recovered": "recovered {runs} from {path} into {db}{damaged}",
     "log.damaged": " ({n} damaged lines skipped)",
+    "log.spill_failed": "cannot write a spill file either ({failures})",
+    "log.no_spill": "an in-memory run log has no spill file",
+    "token_log.no_step": "this run has no token {position} (it has {n})",
+    "token_log.format": "unknown token log format {format}",
+    "token_log.malformed": "malformed token log: {error}",
+    "token_log.damaged": "damaged token log: {error}",
     # -- a card's actions (the panel under the grid) ------------------------------------
     "cards.diff_against": "Diff against",
     "cards.not_branch": "Not a branch request: {value}",

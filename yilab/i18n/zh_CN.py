@@ -101,6 +101,12 @@ ZH_CN = {
     "log.cause_other": "无法写入（{reason}）",
     "log.recovered": "已把 {runs}从 {path} 恢复到 {db}{damaged}",
     "log.damaged": "（跳过了 {n} 行损坏的记录）",
+    "log.spill_failed": "也无法写入暂存文件（{failures}）",
+    "log.no_spill": "内存中的运行记录没有暂存文件",
+    "token_log.no_step": "这次运行没有第 {position} 个 token（它只有 {n} 个）",
+    "token_log.format": "未知的 token 记录格式 {format}",
+    "token_log.malformed": "token 记录格式不对：{error}",
+    "token_log.damaged": "token 记录已损坏：{error}",
     # -- 卡片操作（网格下方的面板） ---------------------------------------------------------
     "cards.diff_against": "与之对比差异",
     "cards.not_branch": "不是有效的分支请求：{value}",
