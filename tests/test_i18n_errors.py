@@ -629,6 +629,23 @@ def test_a_gguf_that_cannot_be_converted_says_why_in_chinese(tmp_path):
     assert in_chinese(err) == "GGUF 元数据里缺少 'llama.block_count'"
 
 
+def test_a_broken_file_found_by_the_inspector_is_said_in_chinese(tmp_path, tiny_model_dir):
+    import shutil
+
+    from yilab.inspector.diagnose import inspect_model
+
+    model = shutil.copytree(tiny_model_dir, tmp_path / "m")
+    (model / "generation_config.json").write_text("[1, 2]")
+    (model / "special_tokens_map.json").write_text("{oops")
+    problems = {p.file: p.message for p in inspect_model(model).problems}
+    said = problems["generation_config.json"]
+    assert said == "generation_config.json holds a JSON list, not an object"
+    assert ZH.say(said) == "generation_config.json 里是一个 JSON list，而不是对象"
+    said = problems["special_tokens_map.json"]
+    assert said.startswith("special_tokens_map.json is not valid JSON: Expecting property name")
+    assert ZH.say(said).startswith("special_tokens_map.json 不是合法的 JSON：Expecting property")
+
+
 def test_a_fix_refused_is_chinese_and_the_same_english(service, tiny_model_dir, tmp_path):
     from tests.test_fix import YI, copy_model
     from yilab.inspector.diagnose import inspect_model

@@ -495,6 +495,11 @@ EN = {
     "problem.no_config_json": (
         "there is no config.json: mlx-lm cannot load this directory as a model"
     ),
+    "problem.in_file": "{name} {problem}",
+    "problem.not_utf8": "cannot be read as UTF-8 text: {error}",
+    "problem.not_json": "is not valid JSON: {error}",
+    "problem.not_object": "holds a JSON {type}, not an object",
+    "problem.id_conflict": "gives {token} id {id}, but another file says {known}",
     "problem.invalid_value": "{file}: {key} is {value}, expected {expected}",
     "problem.expected_token": "a token string, an AddedToken or null",
     "problem.expected_id": "a token id, a list of ids or null",

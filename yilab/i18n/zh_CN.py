@@ -472,6 +472,11 @@ ZH_CN = {
         "mlx-lm 会在 {token}（{source}）处停止，而模板在回答内部也会写出它：回答还没写完生成就停了"
     ),
     "problem.no_config_json": "没有 config.json：mlx-lm 无法把这个目录当作模型加载",
+    "problem.in_file": "{name} {problem}",
+    "problem.not_utf8": "无法作为 UTF-8 文本读取：{error}",
+    "problem.not_json": "不是合法的 JSON：{error}",
+    "problem.not_object": "里是一个 JSON {type}，而不是对象",
+    "problem.id_conflict": "给出的 {token} 的 ID 是 {id}，但另一个文件说是 {known}",
     "problem.invalid_value": "{file}：{key} 是 {value}，应为 {expected}",
     "problem.expected_token": "token 字符串、AddedToken 或 null",
     "problem.expected_id": "token id、id 列表或 null",

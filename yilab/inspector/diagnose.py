@@ -168,9 +168,11 @@ def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:
     for name, file in files.files.items():
         if file.error is not None:
             code = "invalid_json" if name.endswith(".json") else "unreadable_file"
-            problems.append(Problem(code, "error", name, f"{name} {file.error}"))
+            said = Message("problem.in_file", name=name, problem=file.error)
+            problems.append(Problem(code, "error", name, said))
     for name, message in vocab.conflicts:
-        problems.append(Problem("token_id_conflict", "warning", name, f"{name} {message}"))
+        said = Message("problem.in_file", name=name, problem=message)
+        problems.append(Problem("token_id_conflict", "warning", name, said))
     if not files.present("config.json"):
         message = Message("problem.no_config_json")
         problems.append(Problem("no_config_json", "warning", "config.json", message))
