@@ -248,6 +248,25 @@ def test_a_history_filter_and_a_mixed_sweep_are_refused_in_chinese(service, tiny
     )
 
 
+def test_the_prompt_preview_says_why_it_cannot_show_in_chinese(service, tmp_path):
+    from yilab.ui.compare import preview_prompt
+
+    missing = tmp_path / "no-such-model"
+    with chinese_request():
+        said = preview_prompt(service, str(missing), "chat", "", "Hi")
+    assert said == f"（无法预览：没有这个文件或文件夹：{missing}）"
+    remote = "openai+http://127.0.0.1:9/v1#m"
+    with chinese_request():
+        said = preview_prompt(service, remote, "chat", "", "Hi")
+    assert (
+        said == f"（无法预览：{remote}：对话模板由服务器套用，所以在这里看不到它实际读到的提示词）"
+    )
+    assert preview_prompt(service, remote, "chat", "", "Hi") == (
+        f"(no preview: {remote}: the server applies the chat template, so the prompt it reads "
+        "is not visible here)"
+    )
+
+
 def test_the_tokenizer_tabs_refusals_are_chinese(tmp_path, tiny_model_dir):
     from yilab.inspector.token_view import render_chat
 
