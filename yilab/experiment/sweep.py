@@ -206,22 +206,24 @@ def validate_spec(spec: SweepSpec) -> None:
     """Raise :class:`BadInputError` with a plain message for anything unusable."""
     _check_prompt(spec.prompt)
     if spec.system is not None:
-        _check_text("system prompt", spec.system)
+        _check_text(Message("text.system_prompt"), spec.system)
     if spec.engine not in ENGINES:
-        raise BadInputError(f"engine must be one of {', '.join(ENGINES)}, not {spec.engine!r}.")
+        raise BadInputError(
+            Message("errors.engine", choices=", ".join(ENGINES), value=repr(spec.engine))
+        )
     if spec.numerics not in NUMERICS:
         raise BadInputError(
-            f"numerics must be one of {', '.join(NUMERICS)}, not {spec.numerics!r}."
+            Message("errors.numerics", choices=", ".join(NUMERICS), value=repr(spec.numerics))
         )
     for name, values in (
         ("temperatures", spec.temperatures),
         ("seeds", spec.seeds),
-        ("top_p values", spec.top_ps),
-        ("max_tokens values", spec.max_tokens),
+        ("top_ps", spec.top_ps),
+        ("max_tokens", spec.max_tokens),
         ("models", spec.models),
     ):
         if not values:
-            raise BadInputError(f"No {name} given: give at least one.")
+            raise BadInputError(Message(f"errors.no_{name}"))
     check_inputs(spec.inputs, spec.prompt, spec.system)
     cells = grid_size(spec)
     if cells > MAX_CELLS:
@@ -250,7 +252,7 @@ def validate_spec(spec: SweepSpec) -> None:
     if spec.top_logprobs is not None:
         _check_int("alternatives per token (top_logprobs)", spec.top_logprobs, 0, MAX_TOP_K)
     if spec.branch_of and (cells != 1 or not spec.prefix_ids):
-        raise BadInputError("A branch is one run that continues from the tokens it is given.")
+        raise BadInputError(Message("branch.one_run"))
 
 
 def _check_checks(spec: SweepSpec) -> None:
@@ -270,23 +272,21 @@ def _check_prompt(prompt: str) -> None:
             "The prompt is empty: type something for the model to answer.",
             key="errors.empty_prompt",
         )
-    _check_text("prompt", prompt)
+    _check_text(Message("text.prompt"), prompt)
 
 
 def _check_text(name: str, text: str) -> None:
     """Refuse text that is too long or not valid Unicode (undecodable bytes from a shell)."""
     if not isinstance(text, str):
-        raise BadInputError(f"The {name} must be text, not {type(text).__name__}.")
+        raise BadInputError(Message("text.not_text", what=name, type=type(text).__name__))
     if len(text) > MAX_PROMPT_CHARS:
         raise BadInputError(
-            f"The {name} has {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
+            Message("text.too_long", what=name, n=len(text), limit=MAX_PROMPT_CHARS)
         )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
-        raise BadInputError(
-            f"The {name} is not valid UTF-8 text (an undecodable byte at position {err.start})."
-        ) from None
+        raise BadInputError(Message("text.not_utf8", what=name, at=err.start)) from None
 
 
 def _check_range(name: str, value: float, low: float, high: float, *, low_open=False) -> None:

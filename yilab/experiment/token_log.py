@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from yilab.errors import BadInputError
+from yilab.i18n import Message
 
 FORMAT = "yilab-tokens/1"
 MAGIC = b"YLT1"
@@ -82,7 +83,8 @@ class TokenLog:
         there (its alternatives, entropy, turn end) and the token's model log-probability
         when it is among the alternatives."""
         if not 0 <= position < len(self.steps):
-            raise BadInputError(f"this run has no token {position} (it has {len(self.steps)})")
+            said = Message("token_log.no_step", position=position, n=len(self.steps))
+            raise BadInputError(said)
         there = self.steps[position]
         step = replace(
             there,
@@ -144,7 +146,7 @@ class TokenLog:
         """Read :meth:`to_json`'s form; a malformed document raises ``BadInputError``."""
         try:
             if doc["format"] != FORMAT:
-                raise BadInputError(f"unknown token log format {doc['format']!r}")
+                raise BadInputError(Message("token_log.format", format=repr(doc["format"])))
             pieces = {int(t["id"]): str(t["text"]) for t in doc["turn_end"]}
             steps = []
             for s in doc["steps"]:
@@ -170,7 +172,7 @@ class TokenLog:
                 source=str(doc["source"]),
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise BadInputError(f"malformed token log: {err!r}") from None
+            raise BadInputError(Message("token_log.malformed", error=repr(err))) from None
 
     # -- the stored form ----------------------------------------------------
 
@@ -229,7 +231,7 @@ class TokenLog:
             header = json.loads(payload[4 : 4 + size].decode("utf-8"))
             return cls._from_columns(header, payload[4 + size :])
         except (ValueError, KeyError, TypeError, struct.error, zlib.error) as err:
-            raise BadInputError(f"damaged token log: {err}") from None
+            raise BadInputError(Message("token_log.damaged", error=str(err))) from None
 
     @classmethod
     def _from_columns(cls, header: dict, body: bytes) -> TokenLog:

@@ -215,7 +215,7 @@ def render_prompt(tokenizer, request: GenerationRequest) -> str:
     if request.messages is None:
         return request.prompt or ""
     if not getattr(tokenizer, "chat_template", None):
-        raise BadInputError("This model has no chat template: use raw mode and write the prompt.")
+        raise BadInputError(Message("generate.no_chat_template"))
     return tokenizer.apply_chat_template(
         request.messages, add_generation_prompt=True, tokenize=False
     )
@@ -226,7 +226,7 @@ def encode_prompt(tokenizer, text: str) -> list[int]:
     add_special = tokenizer.bos_token is None or not text.startswith(tokenizer.bos_token)
     tokens = tokenizer.encode(text, add_special_tokens=add_special)
     if not tokens:
-        raise BadInputError("The prompt has no tokens: type something for the model to read.")
+        raise BadInputError(Message("generate.no_tokens"))
     return tokens
 
 
@@ -237,25 +237,26 @@ def check_branch(request: GenerationRequest, tokenizer) -> None:
         return
     if len(given) >= request.max_tokens:
         raise BadInputError(
-            f"A branch at token {len(given)} leaves nothing to generate with max_tokens "
-            f"{request.max_tokens}."
+            Message("generate.branch_too_long", at=len(given), max_tokens=request.max_tokens)
         )
     if max(given) >= len(tokenizer.vocab) + 1024 or min(given) < 0:
-        raise BadInputError("The branch's tokens are not in this model's vocabulary.")
+        raise BadInputError(Message("generate.branch_not_in_vocab"))
 
 
 def check_context(prompt_tokens: int, max_tokens: int, context_length: int | None) -> None:
     """Refuse a run that cannot fit in the model's context window."""
     if context_length and prompt_tokens >= context_length:
         raise BadInputError(
-            f"The prompt has {prompt_tokens} tokens; this model's context length is "
-            f"{context_length}. Shorten the prompt."
+            Message("generate.prompt_too_long", tokens=prompt_tokens, context=context_length)
         )
     if context_length and prompt_tokens + max_tokens > context_length:
-        raise BadInputError(
-            f"The prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceeds "
-            f"this model's context length ({context_length}). Lower max_tokens."
+        said = Message(
+            "generate.exceeds_context",
+            tokens=prompt_tokens,
+            max_tokens=max_tokens,
+            context=context_length,
         )
+        raise BadInputError(said)
 
 
 def load_error_message(model_dir: Path, err: Exception) -> str:

@@ -102,13 +102,14 @@ def inspect_model(path: str | Path) -> InspectionReport:
     """Inspect the model directory at ``path``; raises only :class:`InspectorError`."""
     model_dir = Path(path).expanduser()
     if not model_dir.is_dir():
-        raise InspectorError(f"{path} is not a model directory")
+        raise InspectorError(Message("load.not_model_dir", path=path))
     try:
         return _inspect(model_dir)
     except YilabError:
         raise
     except Exception as err:  # a bug here must not crash the UI: report it as ours
-        raise InspectorError(f"could not inspect {path}: {type(err).__name__}: {err}") from err
+        said = Message("inspect.failed", path=path, type=type(err).__name__, error=str(err))
+        raise InspectorError(said) from err
 
 
 def _inspect(model_dir: Path) -> InspectionReport:
@@ -167,9 +168,11 @@ def _file_problems(files: ModelFiles, vocab: Vocab) -> list[Problem]:
     for name, file in files.files.items():
         if file.error is not None:
             code = "invalid_json" if name.endswith(".json") else "unreadable_file"
-            problems.append(Problem(code, "error", name, f"{name} {file.error}"))
+            said = Message("problem.in_file", name=name, problem=file.error)
+            problems.append(Problem(code, "error", name, said))
     for name, message in vocab.conflicts:
-        problems.append(Problem("token_id_conflict", "warning", name, f"{name} {message}"))
+        said = Message("problem.in_file", name=name, problem=message)
+        problems.append(Problem("token_id_conflict", "warning", name, said))
     if not files.present("config.json"):
         message = Message("problem.no_config_json")
         problems.append(Problem("no_config_json", "warning", "config.json", message))

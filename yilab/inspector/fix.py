@@ -22,6 +22,7 @@ from typing import Any
 
 from yilab.errors import FixError
 from yilab.files import write_atomic
+from yilab.i18n import Message
 from yilab.inspector.diagnose import InspectionReport, inspect_model
 from yilab.inspector.fix_plan import FileChange, FixPlan
 
@@ -189,7 +190,7 @@ def _model_dir(path: str | Path) -> Path:
     """The resolved model directory, or FixError."""
     model_dir = Path(path).expanduser()
     if not model_dir.is_dir():
-        raise FixError(f"{path} is not a model directory")
+        raise FixError(Message("load.not_model_dir", path=path))
     return model_dir.resolve()
 
 
@@ -208,17 +209,14 @@ def _safe_path(model_dir: Path, name: str, *, must_exist: bool = True) -> Path:
     one), is not a symlink and stays inside the directory."""
     if not _allowed(name):
         allowed = ", ".join(sorted(EDITABLE | CREATABLE))
-        raise FixError(f"yilab only edits {allowed}; not {name!r}")
+        raise FixError(Message("fix.only_edits", allowed=allowed, name=repr(name)))
     path = model_dir / name
     if path.is_symlink():
-        raise FixError(
-            f"{path} is a symlink (a Hugging Face cache entry?): yilab will not write through "
-            "it. Copy the model to a plain folder first, or use the runtime override."
-        )
+        raise FixError(Message("fix.symlink", path=path))
     if path.resolve().parent != model_dir:
-        raise FixError(f"{path} resolves outside {model_dir}")
+        raise FixError(Message("fix.outside", path=path, folder=model_dir))
     if must_exist and not path.is_file():
-        raise FixError(f"{path} is missing")
+        raise FixError(Message("fix.missing", path=path))
     return path
 
 
@@ -229,7 +227,7 @@ def _read(path: Path) -> tuple[str, bool, bool]:
     try:
         text = raw[len(_BOM) if bom else 0 :].decode("utf-8")
     except UnicodeDecodeError as err:
-        raise FixError(f"{path.name} is not UTF-8 text: {err}") from err
+        raise FixError(Message("fix.not_utf8", name=path.name, error=str(err))) from err
     crlf = text.count("\r\n") == text.count("\n") > 0  # mixed ends are left alone
     return (text.replace("\r\n", "\n") if crlf else text), crlf, bom
 
@@ -254,15 +252,18 @@ def _apply_changes(name: str, text: str, changes: list[FileChange]) -> str:
     try:
         data = json.loads(text)
     except ValueError as err:
-        raise FixError(f"{name} is not valid JSON: {err}") from err
+        raise FixError(Message("fix.bad_json", name=name, error=str(err))) from err
     for change in changes:
         found = _get(data, change.key)
         if (None if found is _MISSING else found) != change.old:
-            raise FixError(f"{name} changed since it was inspected; inspect it again")
+            raise FixError(Message("fix.changed", name=name))
         try:
             text = edit_json_text(text, change.key, change.new)
         except ValueError as err:
-            raise FixError(f"cannot set {'.'.join(change.key)} in {name}: {err}") from err
+            key = ".".join(change.key)
+            # err: the JSON scanner's own English, inside the sentence
+            said = Message("fix.cannot_set", key=key, name=name, error=str(err))
+            raise FixError(said) from err
         data = json.loads(text)
     return text
 
@@ -270,10 +271,11 @@ def _apply_changes(name: str, text: str, changes: list[FileChange]) -> str:
 def _creation(root: Path, change: FileChange) -> FileEdit:
     """The edit that creates a file, refused when the file is there already."""
     if change.file not in CREATABLE or not isinstance(change.new, str):
-        raise FixError(f"yilab only creates {', '.join(sorted(CREATABLE))}; not {change.file!r}")
+        creatable = ", ".join(sorted(CREATABLE))
+        raise FixError(Message("fix.only_creates", creatable=creatable, name=repr(change.file)))
     path = _safe_path(root, change.file, must_exist=False)
     if path.exists():
-        raise FixError(f"{change.file} exists since it was inspected; inspect it again")
+        raise FixError(Message("fix.exists", name=change.file))
     return FileEdit(change.file, _diff(change.file, "", change.new, created=True), change.new, True)
 
 
@@ -312,7 +314,7 @@ def _write_created(root: Path, edit: FileEdit) -> None:
     path = _safe_path(root, edit.file, must_exist=False)
     marker = _safe_path(root, edit.file + CREATED_SUFFIX, must_exist=False)
     if path.exists():
-        raise FixError(f"{edit.file} exists since it was inspected; inspect it again")
+        raise FixError(Message("fix.exists", name=edit.file))
     write_atomic(marker, b"")
     write_atomic(path, edit.new_text.encode("utf-8"))
 
@@ -323,7 +325,7 @@ def apply_fix(model_dir: str | Path, plan: FixPlan | None = None) -> FixResult:
     root = _model_dir(model_dir)
     edits = preview_fix(root, plan)
     if not edits:
-        raise FixError(f"nothing to fix in {root}")
+        raise FixError(Message("fix.nothing", folder=root))
     result = FixResult([])
     for edit in edits:
         try:
@@ -333,7 +335,9 @@ def apply_fix(model_dir: str | Path, plan: FixPlan | None = None) -> FixResult:
             else:
                 _write_edit(root, edit, result)
         except OSError as err:
-            raise FixError(f"cannot write {root / edit.file}: {err}") from err
+            raise FixError(
+                Message("fix.cannot_write", path=root / edit.file, error=str(err))
+            ) from err
         result.files.append(edit.file)
     return result
 
@@ -366,10 +370,10 @@ def undo_fix(model_dir: str | Path) -> FixResult:
     root = _model_dir(model_dir)
     names = backups(root)
     if not names:
-        raise FixError(f"no yilab backup in {root}: nothing to undo")
+        raise FixError(Message("fix.no_backup", folder=root))
     for name in names:
         try:
             _undo_one(root, name)
         except OSError as err:
-            raise FixError(f"cannot restore {root / name}: {err}") from err
+            raise FixError(Message("fix.cannot_restore", path=root / name, error=str(err))) from err
     return FixResult(names)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yilab.i18n import Message
+
 JSON_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
@@ -87,7 +89,7 @@ def read_text_file(path: Path) -> ConfigFile:
         file.crlf = b"\r\n" in raw
         file.bom = raw.startswith(b"\xef\xbb\xbf")
     except (OSError, UnicodeDecodeError) as err:
-        file.error = f"cannot be read as UTF-8 text: {err}"
+        file.error = Message("problem.not_utf8", error=str(err))
     return file
 
 
@@ -103,10 +105,10 @@ def read_json_file(path: Path) -> ConfigFile:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as err:
-        file.error = f"is not valid JSON: {err}"
+        file.error = Message("problem.not_json", error=str(err))
         return file
     if not isinstance(data, dict):
-        file.error = f"holds a JSON {type(data).__name__}, not an object"
+        file.error = Message("problem.not_object", type=type(data).__name__)
         return file
     file.data = data
     return file
@@ -207,7 +209,7 @@ class Vocab:
             return
         known = self.added.get(token)
         if known is not None and known != token_id:
-            message = f"gives {token} id {token_id}, but another file says {known}"
+            message = Message("problem.id_conflict", token=token, id=token_id, known=known)
             self.conflicts.append((source, message))
             return
         self.added.setdefault(token, token_id)

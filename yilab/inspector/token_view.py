@@ -148,9 +148,10 @@ def _render(report, messages: list[dict], add_generation_prompt: bool) -> str:
     """Render ``messages`` with the template and special tokens of an inspection report."""
     template = report.chat_template.template
     if template is None:
-        raise BadInputError(f"{report.path} has no chat template: tokenize a plain text instead")
+        raise BadInputError(Message("tok.no_chat_template", path=report.path))
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise BadInputError("messages must be a list of {'role': ..., 'content': ...} dicts")
+        shape = "{'role': ..., 'content': ...}"
+        raise BadInputError(Message("tok.bad_messages", shape=shape))
     tokens = {f"{r}_token": getattr(report, r).token for r in ("bos", "eos", "pad", "unk")}
     variables = {"enable_thinking": report.chat_template.enable_thinking}  # as mlx-lm does
     try:
@@ -162,7 +163,7 @@ def _render(report, messages: list[dict], add_generation_prompt: bool) -> str:
             **variables,
         )
     except Exception as err:  # templates are untrusted code
-        raise BadInputError(f"the chat template refused these messages: {err}") from err
+        raise BadInputError(Message("tok.template_refused", error=str(err))) from err
 
 
 def render_chat(

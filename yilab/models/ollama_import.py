@@ -52,10 +52,9 @@ def ollama_record(model: OllamaModel) -> dict[str, Any]:
     """What ``model``'s manifest says beyond the GGUF, JSON-ready; a missing blob raises
     :class:`ModelNotFoundError`, a broken params layer :class:`ModelLoadError`."""
     if not model.blob.is_file():
-        raise ModelNotFoundError(
-            f"Ollama model {model.name}: blob {model.blob} is missing: "
-            f"fetch it again with `ollama pull {model.name}`"
-        )
+        hint = Message("ollama.pull_again", name=model.name)
+        said = Message("ollama.blob_missing", name=model.name, path=model.blob, hint=hint)
+        raise ModelNotFoundError(said)
     params = read_params(model)
     gguf = summarize_gguf(model.blob)
     return {

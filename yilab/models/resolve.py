@@ -65,7 +65,7 @@ def resolve_model(
     if ollama is not None:
         return ResolvedModel(ollama.name, import_ollama(ollama, progress), "ollama", spec)
     if spec.startswith(("/", "~", ".")) or spec.endswith(".gguf"):
-        raise ModelNotFoundError(f"no such file or folder: {path}")
+        raise ModelNotFoundError(Message("models.no_such_path", path=path))
     if ":" in spec:
         raise ModelNotFoundError(missing_ollama_message(spec))
     if HF_REPO_ID.fullmatch(spec):
@@ -87,14 +87,10 @@ def _resolve_path(path: Path, spec: str, progress: Progress | None) -> ResolvedM
     path = path.resolve() if ".." in path.parts else path.absolute()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise ModelNotFoundError(
-                f"{path} is a folder but has no config.json: not an mlx-lm model folder"
-            )
+            raise ModelNotFoundError(Message("models.no_config", path=path))
         return ResolvedModel(path.name, path, "local", spec)
     if not _is_gguf(path):
-        raise ModelNotFoundError(
-            f"not a model: {path} (expected an mlx-lm folder with config.json or a .gguf file)"
-        )
+        raise ModelNotFoundError(Message("models.not_a_model", path=path))
     digest = gguf_sha256(path, progress)
     message = Message("progress.converting", name=path.name)
     out = convert_cached(path, gguf_dir(digest), digest, progress, message)

@@ -120,14 +120,11 @@ def clean_url(url: str, where: str) -> str:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as err:
-        raise BadInputError(f"{where}: not a URL: {err}") from None
+        raise BadInputError(Message("remote.not_url", where=where, error=str(err))) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInputError(f"{where}: the URL must start with http:// or https:// and name a host")
+        raise BadInputError(Message("remote.not_http", where=where))
     if "@" in parts.netloc:
-        raise BadInputError(
-            f"{where}: no credentials in the URL; name an environment variable holding the "
-            f"key as api_key_env in {config_path()}"
-        )
+        raise BadInputError(Message("remote.credentials", where=where, path=config_path()))
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
 
 
@@ -143,35 +140,32 @@ def load_remotes() -> dict[str, RemoteModel]:
     except FileNotFoundError:
         return {}
     except OSError as err:
-        raise BadInputError(f"cannot read {path}: {err}") from None
+        raise BadInputError(Message("remote.cannot_read", path=path, error=str(err))) from None
     try:
         data = json.loads(text)
     except ValueError as err:
-        raise BadInputError(f"{path} is not valid JSON: {err}") from None
+        raise BadInputError(Message("remote.bad_json", path=path, error=str(err))) from None
     if not isinstance(data, dict):
-        raise BadInputError(f'{path}: expected an object like {{"name": {{"url": …, "model": …}}}}')
+        raise BadInputError(Message("remote.not_object", path=path))
     return {name: _entry(path, name, value) for name, value in data.items()}
 
 
 def _entry(path: Path, name: str, value: Any) -> RemoteModel:
     """One validated remotes.json entry."""
-    where = f"{path}: {name!r}"
+    where = Message("remote.entry", path=path, name=repr(name))
     if not name.strip() or name.startswith(SPEC_PREFIX) or not isinstance(value, dict):
-        raise BadInputError(f"{where}: expected a name and an object with url and model")
+        raise BadInputError(Message("remote.bad_entry", where=where))
     if "api_key" in value:
-        raise BadInputError(
-            f"{where}: keys are never stored here; set api_key_env to the name "
-            "of an environment variable that holds it"
-        )
+        raise BadInputError(Message("remote.no_keys_here", where=where))
     unknown = sorted(set(value) - CONFIG_KEYS)
     if unknown:
+        known = ", ".join(sorted(CONFIG_KEYS))
         raise BadInputError(
-            f"{where}: unknown field(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(CONFIG_KEYS))}"
+            Message("remote.unknown_fields", where=where, names=", ".join(unknown), known=known)
         )
     model, url = value.get("model"), value.get("url")
     if not isinstance(model, str) or not model.strip() or not isinstance(url, str):
-        raise BadInputError(f"{where}: url and model must both be given as strings")
+        raise BadInputError(Message("remote.url_and_model", where=where))
     return RemoteModel(
         name=name,
         url=clean_url(url, where),
@@ -190,9 +184,7 @@ def _env_name(where: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
-        raise BadInputError(
-            f"{where}: api_key_env must be the NAME of an environment variable, like OPENAI_API_KEY"
-        )
+        raise BadInputError(Message("remote.env_name", where=where))
     return value
 
 
@@ -203,14 +195,18 @@ def _number(where: str, entry: dict, key: str, default: float, kind: type = floa
     if kind is int:
         ok = ok and isinstance(value, int) and value <= MAX_CONCURRENCY_CEILING
     if not ok:
-        limit = f"an integer from 1 to {MAX_CONCURRENCY_CEILING}" if kind is int else "above 0"
-        raise BadInputError(f"{where}: {key} must be {limit}, got {value!r}")
+        if kind is int:
+            limit = Message("remote.limit_whole", high=MAX_CONCURRENCY_CEILING)
+        else:
+            limit = Message("remote.limit_positive")
+        said = Message("remote.bad_number", where=where, key=key, limit=limit, value=repr(value))
+        raise BadInputError(said)
     return kind(value)
 
 
 def _optional_str(where: str, value: Any, key: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise BadInputError(f"{where}: {key} must be a string")
+        raise BadInputError(Message("remote.not_string", where=where, key=key))
     return value or None
 
 
@@ -233,13 +229,7 @@ def remote_entries() -> list[dict[str, Any]]:
 
 def not_visible_message(remote: RemoteModel) -> str:
     """What the inspector can say about a remote model."""
-    where = f"{remote.name} is served by {remote.url} (model {remote.model})"
+    where = Message("remote.served_by", name=remote.name, url=remote.url, model=remote.model)
     if remote.hf_id:
-        return (
-            f"{where}: its files are not visible from here. It is the Hugging Face "
-            f"model {remote.hf_id}: inspect {remote.hf_id} to check its tokenizer."
-        )
-    return (
-        f"{where}: its files are not visible from here, so its tokenizer cannot be "
-        f'inspected. Name its Hugging Face id as "hf_id" in {config_path()} to point to it.'
-    )
+        return Message("remote.hidden_hf", where=where, hf_id=remote.hf_id)
+    return Message("remote.hidden", where=where, path=config_path())

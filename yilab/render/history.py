@@ -8,7 +8,7 @@ from html import escape
 
 from yilab.errors import BadInputError
 from yilab.experiment.variables import inputs_csv, parse_var
-from yilab.i18n import ENGLISH, Translator, said_state
+from yilab.i18n import ENGLISH, Message, Translator, said_state
 from yilab.i18n.stored import recognize
 from yilab.render.grid import state_counts
 from yilab.render.text import short_time, snippet
@@ -96,7 +96,7 @@ def filter_values(
     try:
         temp = float(temp) if temp is not None else None
     except ValueError:
-        raise BadInputError(f"temperature filter: {temp!r} is not a number") from None
+        raise BadInputError(Message("history.bad_temperature", value=repr(temp))) from None
     return {
         "model": given(model),
         "temperature": temp,

@@ -21,6 +21,7 @@ from typing import Any
 from yilab.errors import BadInputError
 from yilab.experiment.token_log import FORMAT as TOKEN_LOG_FORMAT
 from yilab.experiment.token_log import TokenLog
+from yilab.i18n import Message
 
 STATUSES = ("running", "done", "cancelled", "error", "interrupted")
 FINISHED_STATUSES = STATUSES[1:]
@@ -120,7 +121,7 @@ def experiment_row(
     """A new experiment's row (a sweep, logged before its runs start), with a new uuid;
     ``checks``: how its outputs are judged (editable later, unlike ``sweep_json``)."""
     if mode not in MODES:
-        raise BadInputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        raise BadInputError(Message("store.unknown_mode", mode=repr(mode), modes=", ".join(MODES)))
     return {
         "id": str(uuid.uuid4()),
         "created_at": utc_now(),

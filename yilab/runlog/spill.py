@@ -24,6 +24,7 @@ from pathlib import Path
 
 from yilab.errors import SpillError
 from yilab.files import yilab_home
+from yilab.i18n import Message
 
 SUFFIX = ".spill.jsonl"
 TABLES = ("experiments", "runs", "run_tokens")
@@ -74,7 +75,7 @@ class Spill:
                 return path
             except OSError as err:
                 failures.append(f"{path}: {err.strerror or err}")
-        raise SpillError("cannot write a spill file either (" + "; ".join(failures) + ")")
+        raise SpillError(Message("log.spill_failed", failures="; ".join(failures)))
 
     def pending(self) -> list[Path]:
         """The spill files that hold rows."""

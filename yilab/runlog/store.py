@@ -141,14 +141,15 @@ class Store:
         """A StoreError that says what is wrong with the db at ``self.path``."""
         folder = Path(self.path).parent
         if not self._memory and not folder.is_dir():
-            hint = f"the folder {folder} does not exist"
+            hint = Message("store.folder_missing", folder=folder)
         elif not self._memory and "full" not in str(err) and _disk_full(folder):
-            hint = f"the disk is full ({err})"  # SQLite may say "disk I/O error" instead
+            # SQLite may say "disk I/O error" instead
+            hint = Message("store.disk_full", error=str(err))
         elif "not a database" in str(err):
-            hint = "the file is not a SQLite database (pick another --db path)"
+            hint = Message("store.not_sqlite")
         else:
-            hint = str(err)
-        return StoreError(f"Cannot use the run log at {self.path}: {hint}", reason=hint)
+            hint = str(err)  # SQLite's own English
+        return StoreError(Message("store.cannot_use", path=self.path, reason=hint), reason=hint)
 
     def _connect(self) -> Database:
         """A new connection configured for concurrent use (WAL, busy timeout)."""
@@ -206,10 +207,10 @@ class Store:
             return
         folder = Path(self.path).parent
         if not folder.is_dir():
-            reason = f"the folder {folder} does not exist"
+            reason = Message("store.folder_missing", folder=folder)
         else:
-            reason = "it was " + ("deleted" if now is None else "replaced by another file")
-        raise StoreError(f"Cannot use the run log at {self.path}: {reason}", reason)
+            reason = Message("store.deleted" if now is None else "store.replaced")
+        raise StoreError(Message("store.cannot_use", path=self.path, reason=reason), reason)
 
     def reopen(self) -> None:
         """Start over on the file now at ``path`` (the old one was deleted or replaced):

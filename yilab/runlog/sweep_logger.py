@@ -210,11 +210,13 @@ class SweepLogger:
         runs = len(self.rows)
         try:
             if self.store.spill is None:
-                raise SpillError("an in-memory run log has no spill file")
+                raise SpillError(Message("log.no_spill"))
             path = self.store.spill.append(rows)
         except SpillError as err:
             self._spilled_all = False
-            self.failure = replace(self.failure, runs=runs, spill_path=None, spill_error=str(err))
+            self.failure = replace(
+                self.failure, runs=runs, spill_path=None, spill_error=err.message
+            )
             return
         self._spilled_all = True
         self.failure = replace(self.failure, runs=runs, spill_path=str(path), spill_error=None)

@@ -29,6 +29,7 @@ from yilab.experiment.sweep import ROW_INVARIANT, SweepSpec, expand_sweep, valid
 from yilab.experiment.token_log import TokenLog
 from yilab.files import default_db_path
 from yilab.generation.mlx_thread import compute_device
+from yilab.i18n import Message
 from yilab.inspector.diagnose import InspectionReport, inspect_model
 from yilab.inspector.fix import FixResult, apply_fix, undo_fix
 from yilab.inspector.ollama_stops import OllamaStops
@@ -188,9 +189,9 @@ class Service:
         parent = self.store.get_run(run_id)
         log = self.token_logs([parent["id"]]).get(parent["id"])
         if log is None:
-            raise BadInputError("This run has no token record to branch from.")
+            raise BadInputError(Message("branch.no_record"))
         if log.source != "mlx" or parent.get("engine_mode") == "remote":
-            raise BadInputError("Branching needs a local model's token ids; this run is remote.")
+            raise BadInputError(Message("branch.remote"))
         given = log.given(position, token)
         spec = replace(
             replay_spec(parent, self.store.get_experiment(parent["experiment_id"])),
@@ -292,10 +293,7 @@ class Service:
         """The chat prompt as the model will read it, tokenized (with double-bos warnings)."""
         model = self.resolve(spec)
         if isinstance(model, RemoteModel):
-            raise BadInputError(
-                f"{model.name}: the server applies the chat template, so the prompt it reads "
-                "is not visible here"
-            )
+            raise BadInputError(Message("remote.template_hidden", name=model.name))
         return tokenize_chat(model.path, messages)
 
     def replay(self, run_id: str, *, progress: Progress | None = None) -> Replay:

@@ -28,6 +28,7 @@ from yilab.experiment.token_log import DEFAULT_TOP_K, TokenLog
 from yilab.files import model_fingerprint
 from yilab.generation.fastpath import blas_in_use
 from yilab.generation.mlx_thread import compute_device
+from yilab.i18n import Message
 from yilab.models.resolve import ResolvedModel
 from yilab.remote.config import RemoteModel
 from yilab.remote.runner import remote_versions
@@ -124,10 +125,8 @@ def check_backends(models: dict) -> bool:
     remote model's API key must be in its environment variable before anything is logged."""
     remote = [m for m in models.values() if isinstance(m, RemoteModel)]
     if remote and len(remote) != len(models):
-        raise BadInputError(
-            "This sweep mixes local and remote models "
-            f"({', '.join(m.name for m in models.values())}): run them as two sweeps."
-        )
+        names = ", ".join(m.name for m in models.values())
+        raise BadInputError(Message("remote.mixed", names=names))
     for model in remote:
         model.api_key()
     return bool(remote)

@@ -257,9 +257,10 @@ def export(
     """Select, redact, render and write atomically; see :func:`export_experiments`.
     ``lang`` is the HTML report's language (its labels; the data stay as they are)."""
     if fmt not in FORMATS:
-        raise BadInputError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        formats = ", ".join(FORMATS)
+        raise BadInputError(Message("share.unknown_format", format=repr(fmt), formats=formats))
     if redaction.truncate is not None and redaction.truncate < 0:
-        raise BadInputError("--truncate needs a number of characters, 0 or more")
+        raise BadInputError(Message("share.truncate_negative"))
     out = _check_out_path(store, Path(out_path))
     experiments = select_experiments(store, ids, search=search)
     tokens = redact_token_rows(token_rows(store, experiments), redaction.truncate)
@@ -334,11 +335,11 @@ def _check_out_path(store: Store, out: Path) -> Path:
     """The output file: its folder must exist, and it must not be the run log itself."""
     out = out.expanduser()
     if out.is_dir():
-        raise BadInputError(f"{out} is a folder: give a file name for --out")
+        raise BadInputError(Message("share.out_is_folder", out=out))
     if not out.parent.is_dir():
-        raise BadInputError(f"Cannot write {out}: the folder {out.parent} does not exist")
+        raise BadInputError(Message("share.no_folder", out=out, folder=out.parent))
     if store.path != ":memory:" and out.resolve() == Path(store.path).resolve():
-        raise BadInputError(f"{out} is the run log itself: choose another --out file")
+        raise BadInputError(Message("share.out_is_log", out=out))
     return out
 
 
@@ -347,4 +348,5 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         write_atomic(path, text)
     except OSError as err:
-        raise BadInputError(f"Cannot write {path}: {err.strerror or err}") from None
+        said = Message("share.cannot_write", path=path, error=err.strerror or str(err))
+        raise BadInputError(said) from None

@@ -366,7 +366,7 @@ def _check_unique(table: str, rows: list[dict]) -> None:
     seen: set[str] = set()
     for i, row in enumerate(rows):
         if row["id"] in seen:
-            raise BundleError(f"{table}[{i}].id: the same id appears twice in the bundle")
+            raise BundleError(Message("bundle.same_id", where=f"{table}[{i}].id"))
         seen.add(row["id"])
 
 

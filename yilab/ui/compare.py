@@ -360,13 +360,13 @@ def preview_prompt(
         else:
             text, messages = prompt or "", spec.messages()
     except YilabError as err:
-        return tr("compare.no_preview", error=err)
+        return tr("compare.no_preview", error=error_text(err))
     if mode == "raw":
         return text + note
     try:
         view = service.preview(model, messages)
     except YilabError as err:
-        return tr("compare.no_preview", error=err)
+        return tr("compare.no_preview", error=error_text(err))
     warnings = "".join(f"\n⚠ {current().say(w)}" for w in view.warnings)
     return f"{view.text}\n\n{tr('compare.preview_tokens', n=view.count)}{note}{warnings}"
 

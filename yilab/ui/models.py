@@ -202,7 +202,7 @@ def model_rows(models: list[dict], device: str, tr_: Translator = ENGLISH) -> li
 def _not_converted(model: dict, tr_: Translator = ENGLISH) -> str:
     """The path cell of a GGUF not converted yet: when it will be, or why it cannot be."""
     if model.get("convertible") is False:
-        return tr_("models.cannot_convert", reason=model.get("unsupported_reason"))
+        return tr_("models.cannot_convert", reason=tr_.say(model.get("unsupported_reason")))
     return tr_("models.not_converted")
 
 

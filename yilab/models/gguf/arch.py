@@ -87,7 +87,7 @@ def model_config(meta: dict[str, Any], has_output: bool) -> dict[str, Any]:
     name, arch = architecture(meta)
     for key in REQUIRED:
         if meta.get(f"{name}.{key}") is None:
-            raise ConversionError(f"GGUF metadata lacks '{name}.{key}'")
+            raise ConversionError(Message("convert.lacks_metadata", key=f"{name}.{key}"))
     config: dict[str, Any] = {"model_type": arch.model_type, **arch.defaults}
     for key, target in {**COMMON_KEYS, **arch.extra}.items():
         if (value := meta.get(f"{name}.{key}")) is not None:
@@ -102,10 +102,10 @@ def model_config(meta: dict[str, Any], has_output: bool) -> dict[str, Any]:
     rotary = meta.get(f"{name}.rope.dimension_count", head_dim)
     if rotary != head_dim:
         if name != "phi3":
-            raise ConversionError(f"partial rotary embeddings in a {name} GGUF are not supported")
+            raise ConversionError(Message("convert.partial_rotary", arch=name))
         config["partial_rotary_factor"] = rotary / head_dim
     if meta.get(f"{name}.expert_count"):
-        raise ConversionError(f"mixture-of-experts {name} GGUFs (expert_count) are not supported")
+        raise ConversionError(Message("convert.experts", arch=name))
     if name.startswith("gemma"):
         # llama.cpp scales queries by 1/sqrt(head_dim), except for the 27B models (46 and 62
         # layers), which use 1/sqrt(hidden_size / heads) as their HF configs do
@@ -134,7 +134,7 @@ def tensor_names(meta: dict[str, Any], config: dict[str, Any]) -> dict[str, str]
         stem, suffix = parameter.rsplit(".", 1)
         gguf_stem = name_map.get_name(stem)
         if gguf_stem is None:
-            raise ConversionError(f"no GGUF name for mlx-lm's '{parameter}' ({name})")
+            raise ConversionError(Message("convert.no_gguf_name", parameter=parameter, arch=name))
         names[f"{gguf_stem}.{suffix}"] = parameter
     return names
 

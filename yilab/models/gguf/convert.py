@@ -81,7 +81,7 @@ def rope_scaling(meta: dict[str, Any], config: dict, rope_freqs: list[float] | N
     if kind == "linear":
         return {"type": "linear", "factor": meta[f"{arch}.rope.scaling.factor"]}
     if kind != "none":
-        raise ConversionError(f"unsupported rope scaling '{kind}'")
+        raise ConversionError(Message("convert.rope_scaling", kind=kind))
     if not rope_freqs or all(f == 1.0 for f in rope_freqs):
         return None
     scaling = {
@@ -95,7 +95,7 @@ def rope_scaling(meta: dict[str, Any], config: dict, rope_freqs: list[float] | N
     }
     expected = llama3_rope_factors(config["head_dim"], config["rope_theta"], scaling)
     if any(abs(a - b) > 1e-3 * b for a, b in zip(rope_freqs, expected, strict=True)):
-        raise ConversionError("rope_freqs does not match Llama 3 rope scaling; not supported")
+        raise ConversionError(Message("convert.rope_freqs"))
     return scaling
 
 
@@ -176,7 +176,9 @@ def _native_triples(path: Path, tensors: list[GGUFTensor]) -> dict | None:
     try:
         return mx.load(str(path), format="gguf")
     except (RuntimeError, ValueError) as err:
-        raise ConversionError(f"{path}: MLX cannot read the tensors ({err})") from err
+        raise ConversionError(
+            Message("convert.mlx_cannot_read", path=path, error=str(err))
+        ) from err
 
 
 def check_convertible(header: GGUFHeader) -> tuple[dict[str, Any], dict[str, str]]:
@@ -202,7 +204,7 @@ def conversion_problem(header: GGUFHeader) -> str | None:
     try:
         check_convertible(header)
     except ConversionError as err:
-        return str(err)
+        return err.message  # with its key, to be said in the reader's language
     return None
 
 
@@ -210,15 +212,15 @@ def _check_tensors(types: dict[str, str], names: dict[str, str], arch: str) -> N
     """Refuse unknown or missing tensors and unsupported types before any tensor is read."""
     unknown = sorted(n for n in types if n not in names and n != "rope_freqs.weight")
     if unknown:
-        raise ConversionError(f"unsupported tensor '{unknown[0]}' in a {arch} GGUF")
+        raise ConversionError(Message("convert.unknown_tensor", tensor=unknown[0], arch=arch))
     missing = sorted(n for n in names if n not in types)
     if missing:
-        raise ConversionError(f"the {arch} GGUF lacks tensor '{missing[0]}'")
+        raise ConversionError(Message("convert.lacks_tensor", tensor=missing[0], arch=arch))
     supported = [t for t in dequantizable_types() if t in FLOAT_TYPES or t in MLX_BITS]
     bad = sorted({t for t in types.values() if t not in supported})
     if bad:
         raise ConversionError(
-            f"unsupported GGUF tensor type {', '.join(bad)} (supported: {', '.join(supported)})"
+            Message("convert.tensor_type", types=", ".join(bad), supported=", ".join(supported))
         )
 
 

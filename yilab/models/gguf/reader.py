@@ -132,9 +132,7 @@ def read_gguf_header(path: str | Path) -> GGUFHeader:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             return _parse(buf, path)
     except (OSError, ValueError, struct.error, IndexError) as err:
-        raise ConversionError(
-            f"{path}: cannot read the GGUF header: the file is truncated or damaged ({err})"
-        ) from err
+        raise ConversionError(Message("convert.header_damaged", path=path, error=str(err))) from err
 
 
 def read_gguf_metadata(path: str | Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yilab.errors import ConversionError
+from yilab.i18n import Message
 from yilab.models.gguf.convert import conversion_problem
 from yilab.models.gguf.reader import read_gguf_header
 
@@ -40,7 +41,7 @@ def summarize_gguf(path: Path) -> GGUFSummary:
     try:
         stat = Path(path).stat()
     except OSError:
-        return GGUFSummary(None, None, f"the file {path} is missing")
+        return GGUFSummary(None, None, Message("convert.file_missing", path=path))
     return _summarize(str(path), stat.st_size, stat.st_mtime_ns)
 
 
@@ -50,7 +51,7 @@ def _summarize(path: str, size: int, mtime_ns: int) -> GGUFSummary:
     try:
         header = read_gguf_header(path)
     except ConversionError as err:
-        return GGUFSummary(None, None, str(err))
+        return GGUFSummary(None, None, err.message)
     meta = header.metadata
     arch = meta.get("general.architecture")
     eos_id = meta.get("tokenizer.ggml.eos_token_id")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from yilab.errors import ConversionError
+from yilab.i18n import Message
 
 # MLX affine bits for a quantized ggml type kept quantized (MLX has 2, 3, 4, 5, 6 and 8)
 MLX_BITS = {
@@ -50,7 +51,8 @@ class GGUFTensor:
         try:
             values = quants.dequantize(self.data, GGMLQuantizationType[self.type])
         except (NotImplementedError, ValueError) as err:
-            raise ConversionError(f"tensor '{self.name}': cannot dequantize {self.type}") from err
+            said = Message("convert.cannot_dequantize", tensor=self.name, type=self.type)
+            raise ConversionError(said) from err
         return np.asarray(values, dtype=np.float32).reshape(self.shape)
 
 
@@ -81,12 +83,11 @@ def read_tensors(path: Path) -> Iterator[GGUFTensor]:
     try:
         reader = GGUFReader(path, "r")
     except (ValueError, OSError, IndexError, KeyError, struct.error) as err:
-        raise ConversionError(
-            f"{path}: the file is truncated or damaged: its header does not match its data ({err})"
-        ) from err
+        raise ConversionError(Message("convert.damaged", path=path, error=str(err))) from err
     end = path.stat().st_size
     for tensor in reader.tensors:
         if tensor.data_offset + tensor.n_bytes > end:
-            raise ConversionError(f"{path}: tensor '{tensor.name}' lies past the end of the file")
+            said = Message("convert.past_the_end", path=path, tensor=tensor.name)
+            raise ConversionError(said)
         shape = tuple(int(n) for n in reversed(tensor.shape.tolist()))
         yield GGUFTensor(tensor.name, tensor.tensor_type.name, shape, tensor.data)

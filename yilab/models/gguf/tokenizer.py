@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from yilab.errors import ConversionError
+from yilab.i18n import Message
 
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
@@ -53,7 +54,7 @@ PRE_TOKENIZER_ALIASES = {
 def _meta_tokens(meta: dict[str, Any]) -> list[str]:
     tokens = meta.get("tokenizer.ggml.tokens")
     if not tokens:
-        raise ConversionError("the GGUF file has no tokenizer vocabulary (tokenizer.ggml.tokens)")
+        raise ConversionError(Message("convert.no_vocabulary"))
     # llama.cpp names empty tokens the same way, so ids stay aligned
     return [tok or f"[EMPTY_{i}]" for i, tok in enumerate(tokens)]
 
@@ -66,10 +67,8 @@ def pre_tokenizer_name(meta: dict[str, Any]) -> str:
     """The canonical pre-tokenizer for a gpt2 GGUF: ``"smollm"``, ``"llama3"``, ..."""
     pre = meta.get("tokenizer.ggml.pre", "default")
     if pre not in PRE_TOKENIZER_ALIASES:
-        raise ConversionError(
-            f"unsupported tokenizer pre-tokenizer '{pre}' "
-            f"(supported: {', '.join(sorted(PRE_TOKENIZER_ALIASES))})"
-        )
+        supported = ", ".join(sorted(PRE_TOKENIZER_ALIASES))
+        raise ConversionError(Message("convert.pre_tokenizer", pre=pre, supported=supported))
     return PRE_TOKENIZER_ALIASES[pre]
 
 
@@ -191,9 +190,7 @@ def check_tokenizer(meta: dict[str, Any]) -> None:
     _meta_tokens(meta)
     model = meta.get("tokenizer.ggml.model")
     if model not in ("gpt2", "llama"):
-        raise ConversionError(
-            f"unsupported GGUF tokenizer model '{model}' (supported: gpt2, llama)"
-        )
+        raise ConversionError(Message("convert.tokenizer_model", model=model))
     if model == "gpt2":
         pre_tokenizer_name(meta)
 
