@@ -42,6 +42,7 @@ def test_chinese_entries_are_chinese():
     as_typed |= {"report.field_top_ps", "report.field_top_k", "report.field_min_p"}
     as_typed |= {"bundle.data", "remote.at"}  # "{where}: {error}": the error said on its own
     as_typed |= {"plots.col_tps", "plots.col_distinct_2"}  # the plots' tok/s, distinct-2
+    as_typed |= {"models.source_ollama", "models.source_huggingface"}  # names of places
     as_typed.add("remote.entry")  # "{path}: {name}": a place in remotes.json, its colon said
     as_typed.add("problem.in_file")  # "{name} {problem}": the file, then what is wrong with it
     untranslated = [

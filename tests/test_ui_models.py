@@ -10,6 +10,7 @@ import pytest
 
 from tests.test_gguf import gguf_metadata, gguf_tensors, tiny_llama, write_gguf
 from tests.test_ollama import write_ollama_model, write_yi
+from yilab.i18n import Translator
 from yilab.ui.models import (
     COLUMNS,
     ModelsTab,
@@ -78,6 +79,11 @@ def test_rows_follow_the_columns():
         "(cannot convert: unsupported GGUF architecture 'qwen2' (supported: llama))"
     )
     assert (rows[2][4], rows[2][5]) == ("Q4_K_M", "qwen2")
+    remote = {"name": "r", "source": "remote", "path": "http://h/v1"}
+    zh = [row[1] for row in model_rows([*models, remote], "cpu", Translator("zh-CN"))]
+    assert zh == ["默认", "Ollama", "Ollama", "远程"]
+    assert model_rows([remote], "cpu", Translator("zh-CN"))[0][6] == "服务器"
+    assert model_rows([{**remote, "source": "elsewhere"}], "cpu")[0][1] == "elsewhere"
 
 
 @pytest.mark.parametrize(

@@ -390,6 +390,12 @@ EN = {
     "models.col_architecture": "architecture",
     "models.col_device": "device",
     "models.not_converted": "(GGUF, converted on first use)",
+    "models.source_default": "default",
+    "models.source_converted": "converted",
+    "models.source_ollama": "ollama",
+    "models.source_huggingface": "huggingface",
+    "models.source_remote": "remote",
+    "models.on_server": "server",
     "models.cannot_convert": "(cannot convert: {reason})",
     # -- Tokenizer ---------------------------------------------------------------------------
     "tok.model": "Model",

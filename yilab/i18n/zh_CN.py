@@ -383,6 +383,12 @@ ZH_CN = {
     "models.col_architecture": "架构",
     "models.col_device": "设备",
     "models.not_converted": "（GGUF，首次使用时转换）",
+    "models.source_default": "默认",
+    "models.source_converted": "已转换",
+    "models.source_ollama": "Ollama",
+    "models.source_huggingface": "Hugging Face",
+    "models.source_remote": "远程",
+    "models.on_server": "服务器",
     "models.cannot_convert": "（无法转换：{reason}）",
     # -- 分词器 ------------------------------------------------------------------------------
     "tok.model": "模型",
