@@ -115,6 +115,18 @@ def test_panels_without_a_tokenizer_highlight_the_template_strings(service, tmp_
     assert '<span class="yl-tk-t yl-tk-special yl-tk-runs-on"' in panels.template
 
 
+def test_before_after_with_an_empty_box_runs_the_sample_question_in_the_readers_words(
+    service, yi_like
+):
+    from tests.test_i18n_errors import chinese_request
+
+    with chinese_request():
+        pages = list(before_after(service, yi_like, ""))
+    assert "yl-badge-stop" in pages[-1]
+    prompts = {e["prompt"] for e in service.store.list_experiments()}
+    assert prompts == {"法国的首都是哪里？"}
+
+
 def test_before_after_runs_length_then_stop_and_logs_both(service, yi_like):
     pages = list(before_after(service, yi_like, "What is the capital of France?"))
     last = pages[-1]

@@ -34,7 +34,6 @@ from yilab.ui.common import follow_sweep, model_choices, user_errors
 from yilab.ui.compare import GENERATION
 from yilab.ui.i18n import current, marked, refusal, said_by, t, tr
 
-BEFORE_AFTER_PROMPT = "What is the capital of France?"
 BEFORE_AFTER_MAX_TOKENS = 48  # enough to see a model run past its turn end, short on a CPU
 # the template's example conversation in the reader's words: system, user, assistant, user
 SAMPLE_KEYS = ("tok.sample_system", "tok.sample_user", "tok.sample_assistant", "tok.sample_again")
@@ -119,7 +118,7 @@ def build_tokenizer_tab(service: Service, default_model: str | None, *, tab=None
     with gr.Column(elem_classes=["yl-tk-ba-box"]):
         with gr.Row(equal_height=False, elem_classes=["yl-tk-row"]):
             prompt = gr.Textbox(
-                value=BEFORE_AFTER_PROMPT,
+                placeholder=t("tok.sample_again"),  # what an empty box runs, in the reader's words
                 label=t("tok.ba_prompt"),
                 scale=5,
                 elem_id="yl-tok-prompt",
@@ -267,7 +266,7 @@ def before_after(
     stops = {"before": report.stop_ids, "after": sorted({*report.stop_ids, *extra})}
     for side, ids in (("before", ()), ("after", tuple(extra))):
         spec = SweepSpec(
-            prompt=prompt or BEFORE_AFTER_PROMPT,
+            prompt=prompt or tr("tok.sample_again"),
             models=(str(path),),
             temperatures=(0.0,),
             max_tokens=(BEFORE_AFTER_MAX_TOKENS,),
