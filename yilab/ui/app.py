@@ -23,7 +23,7 @@ def build_app(service, *, default_model: str | None = None, mcp: bool = False) -
     """The Blocks app over ``service``; launch it with :func:`launch_kwargs`. ``mcp`` adds
     the agents' tools as API endpoints (:mod:`yilab.ui.mcp_tools`)."""
     with gr.Blocks(title="yilab", analytics_enabled=False) as demo:
-        with gr.Row(equal_height=True, elem_classes=["yl-header-row"]):
+        with gr.Row(equal_height=False, elem_classes=["yl-header-row"]):
             gr.HTML(_header(), elem_id="yl-header")
             switch = language_switch()
         with gr.Tabs(elem_id="yl-tabs") as tabs:
