@@ -51,10 +51,17 @@ from yilab.generation.mlx_thread import compute_device
 
 
 def _padded(call, x: mx.array) -> mx.array:
-    """``call(x)``, with a one-row ``x`` fed as two identical rows (first result kept)."""
+    """``call(x)``, with a one-row ``x`` fed as two identical rows (first result kept).
+
+    The rows go in as a 2-D (2, k) array and the first comes back as a slice and a reshape
+    (views): indexing ``[0]`` would add a gather (a copy) and a squeeze to each of a step's
+    ~200 calls, ~4 % of a lone row's tokens/s (bench/RESULTS.md); the bits are the same.
+    """
     if x.size != x.shape[-1]:
         return call(x)
-    return call(mx.broadcast_to(x[None], (2, *x.shape)))[0]
+    k = x.shape[-1]
+    y = call(mx.broadcast_to(x.reshape(1, k), (2, k)))
+    return y[:1].reshape(*x.shape[:-1], y.shape[-1])
 
 
 class RowInvariantLinear(nn.Linear):
