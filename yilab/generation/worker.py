@@ -38,6 +38,7 @@ from yilab.events import (
     RunResult,
     Started,
 )
+from yilab.experiment.sweep import DEFAULT_NUMERICS
 from yilab.files import model_fingerprint
 from yilab.generation.batch import run_batch
 from yilab.generation.fusion import fuse_cpu_ops
@@ -169,6 +170,7 @@ class GenerationWorker:
         except Exception as err:
             raise ModelLoadError(load_error_message(Path(model_path), err)) from err
         fuse_cpu_ops(model)  # the same bits in fewer ops (see yilab.generation.fusion)
+        set_numerics(model, DEFAULT_NUMERICS)  # its weights' layout now, not in the first run
         loaded = LoadedModel(model, tokenizer, read_context_length(Path(model_path)))
         if self._warm_up:
             try:
