@@ -38,7 +38,7 @@ from yilab.events import (
     RunResult,
     Started,
 )
-from yilab.experiment.sweep import DEFAULT_NUMERICS
+from yilab.experiment.sweep import DEFAULT_NUMERICS, ROW_INVARIANT_NUMERICS
 from yilab.files import model_fingerprint
 from yilab.generation.batch import run_batch
 from yilab.generation.fusion import fuse_cpu_ops
@@ -130,7 +130,12 @@ class GenerationWorker:
             check_branch(request, loaded.tokenizer)
         tokens += first.prefix_ids  # a branch's given tokens (the same for the whole group)
         set_numerics(loaded.model, first.numerics)  # one numerics per group (its batch_key)
-        batched = first.engine == "batch" and len(tokens) > 1 and not first.prefix_ids
+        batched = (
+            first.engine == "batch"
+            and len(tokens) > 1
+            and not first.prefix_ids
+            and (len(group) > 1 or first.numerics not in ROW_INVARIANT_NUMERICS)
+        )  # a lone row-invariant cell: the single engine gives the same tokens, ~4 % faster
         check_sweep_fits(
             Path(first.model_path),
             rows=len(group) if batched else 1,
