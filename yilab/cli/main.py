@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_NUMERICS,
         help="row-invariant-wt (default): a cell's tokens do not depend on the grid it ran in; "
         "row-invariant: the same with weights as loaded (the numerics of runs logged before "
-        "2026-12-02, ~10%% slower on a CPU); plain: mlx-lm as it is (a lone row may round "
+        "2026-12-02, ~6%% slower alone on a CPU); plain: mlx-lm as it is (a lone row may round "
         "differently)",
     )
 
