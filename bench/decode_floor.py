@@ -436,7 +436,7 @@ def main() -> None:
     from yilab.generation.prefill import prefill
 
     path, model, tokenizer, user = benchmark_prompt(args.model, args.prompt_tokens, args.max_tokens)
-    set_numerics(model, "row-invariant")  # as the sweep runs it
+    set_numerics(model, "row-invariant-wt")  # as the sweep runs it
     fuse_cpu_ops(model)
     ids = tokenizer.encode(render(tokenizer, user))
     print(f"blas: {blas_in_use()}; rows: {args.rows}")

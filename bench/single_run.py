@@ -4,9 +4,11 @@
 
 Prints the median generation tokens/s of each and their ratio (goal: ≥ 0.95).
 Both sides sample at the same temperature; the order rotates to spread warm-up.
-yilab runs three ways: ``alone`` (the default: a 1×1 sweep is a batch of one through the
-batch engine, row-invariant numerics), ``single`` (the single engine, row-invariant) and
-``single plain`` (the single engine with mlx-lm's own numerics: raw's work plus yilab's).
+yilab runs four ways: ``alone`` (the default: a 1×1 sweep is a batch of one through the
+batch engine, row-invariant numerics with weights stored transposed), ``alone W`` (the
+same with weights as loaded: ``row-invariant``, the default before 2026-12-02),
+``single`` (the single engine, the default numerics) and ``single plain`` (the single
+engine with mlx-lm's own numerics: raw's work plus yilab's).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ def raw_tps(model, tokenizer, prompt: str, max_tokens: int) -> float:
 
 
 VARIANTS = {  # name -> (engine, numerics)
-    "alone": ("batch", "row-invariant"),
-    "single": ("single", "row-invariant"),
+    "alone": ("batch", "row-invariant-wt"),
+    "alone W": ("batch", "row-invariant"),
+    "single": ("single", "row-invariant-wt"),
     "single plain": ("single", "plain"),
 }
 

@@ -129,8 +129,8 @@ def timed_sweep(
 
 
 VARIANTS = {  # name -> (engine, numerics)
-    "batch": ("batch", "row-invariant"),
-    "single": ("single", "row-invariant"),
+    "batch": ("batch", "row-invariant-wt"),
+    "single": ("single", "row-invariant-wt"),
     "single plain": ("single", "plain"),
 }
 

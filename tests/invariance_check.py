@@ -81,7 +81,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--stop", type=int, action="append", default=[])
-    parser.add_argument("--numerics", default="row-invariant")
+    parser.add_argument("--numerics", default="row-invariant-wt")
     parser.add_argument("--alone", default="batch", help="the engine of the cells run alone")
     return parser.parse_args()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mlx.nn as nn
 import pytest
+from mlx.utils import tree_flatten
 
 from tests.test_fastpath import needs_blis
 from tests.tinymodel import build_tiny_model
@@ -51,8 +52,18 @@ def test_every_cell_of_3x3_and_8x8_grids_is_its_run_alone(wide_tiny_model, tmp_p
     for name, cells in (("3x3", 9), ("8x8", 64)):
         grid = report["grids"][name]
         assert grid["cells"] == cells and grid["differ"] == []
-        assert grid["numerics"] == ["row-invariant"]
+        assert grid["numerics"] == ["row-invariant-wt"]
     assert {"stop", "length"} <= set(report["grids"]["8x8"]["finish"])
+
+
+@needs_blis
+def test_weights_as_loaded_are_row_invariant_too(wide_tiny_model, tmp_path):
+    """``row-invariant``: the numerics of runs logged before weights were stored transposed."""
+    report = check(
+        wide_tiny_model, tmp_path / "e.db", "--grid", "3x3", "--numerics", "row-invariant"
+    )
+    grid = report["grids"]["3x3"]
+    assert grid["differ"] == [] and grid["numerics"] == ["row-invariant"]
 
 
 @needs_blis
@@ -80,7 +91,7 @@ def test_default_model_3x3_at_128_tokens_is_row_invariant(tmp_path):
         *("--prompt", "Write one sentence about a lighthouse keeper and a storm."),
     )
     grid = report["grids"]["3x3"]
-    assert grid["differ"] == [] and grid["numerics"] == ["row-invariant"]
+    assert grid["differ"] == [] and grid["numerics"] == ["row-invariant-wt"]
     assert {"stop", "length"} <= set(grid["finish"])  # some rows end their turn, some run on
 
 
@@ -93,10 +104,52 @@ def test_float_layers_swap_in_and_out(tiny_model_dir, monkeypatch):
     assert invariance.set_numerics(model, "row-invariant") == linears + 1  # + the tied head
     kinds = {type(m) for _, m in model.named_modules()}
     assert nn.Linear not in kinds and invariance.RowInvariantLinear in kinds
+    # transposed: only layers wide enough to keep their bits up to 64 rows (here the tied
+    # embedding, 320 outputs; the linear layers have at most 128)
+    wide = sum(
+        type(m) is invariance.RowInvariantLinear and invariance.transposable(m.weight.shape[0])
+        for _, m in model.named_modules()
+    )
+    assert invariance.set_numerics(model, "row-invariant-wt") == wide + 1
+    kinds = {type(m) for _, m in model.named_modules()}
+    assert invariance.TransposedRowInvariantEmbedding in kinds
+    assert invariance.RowInvariantLinear in kinds  # the narrow ones keep their layout
     assert invariance.set_numerics(model, "plain") == linears + 1
     assert invariance.RowInvariantEmbedding not in {type(m) for _, m in model.named_modules()}
     with pytest.raises(ValueError, match="numerics must be one of"):
         invariance.set_numerics(model, "fast")
+
+
+def test_a_layer_is_stored_transposed_only_where_its_bits_hold_for_64_rows():
+    # measured: 16·rows < 6·outputs (bench/RESULTS.md); a sweep has at most 64 rows
+    assert invariance.transposable(192) and invariance.transposable(171)
+    assert not invariance.transposable(170) and not invariance.transposable(128)
+    assert invariance.transposable(128, rows=47) and not invariance.transposable(128, rows=48)
+
+
+@pytest.mark.parametrize("numerics", ["row-invariant-wt", "row-invariant"])
+def test_a_layout_round_trip_gives_plain_numerics_their_bits_back(
+    wide_tiny_model, monkeypatch, numerics
+):
+    import mlx.core as mx
+    from mlx_lm import load
+
+    model, _ = load(str(wide_tiny_model))
+    tokens = mx.array([[5, 6, 7]])
+    before = model(tokens)
+    weights = {k: mx.array(v) for k, v in tree_flatten(model.parameters())}
+    monkeypatch.setattr(invariance, "padding_needed", lambda: True)
+    invariance.set_numerics(model, numerics)
+    attention = model.model.layers[0].self_attn  # k/v: 128 outputs, too narrow
+    wt = type(attention.q_proj) is invariance.TransposedRowInvariantLinear
+    assert wt == (numerics == "row-invariant-wt")
+    assert type(attention.k_proj) is invariance.RowInvariantLinear
+    for key, value in tree_flatten(model.parameters()):  # the same values, maybe relaid
+        assert mx.array_equal(value, weights[key])
+    wide = 2 * 5 + 1  # q, o, gate, up, down per layer, and the tied embedding
+    assert invariance.set_numerics(model, "row-invariant-wt") == (0 if wt else wide)
+    assert invariance.set_numerics(model, "plain") == 2 * 7 + 1
+    assert mx.array_equal(model(tokens), before)  # weights as loaded again: mlx-lm's bits
 
 
 def test_quantized_layers_are_left_alone(tiny_model_dir, monkeypatch):

@@ -197,7 +197,7 @@ def test_batch_engine_is_logged_and_replays_exactly(service, tiny_model_dir):
     _, runs = service.run_sweep(batched)
     assert [r["engine_mode"] for r in runs] == ["batch"] * 3
     assert all(r["status"] == "done" and r["output"] for r in runs)
-    assert json.loads(runs[1]["versions_json"])["numerics"] == "row-invariant"
+    assert json.loads(runs[1]["versions_json"])["numerics"] == "row-invariant-wt"
     replay = service.replay(runs[1]["id"])  # row-invariant: the cell alone gives its tokens
     assert replay.identical and replay.new["engine_mode"] == "batch"
     assert replay.new["cell_index"] == 0 and len(service.list_runs(limit=10)) == 4
@@ -232,7 +232,7 @@ def test_runs_logged_before_numerics_were_recorded_replay_plain(service, tiny_mo
 
     _, runs = service.run_sweep(spec(tiny_model_dir, engine="single"))
     experiment = service.get_experiment(runs[0]["experiment_id"])
-    assert replay_spec(runs[0], experiment).numerics == "row-invariant"
+    assert replay_spec(runs[0], experiment).numerics == "row-invariant-wt"
     versions = json.loads(runs[0]["versions_json"])
     del versions["numerics"]
     old = {**runs[0], "versions_json": json.dumps(versions)}

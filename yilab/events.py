@@ -138,7 +138,7 @@ class GenerationRequest:
     extra_eos_ids: tuple[int, ...] = ()
     logit_bias: dict[int, float] | None = None
     engine: str = "single"  # or "batch" (cells decode together); sweeps default to batch
-    numerics: str = "row-invariant"  # or "plain": see yilab/generation/invariance.py
+    numerics: str = "row-invariant-wt"  # or "row-invariant", "plain": see generation/invariance.py
     top_logprobs: int | None = DEFAULT_TOP_K  # alternatives recorded per token; None: no record
     watch_ids: tuple[int, ...] = ()  # turn-end candidates whose probability each step records
     prefix_ids: tuple[int, ...] = ()  # a branch: output tokens given, generation continues

@@ -104,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--numerics",
         choices=NUMERICS,
         default=DEFAULT_NUMERICS,
-        help="row-invariant (default): a cell's tokens do not depend on the grid it ran in; "
-        "plain: mlx-lm as it is (a lone row may round differently, ~20%% faster alone on a CPU)",
+        help="row-invariant-wt (default): a cell's tokens do not depend on the grid it ran in; "
+        "row-invariant: the same with weights as loaded (the numerics of runs logged before "
+        "2026-12-02, ~6%% slower alone on a CPU); plain: mlx-lm as it is (a lone row may round "
+        "differently)",
     )
 
     runs = sub.add_parser("runs", parents=[common], help="list logged runs, newest first")

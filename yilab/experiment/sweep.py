@@ -31,10 +31,12 @@ from yilab.i18n import Message
 MAX_CELLS = 64
 ENGINES = ("single", "batch")
 DEFAULT_ENGINE = "batch"  # a row's tokens do not depend on its batch (row-invariant numerics)
-ROW_INVARIANT = "row-invariant"  # a cell's tokens do not depend on its batch: see
-PLAIN = "plain"  # yilab/generation/invariance.py; plain: mlx-lm's numerics as they are
-NUMERICS = (ROW_INVARIANT, PLAIN)
-DEFAULT_NUMERICS = ROW_INVARIANT
+ROW_INVARIANT_WT = "row-invariant-wt"  # tokens do not depend on the batch; weights transposed
+ROW_INVARIANT = "row-invariant"  # the same, weights as loaded: runs logged before 2026-12-02
+PLAIN = "plain"  # mlx-lm's numerics as they are (all three: yilab/generation/invariance.py)
+NUMERICS = (ROW_INVARIANT_WT, ROW_INVARIANT, PLAIN)
+ROW_INVARIANT_NUMERICS = (ROW_INVARIANT_WT, ROW_INVARIANT)
+DEFAULT_NUMERICS = ROW_INVARIANT_WT
 OLD_NUMERICS = PLAIN  # what sweeps logged before numerics were recorded ran with
 DEFAULT_TEMPERATURES = (0.7,)
 DEFAULT_MAX_TOKENS = 256

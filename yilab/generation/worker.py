@@ -38,6 +38,7 @@ from yilab.events import (
     RunResult,
     Started,
 )
+from yilab.experiment.sweep import DEFAULT_NUMERICS, ROW_INVARIANT_NUMERICS
 from yilab.files import model_fingerprint
 from yilab.generation.batch import run_batch
 from yilab.generation.fusion import fuse_cpu_ops
@@ -129,7 +130,12 @@ class GenerationWorker:
             check_branch(request, loaded.tokenizer)
         tokens += first.prefix_ids  # a branch's given tokens (the same for the whole group)
         set_numerics(loaded.model, first.numerics)  # one numerics per group (its batch_key)
-        batched = first.engine == "batch" and len(tokens) > 1 and not first.prefix_ids
+        batched = (
+            first.engine == "batch"
+            and len(tokens) > 1
+            and not first.prefix_ids
+            and (len(group) > 1 or first.numerics not in ROW_INVARIANT_NUMERICS)
+        )  # a lone row-invariant cell: the single engine gives the same tokens, ~4 % faster
         check_sweep_fits(
             Path(first.model_path),
             rows=len(group) if batched else 1,
@@ -169,6 +175,7 @@ class GenerationWorker:
         except Exception as err:
             raise ModelLoadError(load_error_message(Path(model_path), err)) from err
         fuse_cpu_ops(model)  # the same bits in fewer ops (see yilab.generation.fusion)
+        set_numerics(model, DEFAULT_NUMERICS)  # its weights' layout now, not in the first run
         loaded = LoadedModel(model, tokenizer, read_context_length(Path(model_path)))
         if self._warm_up:
             try:

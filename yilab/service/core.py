@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 from yilab.errors import BadInputError, InspectorError, StoreError, YilabError
 from yilab.experiment.checks import Check
 from yilab.experiment.scoring import RowScore, checks_of, score_rows
-from yilab.experiment.sweep import ROW_INVARIANT, SweepSpec, expand_sweep, validate_spec
+from yilab.experiment.sweep import (
+    ROW_INVARIANT_NUMERICS,
+    SweepSpec,
+    expand_sweep,
+    validate_spec,
+)
 from yilab.experiment.token_log import TokenLog
 from yilab.files import default_db_path
 from yilab.generation.mlx_thread import compute_device
@@ -301,7 +306,10 @@ class Service:
         original = self.store.get_run(run_id)
         experiment = self.store.get_experiment(original["experiment_id"])
         note = f"replay of run {original['id']}"
-        if original.get("engine_mode") == "batch" and run_numerics(original) != ROW_INVARIANT:
+        if (
+            original.get("engine_mode") == "batch"
+            and run_numerics(original) not in ROW_INVARIANT_NUMERICS
+        ):
             # a batched row of plain numerics depends on its batch: replay the whole batch
             spec = SweepSpec.from_dict(json.loads(experiment["sweep_json"]))
             _, runs = self.run_sweep(spec, progress=progress, note=note)

@@ -20,7 +20,7 @@ from yilab.experiment.sweep import (
     ENGINES,
     OLD_NUMERICS,
     PLAIN,
-    ROW_INVARIANT,
+    ROW_INVARIANT_NUMERICS,
     CellSettings,
     SweepSpec,
 )
@@ -241,4 +241,6 @@ class RunSettings:
         """What the runs get, as logged: row-invariance is only claimed where it was
         measured, the CPU (:mod:`yilab.generation.invariance`)."""
         asked = self.spec.numerics
-        return ROW_INVARIANT if asked == ROW_INVARIANT and compute_device() == "cpu" else PLAIN
+        if asked in ROW_INVARIANT_NUMERICS and compute_device() == "cpu":
+            return asked
+        return PLAIN
