@@ -70,15 +70,27 @@ def _message(key: str, values: dict) -> Message:
     return Message(key, **values)
 
 
+def said_word(value: str, prefix: str) -> str:
+    """A stored word (a finish reason, a model's source, a parameter's name) as the
+    :class:`Message` keyed ``prefix + value``, which reads the same in English and is
+    translated in the dashboard; a word without an entry as it is.
+
+    >>> said_word("remote", "models.source_"), said_word("elsewhere", "models.source_")
+    ('remote', 'elsewhere')
+    >>> Translator("zh-CN").say(said_word("remote", "models.source_"))
+    '远程'
+    """
+    key = f"{prefix}{value}"
+    return Message(key) if isinstance(value, str) and key in EN else value
+
+
 def said_state(value: str) -> str:
-    """A stored state (``stop``, ``length``, ``chat``…) as a :class:`Message` that reads
-    the same in English and is translated in the dashboard; an unknown one as it is.
+    """A stored state (``stop``, ``length``, ``chat``…) as :func:`said_word` says it.
 
     >>> said_state("length"), Translator("zh-CN").say(said_state("length")), said_state("?")
     ('length', '达到上限', '?')
     """
-    key = f"state.{value}"
-    return Message(key) if isinstance(value, str) and key in EN else value
+    return said_word(value, "state.")
 
 
 def translator(lang: str | None) -> Translator:

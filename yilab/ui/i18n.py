@@ -13,7 +13,15 @@ from __future__ import annotations
 import gradio as gr
 from gradio.context import LocalContext
 
-from yilab.i18n import CATALOGS, LANGUAGE_NAMES, Translator, best_language, normalize, translator
+from yilab.i18n import (
+    CATALOGS,
+    LANGUAGE_NAMES,
+    Translator,
+    best_language,
+    normalize,
+    said_word,
+    translator,
+)
 
 COOKIE = "yilab_lang"
 I18N = gr.I18n(**CATALOGS)
@@ -73,9 +81,8 @@ def error_text(err) -> str:
     if key is None:
         return str(err)
     values = dict(err.values)
-    name = values.get("name")
-    if isinstance(name, str) and f"param.{name}" in CATALOGS["en"]:
-        values["name"] = tr(f"param.{name}")
+    if "name" in values:
+        values["name"] = said_word(values["name"], "param.")
     if "item" in values:
         values["item"] = repr(values["item"])
     reader = current()

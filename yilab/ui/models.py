@@ -10,7 +10,7 @@ from html import escape
 import gradio as gr
 
 from yilab.errors import YilabError
-from yilab.i18n import EN, ENGLISH, Translator
+from yilab.i18n import ENGLISH, Translator, said_word
 from yilab.service import Service
 from yilab.ui.i18n import current, error_text, said_by, t, tr
 
@@ -188,7 +188,7 @@ def model_rows(models: list[dict], device: str, tr_: Translator = ENGLISH) -> li
     return [
         [
             m["name"],
-            _said(f"models.source_{m.get('source')}", m.get("source") or "", tr_),
+            tr_.say(said_word(m.get("source") or "", "models.source_")),
             m.get("path") or _not_converted(m, tr_),
             human_size(m.get("size_bytes")),
             m.get("quantization") or "",
@@ -197,11 +197,6 @@ def model_rows(models: list[dict], device: str, tr_: Translator = ENGLISH) -> li
         ]
         for m in models
     ]
-
-
-def _said(key: str, value: str, tr_: Translator) -> str:
-    """A stored word (a model's source) in the reader's words, or as it is if unknown."""
-    return tr_(key) if key in EN else value
 
 
 def _not_converted(model: dict, tr_: Translator = ENGLISH) -> str:
