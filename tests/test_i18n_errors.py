@@ -931,11 +931,18 @@ def test_the_plots_name_their_columns_axes_and_legends_in_the_readers_words():
     from yilab.ui.plots import COLUMN_KEYS, experiment_frame, fields, shown
 
     assert set(shown(experiment_frame([]), ZH).columns) == {
-        "格", "T", "种子", "停止原因", "token 数", "tok/s"
-    }  # fmt: skip
+        "格",
+        "T",
+        "种子",
+        "停止原因",
+        "token 数",
+        "tok/s",
+    }
     assert fields(ZH, x="cell", y="tok/s", color="finish") == {
-        "x": "格", "y": "tok/s", "color": "停止原因"
-    }  # fmt: skip
+        "x": "格",
+        "y": "tok/s",
+        "color": "停止原因",
+    }
     assert all(ENGLISH(key) == name for name, key in COLUMN_KEYS.items())
 
 
