@@ -104,21 +104,13 @@ def test_a_handler_speaks_the_language_of_its_request():
 
 
 def test_an_unknown_model_is_explained_in_the_readers_language(service):
-    from types import SimpleNamespace
-
-    from gradio.context import LocalContext
-
+    from tests.chinese import in_chinese
     from yilab.errors import ModelNotFoundError
-    from yilab.ui.i18n import error_text
 
     with pytest.raises(ModelNotFoundError) as caught:
         service.resolve("no-such-model-xyz")
     assert str(caught.value).startswith("unknown model 'no-such-model-xyz'. A model is")
-    token = LocalContext.request.set(SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={}))
-    try:
-        said = error_text(caught.value)
-    finally:
-        LocalContext.request.reset(token)
+    said = in_chinese(caught.value)
     assert said.startswith("未知的模型 'no-such-model-xyz'。模型可以是本地的 mlx-lm 目录")
     assert "本机的模型：" in said
 
@@ -127,20 +119,14 @@ def test_progress_messages_keep_the_language_of_the_request_that_asked():
     """A conversion reports from the MLX thread, outside the request: the language is
     decided when the handler hands the callback over."""
     import threading
-    from types import SimpleNamespace
 
-    from gradio.context import LocalContext
-
+    from tests.chinese import chinese_request
     from yilab.i18n import Message
     from yilab.ui.i18n import said_by
 
     seen = []
-    chinese = SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={})
-    token = LocalContext.request.set(chinese)
-    try:
+    with chinese_request():
         report = said_by(lambda fraction, desc: seen.append((fraction, desc)))
-    finally:
-        LocalContext.request.reset(token)
     worker = threading.Thread(target=report, args=(0.5, Message("progress.tensors", i=3, n=8)))
     worker.start()
     worker.join()
@@ -149,20 +135,13 @@ def test_progress_messages_keep_the_language_of_the_request_that_asked():
 
 
 def test_the_eos_warning_on_compare_is_worded_for_the_reader(service, tmp_path):
-    from types import SimpleNamespace
-
-    from gradio.context import LocalContext
-
+    from tests.chinese import chinese_request
     from tests.yilike import build_yi_like_model
     from yilab.ui.compare import eos_check
 
     model = str(build_yi_like_model(tmp_path / "model"))
-    chinese = SimpleNamespace(cookies={"yilab_lang": "zh-CN"}, headers={})
-    token = LocalContext.request.set(chinese)
-    try:
+    with chinese_request():
         warning, _ = eos_check(service, model)
-    finally:
-        LocalContext.request.reset(token)
     assert "⚠ 这个模型可能停不下来：对话模板用 &lt;|im_end|&gt; (id 2) 结束" in warning["value"]
     english, _ = eos_check(service, model)
     assert "This model probably doesn&#x27;t stop: The chat template ends" in english["value"]

@@ -118,7 +118,7 @@ def test_panels_without_a_tokenizer_highlight_the_template_strings(service, tmp_
 def test_before_after_with_an_empty_box_runs_the_sample_question_in_the_readers_words(
     service, yi_like
 ):
-    from tests.test_i18n_errors import chinese_request
+    from tests.chinese import chinese_request
 
     with chinese_request():
         pages = list(before_after(service, yi_like, ""))
