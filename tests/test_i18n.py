@@ -293,7 +293,7 @@ def test_the_template_example_is_a_conversation_in_the_readers_words(tiny_model_
     seen = inspect_folder(tiny_model_dir, sample=[zh(key) for key in SAMPLE_KEYS])
     assert "user\n你好！<|im_end|>" in seen.example and "Hello!" not in seen.example
     assert "".join(seen.template_view.texts) == seen.example  # tokenized as shown
-    assert "你好！有什么可以帮你的？" in render_template(seen.report, None, zh, seen.example)
+    assert "你好！有什么可以帮你的？" in render_template(seen.report, None, seen.example, zh)
     assert "Hello!" in seen.report.chat_template.example
     assert inspect_folder(tiny_model_dir).example == seen.report.chat_template.example
 

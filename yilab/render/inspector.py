@@ -170,15 +170,14 @@ def render_specials(report: InspectionReport, tr: Translator = ENGLISH) -> str:
 def render_template(
     report: InspectionReport,
     view: TokenView | None,
+    example: str | None,
     tr: Translator = ENGLISH,
-    example: str | None = None,
 ) -> str:
-    """The chat template rendered on a short conversation (``example``, the report's own
-    by default), token by token when a tokenizer is there (else with special-token strings
-    highlighted)."""
+    """The chat template rendered on a short conversation (``example``: the report's, or
+    the same in the reader's words), token by token when a tokenizer is there (``view``),
+    else with special-token strings highlighted."""
     head = f'<div class="yl-tk-h">{escape(tr("tok.template"))}</div>'
     t = report.chat_template
-    example = example or t.example
     if example is None:
         return head + notice(tr("tok.no_template"))
     if view is not None:
